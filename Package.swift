@@ -1,0 +1,56 @@
+// swift-tools-version:6.0
+import PackageDescription
+
+// Every Swift target is compiled for a named x86-64 CPU: without `-target-cpu` the compiler lowers
+// `addingProduct` to libm `fmaf` calls (0.8 GFLOP/s instead of ~100). `haswell` (AVX2 + FMA) is the
+// baseline for the whole package; the AVX-512 micro-kernels live in their own target compiled for
+// `znver4` and are only called after a CPUID check (see `CPUFeatures.swift`), so the binary never
+// dies with SIGILL on a CPU without AVX-512.
+let baseline: [SwiftSetting] = [.unsafeFlags(["-target-cpu", "haswell"])]
+let avx512: [SwiftSetting] = [.unsafeFlags(["-target-cpu", "znver4"])]
+
+let package = Package(
+  name: "PruneKit",
+  products: [
+    .library(name: "PruneKit", targets: ["PruneKit"]),
+    .executable(name: "prunekit", targets: ["prunekit"]),
+  ],
+  dependencies: [
+    .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+    .package(url: "https://github.com/apple/swift-protobuf", from: "1.39.0"),
+    .package(url: "https://github.com/apple/swift-numerics", from: "1.1.1"),
+  ],
+  targets: [
+    .target(name: "TensorCoreAVX512", swiftSettings: avx512),
+    .target(
+      name: "TensorCore",
+      dependencies: ["TensorCoreAVX512", .product(name: "Numerics", package: "swift-numerics")],
+      swiftSettings: baseline),
+    .target(
+      name: "ModelGraph",
+      dependencies: ["TensorCore", .product(name: "SwiftProtobuf", package: "swift-protobuf")],
+      swiftSettings: baseline),
+    .systemLibrary(name: "CZlib", path: "Sources/CZlib"),
+    .target(name: "Training", dependencies: ["ModelGraph", "CZlib"], swiftSettings: baseline),
+    .target(name: "Pruning", dependencies: ["ModelGraph"], swiftSettings: baseline),
+    .target(name: "Compression", dependencies: ["ModelGraph"], swiftSettings: baseline),
+    .target(name: "Energy", dependencies: ["ModelGraph"], swiftSettings: baseline),
+    .target(name: "Evaluation", dependencies: ["ModelGraph", "Energy"], swiftSettings: baseline),
+    .target(name: "Report", swiftSettings: baseline),
+    .target(
+      name: "PruneKit",
+      dependencies: [
+        "TensorCore", "ModelGraph", "Training", "Pruning", "Compression", "Energy", "Evaluation",
+        "Report",
+      ],
+      swiftSettings: baseline),
+    .executableTarget(
+      name: "prunekit",
+      dependencies: ["PruneKit", .product(name: "ArgumentParser", package: "swift-argument-parser")],
+      swiftSettings: baseline),
+    .testTarget(name: "TensorCoreTests", dependencies: ["TensorCore"], swiftSettings: baseline),
+    .testTarget(name: "ModelGraphTests", dependencies: ["ModelGraph"], swiftSettings: baseline),
+    // Test targets of the other modules are added with their first tests:
+    // .testTarget(name: "XTests", dependencies: ["X"], swiftSettings: baseline),
+  ]
+)
