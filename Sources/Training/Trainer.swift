@@ -131,28 +131,31 @@ public final class Trainer {
     return report
   }
 
-  /// Trains for `epochs` epochs over `data`, shuffled by `configuration.seed + epoch`.
-  /// `progress` is called after each step; returns one report per epoch.
+  /// Trains for `epochs` epochs over `data`, each shuffled by `configuration.seed + epoch`.
+  /// A run split over several calls passes `startEpoch` (0-based) and `totalEpochs` so that the
+  /// schedule and shuffling continue where they stopped. `progress` is called after each step.
   @discardableResult
   public func train(
-    on data: some LabeledDataset, epochs: Int, progress: ((StepReport) -> Void)? = nil
+    on data: some LabeledDataset, epochs: Int, startEpoch: Int = 0, totalEpochs: Int? = nil,
+    progress: ((StepReport) -> Void)? = nil
   ) throws -> [EpochReport] {
     let batchSize = configuration.batchSize
     let stepsPerEpoch = (data.count + batchSize - 1) / batchSize
-    let totalSteps = stepsPerEpoch * epochs
+    let totalSteps = stepsPerEpoch * (totalEpochs ?? (startEpoch + epochs))
     var reports: [EpochReport] = []
-    let startStep = globalStep
-    for epoch in 0..<epochs {
+    for epoch in startEpoch..<(startEpoch + epochs) {
       let clock = ContinuousClock.now
       var order = Array(0..<data.count)
       seededShuffle(&order, seed: configuration.seed &+ UInt64(epoch))
+      var scheduleStep = epoch * stepsPerEpoch
       var lossSum: Double = 0, correct = 0, seen = 0
       var start = 0
       while start < order.count {
         let indices = Array(order[start..<min(start + batchSize, order.count)])
         start += batchSize
         let rate = configuration.schedule.rate(
-          base: optimizer.learningRate, epoch: epoch, step: globalStep - startStep, totalSteps: totalSteps)
+          base: optimizer.learningRate, epoch: epoch, step: scheduleStep, totalSteps: totalSteps)
+        scheduleStep += 1
         let report = try step(
           on: data.batch(indices), learningRate: rate, epoch: epoch, stepsPerEpoch: stepsPerEpoch,
           totalSteps: totalSteps)
@@ -172,12 +175,12 @@ public final class Trainer {
   }
 
   /// Loss and accuracy in evaluation mode (BatchNorm running stats, no Dropout), in file order.
-  public func evaluate(on data: some LabeledDataset, batchSize: Int = 500) throws -> EvaluationResult {
+  public func evaluate(on data: some LabeledDataset, batchSize: Int = 100) throws -> EvaluationResult {
     try Trainer.evaluate(graph: graph, on: data, batchSize: batchSize)
   }
 
   /// Evaluates any classification graph (first input → first output logits).
-  public static func evaluate(graph: Graph, on data: some LabeledDataset, batchSize: Int = 500) throws
+  public static func evaluate(graph: Graph, on data: some LabeledDataset, batchSize: Int = 100) throws
     -> EvaluationResult
   {
     guard let input = graph.inputs.first?.name, let output = graph.outputs.first?.name else {

@@ -5,10 +5,10 @@ import TensorCore
 /// `gemm` per group.
 ///
 /// x [N, C, H, W], w [M, C/G, KH, KW], b [M] → y [N, M, OH, OW].
-/// With col = im2col(x) [N·P, C·K] (P = OH·OW, K = KH·KW) and group g's columns/rows:
+/// With col = im2colRows(x) [N·P, C·K] (P = OH·OW, K = KH·KW) and group g's columns/rows:
 ///   yᵀ[:, g] = col[:, g] · W_gᵀ                       ([N·P, M/G])
 ///   dW_g     = dyᵀ[:, g]ᵀ · col[:, g]                   ([M/G, C/G·K])
-///   dcol[:, g] = dyᵀ[:, g] · W_g,  dx = col2im(dcol),  db = Σ_{n,p} dy
+///   dcol[:, g] = dyᵀ[:, g] · W_g,  dx = col2imRows(dcol),  db = Σ_{n,p} dy
 let convOp = DifferentiableOp { node, inputs, _ in
   let x = try node.input(inputs, 0), w = try node.input(inputs, 1)
   let bias = try node.optionalInput(inputs, 2)
@@ -25,7 +25,7 @@ let convOp = DifferentiableOp { node, inputs, _ in
   let (n, p) = (geo.n, geo.outputPixels)
   let cg = geo.c / groups, mg = m / groups
   let ck = geo.c * geo.kh * geo.kw, cgk = cg * geo.kh * geo.kw
-  let col = im2col(x.floats, geo)
+  let col = im2colRows(x.floats, geo)
   let wv = w.floats
   var yT = [Float](repeating: 0, count: n * p * m)
   for g in 0..<groups {
@@ -48,7 +48,7 @@ let convOp = DifferentiableOp { node, inputs, _ in
         &dcol, cOffset: g * cgk, transA: false, transB: false, m: n * p, n: cgk, k: mg, a: dyT,
         aOffset: g * mg, lda: m, b: wv, bOffset: g * mg * cgk, ldb: cgk, ldc: ck)
     }
-    let dx = col2im(dcol, geo)
+    let dx = col2imRows(dcol, geo)
     var db: Tensor? = nil
     if bias != nil {
       var sums = [Float](repeating: 0, count: m)

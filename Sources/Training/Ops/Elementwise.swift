@@ -4,7 +4,7 @@ import TensorCore
 /// Add with numpy broadcasting (ONNX Add-14), and the broadcasting helpers its backward needs.
 
 /// The numpy broadcast of two shapes, or nil if incompatible.
-func broadcastShape(_ a: [Int], _ b: [Int]) -> [Int]? {
+func broadcastShapeOrNil(_ a: [Int], _ b: [Int]) -> [Int]? {
   let r = max(a.count, b.count)
   let pa = [Int](repeating: 1, count: r - a.count) + a
   let pb = [Int](repeating: 1, count: r - b.count) + b
@@ -23,7 +23,7 @@ func broadcastShape(_ a: [Int], _ b: [Int]) -> [Int]? {
 
 /// Strides (in elements) for reading a tensor of `shape` as if broadcast to `target`: 0 on
 /// broadcast axes.
-func broadcastStrides(_ shape: [Int], to target: [Int]) -> [Int] {
+func paddedBroadcastStrides(_ shape: [Int], to target: [Int]) -> [Int] {
   let padded = [Int](repeating: 1, count: target.count - shape.count) + shape
   let strides = Tensor.strides(of: padded)
   return zip(padded, strides).map { $0.0 == 1 ? 0 : $0.1 }
@@ -59,11 +59,11 @@ func forEachBroadcast(_ target: [Int], _ strides: [Int], _ body: (Int, Int) -> V
 }
 
 /// `t` broadcast to `target` (which must be a broadcast of t's shape).
-func broadcast(_ t: Tensor, to target: [Int]) -> Tensor {
+func broadcastTensor(_ t: Tensor, to target: [Int]) -> Tensor {
   if t.shape == target { return t }
   let src = t.floats
   var out = [Float](repeating: 0, count: target.reduce(1, *))
-  forEachBroadcast(target, broadcastStrides(t.shape, to: target)) { o, i in out[o] = src[i] }
+  forEachBroadcast(target, paddedBroadcastStrides(t.shape, to: target)) { o, i in out[o] = src[i] }
   return Tensor(shape: target, floats: out)
 }
 
@@ -72,14 +72,14 @@ func sumToShape(_ grad: Tensor, _ shape: [Int]) -> Tensor {
   if grad.shape == shape { return grad }
   let g = grad.floats
   var out = [Float](repeating: 0, count: shape.reduce(1, *))
-  forEachBroadcast(grad.shape, broadcastStrides(shape, to: grad.shape)) { o, i in out[i] += g[o] }
+  forEachBroadcast(grad.shape, paddedBroadcastStrides(shape, to: grad.shape)) { o, i in out[i] += g[o] }
   return Tensor(shape: shape, floats: out)
 }
 
 /// Add: Y = A + B (broadcast). Backward: dA = dY summed to A's shape, dB likewise.
 let addOp = DifferentiableOp { node, inputs, _ in
   let a = try node.input(inputs, 0), b = try node.input(inputs, 1)
-  guard let shape = broadcastShape(a.shape, b.shape) else {
+  guard let shape = broadcastShapeOrNil(a.shape, b.shape) else {
     throw node.shapeError("shapes broadcastable with \(a.shape)", b.shape)
   }
   let y: Tensor
@@ -88,7 +88,7 @@ let addOp = DifferentiableOp { node, inputs, _ in
   } else {
     let av = a.floats, bv = b.floats
     var out = [Float](repeating: 0, count: shape.reduce(1, *))
-    let sa = broadcastStrides(a.shape, to: shape), sb = broadcastStrides(b.shape, to: shape)
+    let sa = paddedBroadcastStrides(a.shape, to: shape), sb = paddedBroadcastStrides(b.shape, to: shape)
     forEachBroadcast(shape, sa) { o, i in out[o] = av[i] }
     forEachBroadcast(shape, sb) { o, i in out[o] += bv[i] }
     y = Tensor(shape: shape, floats: out)

@@ -55,41 +55,50 @@ struct WindowGeometry: Equatable {
 /// im2col with one row per output pixel: col[(n·OH + oy)·OW + ox, (c·KH + ky)·KW + kx] =
 /// x[n, c, oy·sh − padTop + ky·dh, ox·sw − padLeft + kx·dw] (0 outside the image).
 /// col: [N·OH·OW, C·KH·KW]. Parallel over images.
-func im2col(_ x: [Float], _ g: WindowGeometry) -> [Float] {
+func im2colRows(_ x: [Float], _ g: WindowGeometry) -> [Float] {
   let cols = g.c * g.kh * g.kw
   let rowsPerImage = g.outputPixels
-  var col = [Float](repeating: 0, count: g.n * rowsPerImage * cols)
-  x.withUnsafeBufferPointer { xb in
-    col.withUnsafeMutableBufferPointer { cb in
+  let total = g.n * rowsPerImage * cols
+  // Every entry is written below.
+  return [Float](unsafeUninitializedCapacity: total) { cb, initialized in
+    x.withUnsafeBufferPointer { xb in
       let src = SendableConstPointer(xb.baseAddress!), dst = SendablePointer(cb.baseAddress!)
       ThreadPool.shared.parallelFor(g.n) { img in
         let xImg = src.base + img * g.c * g.h * g.w
         for oy in 0..<g.oh {
           for ox in 0..<g.ow {
-            let row = dst.base + ((img * g.oh + oy) * g.ow + ox) * cols
-            var j = 0
+            var row = dst.base + ((img * g.oh + oy) * g.ow + ox) * cols
+            let ix0 = ox * g.sw - g.padLeft
+            // The kx run reads x contiguously when dilation is 1 and it lies inside the row.
+            let contiguous = g.dw == 1 && ix0 >= 0 && ix0 + g.kw <= g.w
             for ch in 0..<g.c {
               let plane = xImg + ch * g.h * g.w
               for ky in 0..<g.kh {
                 let iy = oy * g.sh - g.padTop + ky * g.dh
-                for kx in 0..<g.kw {
-                  let ix = ox * g.sw - g.padLeft + kx * g.dw
-                  row[j] = (iy >= 0 && iy < g.h && ix >= 0 && ix < g.w) ? plane[iy * g.w + ix] : 0
-                  j += 1
+                if iy < 0 || iy >= g.h {
+                  row.update(repeating: 0, count: g.kw)
+                } else if contiguous {
+                  row.update(from: plane + iy * g.w + ix0, count: g.kw)
+                } else {
+                  for kx in 0..<g.kw {
+                    let ix = ix0 + kx * g.dw
+                    row[kx] = (ix >= 0 && ix < g.w) ? plane[iy * g.w + ix] : 0
+                  }
                 }
+                row += g.kw
               }
             }
           }
         }
       }
     }
+    initialized = total
   }
-  return col
 }
 
 /// col2im: the adjoint of `im2col` — every col entry is added back to the pixel it was read from.
 /// Returns dx [N, C, H, W]. Parallel over images (disjoint outputs).
-func col2im(_ col: [Float], _ g: WindowGeometry) -> [Float] {
+func col2imRows(_ col: [Float], _ g: WindowGeometry) -> [Float] {
   let cols = g.c * g.kh * g.kw
   var x = [Float](repeating: 0, count: g.n * g.c * g.h * g.w)
   col.withUnsafeBufferPointer { cb in
@@ -120,27 +129,35 @@ func col2im(_ col: [Float], _ g: WindowGeometry) -> [Float] {
   return x
 }
 
-/// [N·P, M] (rows = output pixels) → [N, M, P] (NCHW), optionally adding bias[m].
+/// [N·P, M] (rows = output pixels) → [N, M, P] (NCHW), optionally adding bias[m]. Parallel over images.
 func pixelsToChannels(_ t: [Float], n: Int, p: Int, m: Int, bias: [Float]?) -> [Float] {
-  var out = [Float](repeating: 0, count: n * m * p)
-  for img in 0..<n {
-    for ch in 0..<m {
-      let b = bias?[ch] ?? 0
-      let o = (img * m + ch) * p
-      for q in 0..<p { out[o + q] = t[(img * p + q) * m + ch] + b }
+  let b = bias ?? [Float](repeating: 0, count: m)
+  return [Float](unsafeUninitializedCapacity: n * m * p) { out, initialized in
+    t.withUnsafeBufferPointer { tb in
+      let src = SendableConstPointer(tb.baseAddress!), dst = SendablePointer(out.baseAddress!)
+      ThreadPool.shared.parallelFor(n) { img in
+        for ch in 0..<m {
+          let o = dst.base + (img * m + ch) * p, s = src.base + img * p * m + ch
+          for q in 0..<p { o[q] = s[q * m] + b[ch] }
+        }
+      }
     }
+    initialized = n * m * p
   }
-  return out
 }
 
-/// [N, M, P] (NCHW) → [N·P, M].
+/// [N, M, P] (NCHW) → [N·P, M]. Parallel over images.
 func channelsToPixels(_ t: [Float], n: Int, p: Int, m: Int) -> [Float] {
-  var out = [Float](repeating: 0, count: n * m * p)
-  for img in 0..<n {
-    for ch in 0..<m {
-      let o = (img * m + ch) * p
-      for q in 0..<p { out[(img * p + q) * m + ch] = t[o + q] }
+  [Float](unsafeUninitializedCapacity: n * m * p) { out, initialized in
+    t.withUnsafeBufferPointer { tb in
+      let src = SendableConstPointer(tb.baseAddress!), dst = SendablePointer(out.baseAddress!)
+      ThreadPool.shared.parallelFor(n) { img in
+        for ch in 0..<m {
+          let s = src.base + (img * m + ch) * p, o = dst.base + img * p * m + ch
+          for q in 0..<p { o[q * m] = s[q] }
+        }
+      }
     }
+    initialized = n * m * p
   }
-  return out
 }

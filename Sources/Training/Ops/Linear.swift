@@ -40,10 +40,10 @@ let gemmOp = DifferentiableOp { node, inputs, _ in
     &y, transA: transA, transB: transB, m: m, n: n, k: k, alpha: alpha, a: av, lda: a.shape[1], b: bv,
     ldb: b.shape[1], ldc: n)
   if let c {
-    guard broadcastShape(c.shape, [m, n]) == [m, n] else {
+    guard broadcastShapeOrNil(c.shape, [m, n]) == [m, n] else {
       throw node.shapeError("C broadcastable to [\(m), \(n)]", c.shape)
     }
-    let cb = broadcast(c, to: [m, n]).floats
+    let cb = broadcastTensor(c, to: [m, n]).floats
     for i in 0..<y.count { y[i] += beta * cb[i] }
   }
   let out = Tensor(shape: [m, n], floats: y)

@@ -16,27 +16,14 @@ let maxPoolOp = DifferentiableOp { node, inputs, _ in
   let xv = x.floats
   var y = [Float](repeating: 0, count: planes * p)
   var argmax = [Int32](repeating: -1, count: planes * p)
-  for plane in 0..<planes {
-    let base = plane * geo.h * geo.w
-    for oy in 0..<geo.oh {
-      for ox in 0..<geo.ow {
-        var best = -Float.infinity, bestIndex = -1
-        for ky in 0..<geo.kh {
-          let iy = oy * geo.sh - geo.padTop + ky * geo.dh
-          if iy < 0 || iy >= geo.h { continue }
-          for kx in 0..<geo.kw {
-            let ix = ox * geo.sw - geo.padLeft + kx * geo.dw
-            if ix < 0 || ix >= geo.w { continue }
-            let v = xv[base + iy * geo.w + ix]
-            if v > best || bestIndex < 0 {
-              best = v
-              bestIndex = base + iy * geo.w + ix
-            }
-          }
+  xv.withUnsafeBufferPointer { xb in
+    y.withUnsafeMutableBufferPointer { yb in
+      argmax.withUnsafeMutableBufferPointer { ab in
+        let src = SendableConstPointer(xb.baseAddress!), dst = SendablePointer(yb.baseAddress!)
+        let arg = SendablePointer(ab.baseAddress!)
+        ThreadPool.shared.parallelFor(planes) { plane in
+          maxPoolPlane(geo, src.base, plane: plane, y: dst.base + plane * p, argmax: arg.base + plane * p)
         }
-        let o = plane * p + oy * geo.ow + ox
-        y[o] = best
-        argmax[o] = Int32(bestIndex)
       }
     }
   }
@@ -124,5 +111,39 @@ let globalAveragePoolOp = DifferentiableOp { node, inputs, _ in
       for i in 0..<size { dx[plane * size + i] = g }
     }
     return [Tensor(shape: x.shape, floats: dx)]
+  }
+}
+
+/// One [H, W] plane of MaxPool: y[oy·OW + ox] = max of the window, argmax = flat index into x.
+@inline(__always)
+private func maxPoolPlane(
+  _ geo: WindowGeometry, _ x: UnsafePointer<Float>, plane: Int, y: UnsafeMutablePointer<Float>,
+  argmax: UnsafeMutablePointer<Int32>
+) {
+  let base = plane * geo.h * geo.w
+  for oy in 0..<geo.oh {
+    // Window rows and columns inside the image (padding never wins).
+    let y0 = oy * geo.sh - geo.padTop
+    let kyLo = y0 >= 0 ? 0 : (-y0 + geo.dh - 1) / geo.dh
+    let kyHi = min(geo.kh, (geo.h - 1 - y0) / geo.dh + 1)
+    for ox in 0..<geo.ow {
+      let x0 = ox * geo.sw - geo.padLeft
+      let kxLo = x0 >= 0 ? 0 : (-x0 + geo.dw - 1) / geo.dw
+      let kxHi = min(geo.kw, (geo.w - 1 - x0) / geo.dw + 1)
+      var bestIndex = base + (y0 + kyLo * geo.dh) * geo.w + x0 + kxLo * geo.dw
+      var best = x[bestIndex]
+      for ky in kyLo..<max(kyHi, kyLo) {
+        let rowStart = base + (y0 + ky * geo.dh) * geo.w + x0
+        for kx in kxLo..<max(kxHi, kxLo) {
+          let index = rowStart + kx * geo.dw
+          let v = x[index]
+          let better = v > best  // strict: the first maximum wins on ties
+          best = better ? v : best
+          bestIndex = better ? index : bestIndex
+        }
+      }
+      y[oy * geo.ow + ox] = best
+      argmax[oy * geo.ow + ox] = Int32(bestIndex)
+    }
   }
 }
