@@ -29,7 +29,8 @@ public enum SymbolStream {
   /// allow Huffman and constant coding (off for the paper's "after quantization" stage).
   public static func encode(_ symbols: [UInt32], width: Int, entropyCoding: Bool) -> [UInt8] {
     var candidates = [encodeFixed(symbols, width: width)]
-    if entropyCoding {
+    // Huffman tables have one length per symbol of the alphabet: only for alphabets ≤ 2^16.
+    if entropyCoding && width <= 16 {
       if let first = symbols.first, symbols.allSatisfy({ $0 == first }) {
         var w = ByteWriter()
         w.u8(StreamCoding.constant.rawValue)
