@@ -31,8 +31,9 @@ struct ConvertCommand: ParsableCommand {
         try ModelFile.save(graph, to: output)
       }
       let parameters = graph.initializers.values.reduce(0) { $0 + $1.count }
-      print("\(output): \(graph.nodes.count) nodes, \(graph.initializers.count) initializers, "
-        + "\(parameters) parameters, opset \(graph.opsetVersion)")
+      print(
+        "\(output): \(graph.nodes.count) nodes, \(graph.initializers.count) initializers, "
+          + "\(parameters) parameters, opset \(graph.opsetVersion)")
     } catch let error as ModelGraphError {
       FileHandle.standardError.write(Data("prunekit convert: \(error)\n".utf8))
       throw ExitCode(1)
