@@ -50,6 +50,9 @@ let package = Package(
       swiftSettings: baseline),
     .testTarget(name: "TensorCoreTests", dependencies: ["TensorCore"], swiftSettings: baseline),
     .testTarget(name: "ModelGraphTests", dependencies: ["ModelGraph"], swiftSettings: baseline),
+    .testTarget(
+      name: "PruningTests", dependencies: ["Pruning", "ModelGraph", "TensorCore"], swiftSettings: baseline),
+    .testTarget(name: "CompressionTests", dependencies: ["Compression"], swiftSettings: baseline),
     // Test targets of the other modules are added with their first tests:
     // .testTarget(name: "XTests", dependencies: ["X"], swiftSettings: baseline),
   ]

@@ -1,3 +1,0 @@
-// Compression: k-means weight sharing, int8, sparse index coding, Huffman coding and the `.pkz`
-// container. Imports ModelGraph only.
-import ModelGraph
