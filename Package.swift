@@ -34,7 +34,9 @@ let package = Package(
     .target(name: "Training", dependencies: ["ModelGraph", "CZlib"], swiftSettings: baseline),
     .target(name: "Pruning", dependencies: ["ModelGraph"], swiftSettings: baseline),
     .target(name: "Compression", dependencies: ["ModelGraph"], swiftSettings: baseline),
-    .target(name: "Energy", dependencies: ["ModelGraph"], swiftSettings: baseline),
+    .target(
+      name: "Energy", dependencies: ["ModelGraph"], resources: [.process("Resources")],
+      swiftSettings: baseline),
     .target(name: "Evaluation", dependencies: ["ModelGraph", "Energy"], swiftSettings: baseline),
     .target(name: "Report", swiftSettings: baseline),
     .target(
@@ -50,6 +52,7 @@ let package = Package(
       swiftSettings: baseline),
     .testTarget(name: "TensorCoreTests", dependencies: ["TensorCore"], swiftSettings: baseline),
     .testTarget(name: "ModelGraphTests", dependencies: ["ModelGraph"], swiftSettings: baseline),
+    .testTarget(name: "EnergyTests", dependencies: ["Energy"], swiftSettings: baseline),
     .testTarget(
       name: "PruningTests", dependencies: ["Pruning", "ModelGraph", "TensorCore"], swiftSettings: baseline),
     .testTarget(name: "CompressionTests", dependencies: ["Compression"], swiftSettings: baseline),

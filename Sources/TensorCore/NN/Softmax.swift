@@ -1,0 +1,127 @@
+import Foundation
+
+// Softmax / LogSoftmax along one axis (ONNX opset ≥ 13 semantics), numerically stable:
+// softmax(x)_j = e^(x_j − m) / Σ_k e^(x_k − m),  logSoftmax(x)_j = x_j − m − ln Σ_k e^(x_k − m),
+// m = max_k x_k. The last-axis case (attention scores, classifier logits) runs SIMD16 rows in parallel.
+
+public func softmax(_ x: Tensor, axis: Int = -1) throws -> Tensor {
+  try softmaxKernel(x, axis: axis, log: false, "softmax")
+}
+
+public func logSoftmax(_ x: Tensor, axis: Int = -1) throws -> Tensor {
+  try softmaxKernel(x, axis: axis, log: true, "logSoftmax")
+}
+
+/// The scalar definition (Double accumulation, libm exp).
+public func softmaxReference(_ x: Tensor, axis: Int = -1) throws -> Tensor {
+  try softmaxReferenceKernel(x, axis: axis, log: false)
+}
+
+public func logSoftmaxReference(_ x: Tensor, axis: Int = -1) throws -> Tensor {
+  try softmaxReferenceKernel(x, axis: axis, log: true)
+}
+
+/// (outer, dim, inner) view of `x` around `axis`.
+func axisView(_ x: Tensor, axis: Int, _ op: String) throws -> (Int, Int, Int) {
+  guard x.dtype == .float32 else {
+    throw TensorError.dtypeMismatch(operation: op, expected: .float32, found: x.dtype)
+  }
+  let a = try Tensor.normalizedAxis(axis, rank: x.rank, operation: op)
+  if x.rank == 0 { return (1, 1, 1) }
+  return (x.shape[..<a].reduce(1, *), x.shape[a], x.shape[(a + 1)...].reduce(1, *))
+}
+
+private func softmaxReferenceKernel(_ x: Tensor, axis: Int, log: Bool) throws -> Tensor {
+  let (outer, dim, inner) = try axisView(x, axis: axis, log ? "logSoftmax" : "softmax")
+  let v = x.floats
+  var out = v
+  for o in 0..<outer {
+    for i in 0..<inner {
+      let at = { (j: Int) in (o * dim + j) * inner + i }
+      var m = -Double.infinity
+      for j in 0..<dim { m = Swift.max(m, Double(v[at(j)])) }
+      var sum = 0.0
+      for j in 0..<dim { sum += Foundation.exp(Double(v[at(j)]) - m) }
+      for j in 0..<dim {
+        let shifted = Double(v[at(j)]) - m
+        out[at(j)] = Float(log ? shifted - Foundation.log(sum) : Foundation.exp(shifted) / sum)
+      }
+    }
+  }
+  return Tensor(shape: x.shape, floats: out)
+}
+
+private func softmaxKernel(_ x: Tensor, axis: Int, log: Bool, _ op: String) throws -> Tensor {
+  let (outer, dim, inner) = try axisView(x, axis: axis, op)
+  if inner != 1 { return try softmaxReferenceKernel(x, axis: axis, log: log) }
+  let input = x.floats
+  let out = [Float](unsafeUninitializedCapacity: input.count) { buffer, initialized in
+    input.withUnsafeBufferPointer { src in
+      guard let s = src.baseAddress, let d = buffer.baseAddress, dim > 0 else { return }
+      let dst = SendablePointer(d)
+      let rowsPerChunk = Swift.max(1, 8192 / dim)
+      let chunks = (outer + rowsPerChunk - 1) / rowsPerChunk
+      let body: (Int) -> Void = { c in
+        for r in (c * rowsPerChunk)..<Swift.min(outer, (c + 1) * rowsPerChunk) {
+          softmaxRow(s + r * dim, dst.base + r * dim, dim, log: log)
+        }
+      }
+      if outer * dim >= parallelThreshold / 4 && chunks > 1 {
+        ThreadPool.shared.parallelFor(chunks, body)
+      } else {
+        for c in 0..<chunks { body(c) }
+      }
+    }
+    initialized = input.count
+  }
+  return Tensor(shape: x.shape, floats: out)
+}
+
+/// One contiguous row of length n ≥ 1: d = softmax(s) or logSoftmax(s).
+@inline(__always)
+func softmaxRow(_ s: UnsafePointer<Float>, _ d: UnsafeMutablePointer<Float>, _ n: Int, log: Bool) {
+  let m = rowMax(s, n)
+  let vm = SIMD16<Float>(repeating: m)
+  var acc = SIMD16<Float>()
+  var i = 0
+  while i + 16 <= n {
+    let e = simdExp(UnsafeRawPointer(s + i).loadUnaligned(as: SIMD16<Float>.self) - vm)
+    if !log { UnsafeMutableRawPointer(d + i).storeBytes(of: e, as: SIMD16<Float>.self) }
+    acc += e
+    i += 16
+  }
+  if i < n {
+    // tail: pad with −∞ lanes (e^−∞ = 0)
+    var v = SIMD16<Float>(repeating: -.infinity)
+    for k in 0..<(n - i) { v[k] = s[i + k] }
+    let e = simdExp(v - vm)
+    if !log { for k in 0..<(n - i) { d[i + k] = e[k] } }
+    acc += e
+  }
+  let sum = acc.sum()
+  if log {
+    let shift = SIMD16<Float>(repeating: m + Foundation.log(sum))
+    var j = 0
+    while j + 16 <= n {
+      let v = UnsafeRawPointer(s + j).loadUnaligned(as: SIMD16<Float>.self)
+      UnsafeMutableRawPointer(d + j).storeBytes(of: v - shift, as: SIMD16<Float>.self)
+      j += 16
+    }
+    while j < n {
+      d[j] = s[j] - shift[0]
+      j += 1
+    }
+  } else {
+    let inv = 1 / sum
+    var j = 0
+    while j + 16 <= n {
+      let v = UnsafeRawPointer(d + j).loadUnaligned(as: SIMD16<Float>.self)
+      UnsafeMutableRawPointer(d + j).storeBytes(of: v * inv, as: SIMD16<Float>.self)
+      j += 16
+    }
+    while j < n {
+      d[j] *= inv
+      j += 1
+    }
+  }
+}
