@@ -77,7 +77,7 @@ extension Graph {
         let node = next[0]
         let waiting = node.inputs.first { !$0.isEmpty && !available.contains($0) } ?? ""
         throw ModelGraphError.invalidModel(
-          "node '\(node.name)' (\(node.opType)) waits on a cycle: input '\(waiting)' depends on its own output")
+          "node '\(node.name)' (\(node.opType)) is on or behind a cycle: its input '\(waiting)' can never be computed")
       }
       remaining = next
     }
