@@ -12,5 +12,6 @@ struct PruneKitCommand: ParsableCommand {
       VersionCommand.self,
       CompressCommand.self,
       DecompressCommand.self,
+      ConvertCommand.self,
     ])
 }
