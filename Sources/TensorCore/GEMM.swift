@@ -2,15 +2,102 @@
 /// C[m, n] = alpha · op(A)[m, k] · op(B)[k, n] + beta · C[m, n]
 /// where op(A) = A ([m, k], leading dimension lda) or Aᵀ (A stored [k, m]); likewise B.
 /// With beta == 0, C is not read (NaNs in C do not propagate).
+///
+/// Paths: m == 1 or n == 1 → `gemv` (no packing); otherwise the packed, blocked `gemmBlocked` with the
+/// micro-kernel `CPUFeatures.kernel` picks (AVX-512 8×32 or AVX2 6×16). `threads` caps the threads
+/// used (default: all of `ThreadPool.shared`); small products run on the caller only.
 public func gemm(
   transA: Bool, transB: Bool, m: Int, n: Int, k: Int,
   alpha: Float, a: UnsafePointer<Float>, lda: Int,
   b: UnsafePointer<Float>, ldb: Int,
-  beta: Float, c: UnsafeMutablePointer<Float>, ldc: Int
+  beta: Float, c: UnsafeMutablePointer<Float>, ldc: Int,
+  threads: Int = .max
 ) {
-  gemmReference(
+  gemm(
     transA: transA, transB: transB, m: m, n: n, k: k, alpha: alpha, a: a, lda: lda, b: b, ldb: ldb,
-    beta: beta, c: c, ldc: ldc)
+    beta: beta, c: c, ldc: ldc, threads: threads, kernel: CPUFeatures.kernel)
+}
+
+/// `gemm` with an explicit kernel family (tests and the benchmark exercise each one).
+/// `.avx512` on a CPU without AVX-512 runs `.avx2` instead.
+public func gemm(
+  transA: Bool, transB: Bool, m: Int, n: Int, k: Int,
+  alpha: Float, a: UnsafePointer<Float>, lda: Int,
+  b: UnsafePointer<Float>, ldb: Int,
+  beta: Float, c: UnsafeMutablePointer<Float>, ldc: Int,
+  threads: Int, kernel: KernelKind
+) {
+  precondition(m >= 0 && n >= 0 && k >= 0, "gemm: negative size m=\(m) n=\(n) k=\(k)")
+  if m == 0 || n == 0 { return }
+  if kernel == .reference {
+    gemmReference(
+      transA: transA, transB: transB, m: m, n: n, k: k, alpha: alpha, a: a, lda: lda, b: b, ldb: ldb,
+      beta: beta, c: c, ldc: ldc)
+    return
+  }
+  if k == 0 || alpha == 0 {
+    scaleC(m: m, n: n, beta: beta, c: c, ldc: ldc)
+    return
+  }
+  let threads = min(threads, ThreadPool.shared.threadCount)
+  // Below ~0.5 MFLOP a second thread costs more than it saves.
+  let useThreads = m * n * k >= gemmParallelMinimumMACs ? threads : 1
+  if m == 1 || n == 1 {
+    gemvPath(
+      transA: transA, transB: transB, m: m, n: n, k: k, alpha: alpha, a: a, lda: lda, b: b, ldb: ldb,
+      beta: beta, c: c, ldc: ldc, threads: useThreads)
+    return
+  }
+  let tiling: GEMMTiling = kernel == .avx512 && CPUFeatures.hasAVX512 ? .avx512 : .avx2
+  gemmBlocked(
+    tiling, m: m, n: n, k: k, alpha: alpha, a: MatrixView(base: a, ld: lda, transposed: transA),
+    b: MatrixView(base: b, ld: ldb, transposed: transB), beta: beta, c: c, ldc: ldc,
+    threads: useThreads)
+}
+
+/// Multiply-adds below which `gemm` stays on the calling thread.
+let gemmParallelMinimumMACs = 1 << 18
+
+/// C ← beta·C (C not read when beta == 0): the whole product when k == 0 or alpha == 0.
+func scaleC(m: Int, n: Int, beta: Float, c: UnsafeMutablePointer<Float>, ldc: Int) {
+  for i in 0..<m {
+    let row = c + i * ldc
+    for j in 0..<n { row[j] = beta == 0 ? 0 : beta * row[j] }
+  }
+}
+
+/// m == 1: y = C row 0 (stride 1), x = op(A) row 0, matrix op(B).
+/// n == 1: y = C column 0 (stride ldc), x = op(B) column 0, matrix op(A)ᵀ.
+func gemvPath(
+  transA: Bool, transB: Bool, m: Int, n: Int, k: Int, alpha: Float, a: UnsafePointer<Float>,
+  lda: Int, b: UnsafePointer<Float>, ldb: Int, beta: Float, c: UnsafeMutablePointer<Float>,
+  ldc: Int, threads: Int
+) {
+  // The vector, gathered to contiguous memory when it is strided.
+  let (vector, vectorStride) = m == 1 ? (a, transA ? lda : 1) : (b, transB ? 1 : ldb)
+  withContiguous(vector, stride: vectorStride, count: k) { x in
+    if m == 1 {
+      // y[j] = Σ_p x[p]·op(B)[p, j]; op(B)[p, j] = b[p·ldb + j] (rows) or b[j·ldb + p] (dot).
+      gemv(
+        x: x, k: k, mat: b, ld: ldb, dotForm: transB, count: n, alpha: alpha, beta: beta, y: c,
+        yStride: 1, threads: threads)
+    } else {
+      // y[i] = Σ_p op(A)[i, p]·x[p]; op(A)[i, p] = a[i·lda + p] (dot) or a[p·lda + i] (rows).
+      gemv(
+        x: x, k: k, mat: a, ld: lda, dotForm: !transA, count: m, alpha: alpha, beta: beta, y: c,
+        yStride: ldc, threads: threads)
+    }
+  }
+}
+
+func withContiguous<R>(
+  _ v: UnsafePointer<Float>, stride: Int, count: Int, _ body: (UnsafePointer<Float>) -> R
+) -> R {
+  if stride == 1 { return body(v) }
+  return withUnsafeTemporaryAllocation(of: Float.self, capacity: count) { buffer in
+    for p in 0..<count { buffer[p] = v[p * stride] }
+    return body(UnsafePointer(buffer.baseAddress!))
+  }
 }
 
 /// The scalar definition of `gemm`, kept to test fast kernels against.
