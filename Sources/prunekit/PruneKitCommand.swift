@@ -11,5 +11,8 @@ struct PruneKitCommand: ParsableCommand {
       // subcommands are added here, one file each
       VersionCommand.self,
       EnergyCommand.self,
+      CompressCommand.self,
+      DecompressCommand.self,
+      ConvertCommand.self,
     ])
 }
