@@ -11,5 +11,9 @@ struct PruneKitCommand: ParsableCommand {
       // subcommands are added here, one file each
       VersionCommand.self,
       TrainCommand.self,
+      EnergyCommand.self,
+      CompressCommand.self,
+      DecompressCommand.self,
+      ConvertCommand.self,
     ])
 }
