@@ -81,3 +81,18 @@ import Testing
     #expect(scores.tensors(shapes: trainer.parameters)["fc1.weight"]?.shape == [4, 5])
   }
 }
+
+@Suite struct CheckpointTests {
+  @Test func safetensorsRoundTripWithMasks() throws {
+    var graph = LeNet.lenet300100(seed: 4)
+    graph.masks["fc2.weight"] = Tensor(shape: [100, 300], floats: (0..<30_000).map { Float($0 % 3 == 0 ? 0 : 1) })
+    let dir = try temporaryDirectory()
+    defer { try? FileManager.default.removeItem(atPath: dir) }
+    try Checkpoint.save(graph, to: dir + "/c.safetensors")
+    let restored = try Checkpoint.load(dir + "/c.safetensors", into: LeNet.lenet300100(seed: 99))
+    #expect(restored.initializers == graph.initializers)
+    #expect(restored.masks == graph.masks)
+    #expect(throws: TrainingError.self) { try Checkpoint.load(dir + "/c.safetensors", into: LeNet.lenet5(seed: 1)) }
+    #expect(throws: TrainingError.self) { try Checkpoint.save(graph, to: dir + "/c.pt") }
+  }
+}
