@@ -24,6 +24,7 @@ struct BenchMiniLMCommand: ParsableCommand {
   @Option(help: "Timed runs per engine.") var repeats = 5
   @Option(help: "Seed of the random inputs.") var seed: UInt64 = 7
   @Option(help: "onnxruntime peer script.") var peer = "scripts/bench_onnxruntime_minilm.py"
+  @Flag(help: "Print PruneKit's time per op type (one extra run).") var profile = false
 
   func run() throws {
     ThreadPool.shared.threadCount = threads
@@ -38,6 +39,16 @@ struct BenchMiniLMCommand: ParsableCommand {
       times.append(Double(DispatchTime.now().uptimeNanoseconds - start) / 1e6)
     }
     let ours = Self.summary(times)
+    if profile {
+      var perOp: [String: Double] = [:]
+      var last = DispatchTime.now().uptimeNanoseconds
+      _ = try executor.run(inputs) { node, _ in
+        let now = DispatchTime.now().uptimeNanoseconds
+        perOp[node.opType, default: 0] += Double(now - last) / 1e6
+        last = now
+      }
+      for (op, ms) in perOp.sorted(by: { $0.value > $1.value }) { print(String(format: "  %-28@ %8.1f ms", op, ms)) }
+    }
     print("MiniLM-L6 batch \(batch) × sequence \(sequence), \(threads) threads, \(repeats) runs")
     print("engine                   median ms   best ms")
     print(Self.row("PruneKit", ours.median, ours.best))
