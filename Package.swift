@@ -54,6 +54,7 @@ let package = Package(
     .testTarget(name: "ModelGraphTests", dependencies: ["ModelGraph"], swiftSettings: baseline),
     .testTarget(name: "EnergyTests", dependencies: ["Energy"], swiftSettings: baseline),
     .testTarget(name: "ReportTests", dependencies: ["Report"], swiftSettings: baseline),
+    .testTarget(name: "EvaluationTests", dependencies: ["Evaluation"], swiftSettings: baseline),
     .testTarget(
       name: "PruningTests", dependencies: ["Pruning", "ModelGraph", "TensorCore"], swiftSettings: baseline),
     .testTarget(name: "CompressionTests", dependencies: ["Compression"], swiftSettings: baseline),

@@ -10,7 +10,9 @@ struct PruneKitCommand: ParsableCommand {
     subcommands: [
       // subcommands are added here, one file each
       VersionCommand.self,
+      ConvertCommand.self,
       InspectCommand.self,
+      RunCommand.self,
       BenchMiniLMCommand.self,  // moves under `bench` when BenchCommand lands
     ])
 }

@@ -115,7 +115,8 @@ final class ONNXTensorDecoder {
     var entries: [String: String] = [:]
     for entry in proto.externalData { entries[entry.key] = entry.value }
     guard let location = entries["location"], !location.isEmpty else {
-      throw malformed("\(what) external_data", expected: "a 'location' key", found: "\(entries.keys.sorted())")
+      throw malformed(
+        "\(what) external_data", expected: "a 'location' key", found: "\(entries.keys.sorted())")
     }
     guard !location.hasPrefix("/"), !location.split(separator: "/").contains("..") else {
       throw malformed(
@@ -123,7 +124,8 @@ final class ONNXTensorDecoder {
         found: location)
     }
     guard let base = baseDirectory else {
-      throw malformed("\(what) external_data", expected: "a model loaded from a file", found: "in-memory bytes")
+      throw malformed(
+        "\(what) external_data", expected: "a model loaded from a file", found: "in-memory bytes")
     }
     let path = (base as NSString).appendingPathComponent(location)
     let data = try mappedFile(path, what: what)
