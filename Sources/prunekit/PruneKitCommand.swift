@@ -15,5 +15,8 @@ struct PruneKitCommand: ParsableCommand {
       CompressCommand.self,
       DecompressCommand.self,
       ConvertCommand.self,
+      InspectCommand.self,
+      RunCommand.self,
+      BenchMiniLMCommand.self,  // moves under `bench` when BenchCommand lands
     ])
 }
