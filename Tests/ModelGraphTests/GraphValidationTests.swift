@@ -1,5 +1,5 @@
-import Testing
 import TensorCore
+import Testing
 
 @testable import ModelGraph
 
@@ -47,7 +47,8 @@ import TensorCore
     var inputIsInitializer = chain()
     inputIsInitializer.inputs.append(ValueInfo(name: "w", dtype: .float32, shape: nil))
     let cases: [(Graph, [String])] = [
-      (duplicateName, ["'a'"]), (duplicateOutput, ["'c'", "h1"]), (shadowsInitializer, ["'a'", "initializer"]),
+      (duplicateName, ["'a'"]), (duplicateOutput, ["'c'", "h1"]),
+      (shadowsInitializer, ["'a'", "initializer"]),
       (unknownInput, ["'b'", "'v'"]), (inputIsInitializer, ["'w'"]),
     ]
     for (graph, words) in cases {

@@ -1,13 +1,14 @@
 import Foundation
-import Testing
 import TensorCore
+import Testing
 
 @testable import ModelGraph
 
 /// A small valid model, built with the generated protobuf types, that each bad-input case breaks in
 /// one way: y = Relu(MatMul(x, W)), x: [batch, 4], W: [4, 3].
 enum TinyModel {
-  static func tensor(_ name: String, dims: [Int64], type: Int32 = 1, raw: [UInt8]? = nil) -> Onnx_TensorProto {
+  static func tensor(_ name: String, dims: [Int64], type: Int32 = 1, raw: [UInt8]? = nil) -> Onnx_TensorProto
+  {
     var proto = Onnx_TensorProto()
     proto.name = name
     proto.dims = dims
@@ -96,8 +97,10 @@ struct BadInput: Sendable, CustomTestStringConvertible {
 
   static let cases: [BadInput] = [
     BadInput(name: "empty file", make: { _ in Data() }, mustMention: ["empty"]),
-    BadInput(name: "truncated file", make: { _ in valid.prefix(valid.count - 7) }, mustMention: ["truncated"]),
-    BadInput(name: "not protobuf", make: { _ in Data([0xFF, 0xFF, 0xFF, 0xFF]) }, mustMention: ["not an ONNX"]),
+    BadInput(
+      name: "truncated file", make: { _ in valid.prefix(valid.count - 7) }, mustMention: ["truncated"]),
+    BadInput(
+      name: "not protobuf", make: { _ in Data([0xFF, 0xFF, 0xFF, 0xFF]) }, mustMention: ["not an ONNX"]),
     BadInput(name: "no graph", make: { _ in TinyModel.bytes { $0.clearGraph() } }, mustMention: ["graph"]),
     BadInput(
       name: "missing initializer referenced by a node",
@@ -120,10 +123,15 @@ struct BadInput: Sendable, CustomTestStringConvertible {
       mustMention: ["'W'", "unknown code 99"]),
     BadInput(
       name: "unsupported dtype STRING",
-      make: { _ in TinyModel.bytes { $0.graph.initializer[0].dataType = 8 } }, mustMention: ["'W'", "STRING"]),
+      make: { _ in TinyModel.bytes { $0.graph.initializer[0].dataType = 8 } },
+      mustMention: ["'W'", "STRING"]),
     BadInput(
       name: "negative dim in initializer",
       make: { _ in TinyModel.bytes { $0.graph.initializer[0].dims = [4, -3] } }, mustMention: ["'W'", "-3"]),
+    BadInput(
+      name: "absurd dim in initializer",
+      make: { _ in TinyModel.bytes { $0.graph.initializer[0].dims = [1 << 50, 1 << 20] } },
+      mustMention: ["'W'", "\(1 << 50)"]),
     BadInput(
       name: "negative dim in graph input",
       make: { _ in TinyModel.bytes { $0.graph.input = [TinyModel.value("x", dims: [nil, -4])] } },
@@ -154,10 +162,12 @@ struct BadInput: Sendable, CustomTestStringConvertible {
       mustMention: ["'y'", "relu"]),
     BadInput(
       name: "node with unknown input",
-      make: { _ in TinyModel.bytes { $0.graph.node[1].input = ["nowhere"] } }, mustMention: ["relu0", "nowhere"]),
+      make: { _ in TinyModel.bytes { $0.graph.node[1].input = ["nowhere"] } },
+      mustMention: ["relu0", "nowhere"]),
     BadInput(
       name: "cycle",
-      make: { _ in TinyModel.bytes { $0.graph.node[0].input = ["y", "W"] } }, mustMention: ["cycle", "matmul0"]),
+      make: { _ in TinyModel.bytes { $0.graph.node[0].input = ["y", "W"] } },
+      mustMention: ["cycle", "matmul0"]),
     BadInput(
       name: "graph output produced by nothing",
       make: { _ in TinyModel.bytes { $0.graph.output = [TinyModel.value("z", dims: [nil, 3])] } },
@@ -194,7 +204,8 @@ struct BadInput: Sendable, CustomTestStringConvertible {
       make: { _ in TinyModel.bytes { $0.opsetImport[0].version = 99 } }, mustMention: ["opset", "99"]),
     BadInput(
       name: "no ai.onnx opset",
-      make: { _ in TinyModel.bytes { $0.opsetImport[0].domain = "com.example" } }, mustMention: ["opset_import"]),
+      make: { _ in TinyModel.bytes { $0.opsetImport[0].domain = "com.example" } },
+      mustMention: ["opset_import"]),
     BadInput(
       name: "duplicate initializer",
       make: { _ in TinyModel.bytes { $0.graph.initializer.append(TinyModel.tensor("W", dims: [4, 3])) } },
@@ -212,7 +223,9 @@ struct BadInput: Sendable, CustomTestStringConvertible {
     } catch let error as ModelGraphError {
       let message = error.description
       #expect(message.contains(path), "\(bad.name): \(message)")
-      for word in bad.mustMention { #expect(message.contains(word), "\(bad.name): '\(word)' not in: \(message)") }
+      for word in bad.mustMention {
+        #expect(message.contains(word), "\(bad.name): '\(word)' not in: \(message)")
+      }
     }
   }
 

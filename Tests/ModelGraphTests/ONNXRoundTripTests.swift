@@ -1,6 +1,6 @@
 import Foundation
-import Testing
 import TensorCore
+import Testing
 
 @testable import ModelGraph
 
@@ -25,7 +25,8 @@ import TensorCore
     let folder = try ONNXTestSupport.temporaryFolder()
     defer { try? FileManager.default.removeItem(atPath: folder) }
     let path = folder + "/resblock.onnx"
-    try ONNXExporter.save(original, to: path, options: .init(externalDataFile: "resblock.data", externalThreshold: 64))
+    try ONNXExporter.save(
+      original, to: path, options: .init(externalDataFile: "resblock.data", externalThreshold: 64))
     let dataSize = try FileManager.default.attributesOfItem(atPath: folder + "/resblock.data")[.size] as? Int
     let bigBytes = original.initializers.values.map(\.rawBytes.count).filter { $0 >= 64 }.reduce(0, +)
     #expect((dataSize ?? 0) >= bigBytes)
@@ -34,16 +35,23 @@ import TensorCore
     let again = try ONNXImporter.load(contentsOf: path)
     #expect(ONNXTestSupport.normalised(again) == ONNXTestSupport.normalised(original))
     // No temporary files are left behind.
-    #expect(try FileManager.default.contentsOfDirectory(atPath: folder).sorted() == ["resblock.data", "resblock.onnx"])
+    #expect(
+      try FileManager.default.contentsOfDirectory(atPath: folder).sorted() == [
+        "resblock.data", "resblock.onnx",
+      ])
   }
 
   @Test func everyDTypeAndAttributeKindSurvives() throws {
     var graph = Graph(name: "kinds", opsetVersion: 18)
-    graph.inputs = [ValueInfo(name: "x", dtype: .float16, shape: [.symbolic("n"), .fixed(2), .symbolic("?")])]
+    graph.inputs = [
+      ValueInfo(name: "x", dtype: .float16, shape: [.symbolic("n"), .fixed(2), .symbolic("?")])
+    ]
     var generator = SeededGenerator(seed: 7)
     for dtype in DType.allCases {
       let floats = (0..<6).map { _ in Float.random(in: -100...100, using: &generator).rounded() }
-      let base = Tensor(shape: [2, 3], floats: floats.map { dtype.isFloatingPoint || dtype.rawValue.hasPrefix("int") ? $0 : abs($0) })
+      let base = Tensor(
+        shape: [2, 3],
+        floats: floats.map { dtype.isFloatingPoint || dtype.rawValue.hasPrefix("int") ? $0 : abs($0) })
       graph.setInitializer("t_\(dtype.rawValue)", base.converted(to: dtype))
     }
     graph.setInitializer("empty", Tensor(shape: [0, 4], floats: []))
@@ -52,7 +60,8 @@ import TensorCore
         name: "n0", opType: "Custom", domain: "com.example", inputs: ["x", "", "t_float32"], outputs: ["y"],
         attributes: [
           "i": .int(-3), "f": .float(0.5), "s": .string("héllo"), "is": .ints([1, -2]),
-          "fs": .floats([1.5, -2]), "ss": .strings(["a", ""]), "t": .tensor(Tensor(shape: [2], int64s: [4, 5])),
+          "fs": .floats([1.5, -2]), "ss": .strings(["a", ""]),
+          "t": .tensor(Tensor(shape: [2], int64s: [4, 5])),
         ])
     ]
     graph.outputs = [ValueInfo(name: "y", dtype: .bfloat16, shape: nil)]

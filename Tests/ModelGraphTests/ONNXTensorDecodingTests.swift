@@ -1,6 +1,6 @@
 import Foundation
-import Testing
 import TensorCore
+import Testing
 
 @testable import ModelGraph
 
@@ -19,11 +19,14 @@ import TensorCore
 
   @Test func float16AndBFloat16ComeAsBitPatternsInInt32Data() throws {
     let halves: [Float16] = [1, -2.5, 65504]
-    let f16 = try decoder.decode(proto(10, dims: [3]) { $0.int32Data = halves.map { Int32($0.bitPattern) } }, what: "t")
+    let f16 = try decoder.decode(
+      proto(10, dims: [3]) { $0.int32Data = halves.map { Int32($0.bitPattern) } }, what: "t")
     #expect(f16.dtype == .float16)
     #expect(f16.asFloats() == [1, -2.5, 65504])
     let bf16 = try decoder.decode(
-      proto(16, dims: [2]) { $0.int32Data = [Int32(Tensor.bfloat16Bits(3)), Int32(Tensor.bfloat16Bits(-0.5))] },
+      proto(16, dims: [2]) {
+        $0.int32Data = [Int32(Tensor.bfloat16Bits(3)), Int32(Tensor.bfloat16Bits(-0.5))]
+      },
       what: "t")
     #expect(bf16.dtype == .bfloat16)
     #expect(bf16.asFloats() == [3, -0.5])
