@@ -215,3 +215,33 @@ enum TinyBert {
     return out
   }
 }
+
+@Suite struct SafeTensorsModelFileTests {
+  /// Hugging Face folder → Graph → ModelFile.save(.safetensors) gives the checkpoint's tensors back
+  /// bit for bit, and the saved file with config.json beside it loads to the same graph.
+  @Test(.enabled(if: MiniLM.available)) func savesTheCheckpointBackAndReloads() throws {
+    let graph = try ModelFile.load(MiniLM.folder)
+    let folder = try TemporaryFolder()
+    let path = "\(folder.path)/model.safetensors"
+    try ModelFile.save(graph, to: path)
+    let saved = try SafeTensorsFile(path: path)
+    let original = try SafeTensorsFile(path: "\(MiniLM.folder)/model.safetensors")
+    #expect(saved.metadata == ["format": "pt"])
+    #expect(Set(saved.names) == Set(graph.initializers.keys))
+    for name in saved.names {
+      #expect(try saved.rawBytes(of: name) == original.rawBytes(of: name), "tensor \(name)")
+    }
+    try FileManager.default.copyItem(
+      atPath: "\(MiniLM.folder)/config.json", toPath: "\(folder.path)/config.json")
+    let again = try ModelFile.load(path)
+    #expect(again.nodes == graph.nodes && again.initializers == graph.initializers)
+  }
+
+  @Test func safetensorsWithoutConfigIsAClearError() throws {
+    let folder = try TemporaryFolder()
+    let path = "\(folder.path)/w.safetensors"
+    try SafeTensorsWriter.write(["a": .zeros([1])], to: path)
+    let error = #expect(throws: ModelGraphError.self) { try ModelFile.load(path) }
+    #expect(error?.description.contains("config.json") == true)
+  }
+}
