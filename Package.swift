@@ -58,6 +58,7 @@ let package = Package(
     .testTarget(
       name: "PruningTests", dependencies: ["Pruning", "ModelGraph", "TensorCore"], swiftSettings: baseline),
     .testTarget(name: "CompressionTests", dependencies: ["Compression"], swiftSettings: baseline),
+    .testTarget(name: "PruneKitTests", dependencies: ["PruneKit"], swiftSettings: baseline),
     // Test targets of the other modules are added with their first tests:
     // .testTarget(name: "XTests", dependencies: ["X"], swiftSettings: baseline),
   ]
