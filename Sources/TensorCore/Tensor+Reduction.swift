@@ -155,7 +155,7 @@ func rowSum(_ p: UnsafePointer<Float>, _ n: Int) -> Float {
     acc0 += UnsafeRawPointer(p + i).loadUnaligned(as: SIMD16<Float>.self)
     i += 16
   }
-  var total = (acc0 + acc1).sum()
+  var total = horizontalSum(acc0 + acc1)
   while i < n {
     total += p[i]
     i += 1
@@ -163,45 +163,62 @@ func rowSum(_ p: UnsafePointer<Float>, _ n: Int) -> Float {
   return total
 }
 
-/// max p[0..<n] (NaN propagates); n must be ≥ 1, else −∞.
+/// max p[0..<n] (NaN propagates); n = 0 gives −∞.
 @inline(__always)
 func rowMax(_ p: UnsafePointer<Float>, _ n: Int) -> Float {
-  var acc = SIMD16<Float>(repeating: -.infinity)
-  var nan = false
-  var i = 0
-  while i + 16 <= n {
-    let v = UnsafeRawPointer(p + i).loadUnaligned(as: SIMD16<Float>.self)
-    nan = nan || any(v .!= v)
-    acc = pointwiseMax(acc, v)
-    i += 16
-  }
-  var best = acc.max()
-  while i < n {
-    nan = nan || p[i].isNaN
-    best = Swift.max(best, p[i])
-    i += 1
-  }
-  return nan ? .nan : best
+  rowMaxSigned(p, n, sign: 1)
+}
+
+/// sign · max(sign · p[i]): sign −1 gives −min. NaN (any NaN element) propagates.
+@inline(__always)
+private func rowMaxNegated(_ p: UnsafePointer<Float>, _ n: Int) -> Float {
+  rowMaxSigned(p, n, sign: -1)
 }
 
 @inline(__always)
-private func rowMaxNegated(_ p: UnsafePointer<Float>, _ n: Int) -> Float {
+private func rowMaxSigned(_ p: UnsafePointer<Float>, _ n: Int, sign: Float) -> Float {
   var acc = SIMD16<Float>(repeating: -.infinity)
-  var nan = false
+  // v − v is 0 for finite v and NaN for NaN or ±∞: one add per vector flags the rare rows to recheck.
+  var probe = SIMD16<Float>()
   var i = 0
   while i + 16 <= n {
-    let v = -UnsafeRawPointer(p + i).loadUnaligned(as: SIMD16<Float>.self)
-    nan = nan || any(v .!= v)
-    acc = pointwiseMax(acc, v)
+    let v = UnsafeRawPointer(p + i).loadUnaligned(as: SIMD16<Float>.self) * sign
+    probe += v - v
+    acc = simdMax(acc, v)
     i += 16
   }
-  var best = acc.max()
+  var best = horizontalMax(acc)
+  var special = horizontalSum(probe).isNaN
   while i < n {
-    nan = nan || p[i].isNaN
-    best = Swift.max(best, -p[i])
+    let v = p[i] * sign
+    special = special || !v.isFinite
+    best = Swift.max(best, v)
     i += 1
   }
-  return nan ? .nan : best
+  if special {
+    for j in 0..<n where p[j].isNaN { return .nan }
+    best = -.infinity
+    for j in 0..<n { best = Swift.max(best, p[j] * sign) }
+  }
+  return best
+}
+
+/// Largest lane, by halving (`SIMD.max()` is a scalar loop).
+@inline(__always)
+func horizontalMax(_ v: SIMD16<Float>) -> Float {
+  let a = simdMax(v.lowHalf, v.highHalf)
+  let b = simdMax(a.lowHalf, a.highHalf)
+  let c = simdMax(b.lowHalf, b.highHalf)
+  return Swift.max(c[0], c[1])
+}
+
+/// Sum of the lanes, by halving.
+@inline(__always)
+func horizontalSum(_ v: SIMD16<Float>) -> Float {
+  let a = v.lowHalf + v.highHalf
+  let b = a.lowHalf + a.highHalf
+  let c = b.lowHalf + b.highHalf
+  return c[0] + c[1]
 }
 
 /// out[o(i)] ⊕= x[i] where o maps an input index onto the kept shape (0 strides on reduced axes).

@@ -98,7 +98,7 @@ func softmaxRow(_ s: UnsafePointer<Float>, _ d: UnsafeMutablePointer<Float>, _ n
     if !log { for k in 0..<(n - i) { d[i + k] = e[k] } }
     acc += e
   }
-  let sum = acc.sum()
+  let sum = horizontalSum(acc)
   if log {
     let shift = SIMD16<Float>(repeating: m + Foundation.log(sum))
     var j = 0
