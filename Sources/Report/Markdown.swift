@@ -1,13 +1,14 @@
 /// Markdown rendering: GitHub tables, charts as tables of values (Markdown has no images here).
 extension ReportDocument {
-  public func markdown() -> String {
+  /// Markdown; charts become tables of their values unless `includeCharts` is false.
+  public func markdown(includeCharts: Bool = true) -> String {
     var out = "# \(title)\n"
     if let subtitle { out += "\n\(subtitle)\n" }
     for section in sections {
       out += "\n## \(section.heading)\n"
       for paragraph in section.paragraphs { out += "\n\(paragraph)\n" }
       for table in section.tables { out += "\n" + table.markdown() }
-      for chart in section.charts {
+      for chart in section.charts where includeCharts {
         let rows = chart.bars.map { [$0.label, $0.group ?? "", formatNumber($0.value)] }
         out += "\n" + ReportTable(title: chart.title, columns: ["", "", chart.unit], rows: rows).markdown()
       }

@@ -10,6 +10,13 @@ struct PruneKitCommand: ParsableCommand {
     subcommands: [
       // subcommands are added here, one file each
       VersionCommand.self,
+      TrainCommand.self,
+      EnergyCommand.self,
+      CompressCommand.self,
+      DecompressCommand.self,
       ConvertCommand.self,
+      InspectCommand.self,
+      RunCommand.self,
+      BenchMiniLMCommand.self,  // moves under `bench` when BenchCommand lands
     ])
 }

@@ -129,6 +129,10 @@ struct BadInput: Sendable, CustomTestStringConvertible {
       name: "negative dim in initializer",
       make: { _ in TinyModel.bytes { $0.graph.initializer[0].dims = [4, -3] } }, mustMention: ["'W'", "-3"]),
     BadInput(
+      name: "absurd dim in initializer",
+      make: { _ in TinyModel.bytes { $0.graph.initializer[0].dims = [1 << 50, 1 << 20] } },
+      mustMention: ["'W'", "\(1 << 50)"]),
+    BadInput(
       name: "negative dim in graph input",
       make: { _ in TinyModel.bytes { $0.graph.input = [TinyModel.value("x", dims: [nil, -4])] } },
       mustMention: ["input 'x'", "-4"]),

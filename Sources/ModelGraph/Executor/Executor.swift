@@ -30,10 +30,14 @@ public struct Executor: Sendable {
   /// Nodes evaluated once at construction because they read only constants.
   public private(set) var foldedNodeCount = 0
 
+  /// `optimize` applies the `Fusion` rewrites (MatMul+bias, GELU); turn it off to observe every
+  /// value of the original graph through `run(_:keeping:observer:)`.
   public init(
-    graph: Graph, selector: any KernelSelector = DenseKernelSelector(), foldConstants: Bool = true
+    graph original: Graph, selector: any KernelSelector = DenseKernelSelector(), foldConstants: Bool = true,
+    optimize: Bool = true
   ) throws {
-    self.graph = graph
+    self.graph = original
+    let graph = optimize ? Fusion.fuse(original) : original
     func slot(_ name: String) -> Int {
       if let s = slotOfName[name] { return s }
       slotOfName[name] = constants.count

@@ -54,8 +54,9 @@ final class ONNXTensorDecoder {
   }
 
   func checkedShape(_ dims: [Int64], what: String) throws -> [Int] {
-    for (axis, dim) in dims.enumerated() where dim < 0 || dim > Int64(Int32.max) * 1024 {
-      throw malformed("\(what) dims[\(axis)]", expected: "a dimension ≥ 0", found: "\(dim)")
+    // Upper bound 2^40: larger is certainly corrupt, and keeps later products from overflowing early.
+    for (axis, dim) in dims.enumerated() where dim < 0 || dim > 1 << 40 {
+      throw malformed("\(what) dims[\(axis)]", expected: "a dimension in 0...2^40", found: "\(dim)")
     }
     return dims.map { Int($0) }
   }

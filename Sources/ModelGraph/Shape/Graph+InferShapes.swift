@@ -141,3 +141,20 @@ extension Graph {
     return Tensor(shape: [slice.count], int64s: slice)
   }
 }
+
+extension Graph {
+  /// Concrete shapes for the graph inputs: a symbolic dimension takes `sizes[name]`, else `batch`
+  /// on axis 0, else 1. Unknown ranks give an empty shape.
+  public func inputShapes(batch: Int? = nil, sizes: [String: Int] = [:]) -> [String: [Int]] {
+    var result: [String: [Int]] = [:]
+    for info in inputs where initializers[info.name] == nil {
+      result[info.name] = (info.shape ?? []).enumerated().map { axis, dim in
+        switch dim {
+        case .fixed(let n): return n
+        case .symbolic(let s): return sizes[s] ?? (axis == 0 ? batch : nil) ?? 1
+        }
+      }
+    }
+    return result
+  }
+}

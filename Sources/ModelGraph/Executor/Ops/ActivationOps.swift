@@ -6,9 +6,10 @@ import TensorCore
 enum ActivationOps {
   static func register(into table: inout [OpKey: OpDefinition]) {
     table[OpKey("Relu")] = OpDefinition { ctx in [try ElementwiseOps.unary(&ctx, { Swift.max($0, 0) })] }
-    table[OpKey("Tanh")] = OpDefinition { ctx in [try ElementwiseOps.unary(&ctx, { tanhf($0) })] }
-    table[OpKey("Erf")] = OpDefinition { ctx in [try ElementwiseOps.unary(&ctx, { erff($0) })] }
-    table[OpKey("Sigmoid")] = OpDefinition { ctx in [try ElementwiseOps.unary(&ctx, sigmoid)] }
+    // SIMD kernels from TensorCore (each tested there against its …Reference).
+    table[OpKey("Tanh")] = OpDefinition { ctx in [TensorCore.tanh(try ctx.floatInput(0))] }
+    table[OpKey("Erf")] = OpDefinition { ctx in [TensorCore.erf(try ctx.floatInput(0))] }
+    table[OpKey("Sigmoid")] = OpDefinition { ctx in [TensorCore.sigmoid(try ctx.floatInput(0))] }
     table[OpKey("Softplus")] = OpDefinition { ctx in
       [try ElementwiseOps.unary(&ctx, { $0 > 20 ? $0 : log1pf(expf($0)) })]
     }
@@ -30,7 +31,7 @@ enum ActivationOps {
     }
     table[OpKey("Gelu")] = OpDefinition { ctx in
       switch try ctx.string("approximate", default: "none") {
-      case "none": return [try ElementwiseOps.unary(&ctx, geluErf)]
+      case "none": return [TensorCore.gelu(try ctx.floatInput(0))]
       case "tanh": return [try ElementwiseOps.unary(&ctx, geluTanh)]
       case let other: throw ctx.unsupported("approximate", other)
       }
@@ -73,6 +74,15 @@ enum ActivationOps {
   /// Softmax (or log-softmax) over `axis`. Opset ≥ 13: one axis, default -1. Before 13 the input is
   /// coerced to 2-D [∏ dims < axis, ∏ dims ≥ axis] (default axis 1) and normalised over the second.
   static func softmax(_ ctx: inout OpContext, log: Bool) throws -> Tensor {
+    if ctx.opset >= 13 {
+      let x = try ctx.floatInput(0)
+      let axis = try ctx.axis(try ctx.int("axis", default: -1), rank: x.rank)
+      do {
+        return log ? try TensorCore.logSoftmax(x, axis: axis) : try TensorCore.softmax(x, axis: axis)
+      } catch {
+        throw ctx.shapeError(expected: "a valid softmax axis", found: "\(error)")
+      }
+    }
     var x = try ctx.takeInput(0)
     guard x.dtype == .float32 else { throw ctx.dtypeError(input: 0, expected: "float32", found: x.dtype) }
     let rank = x.rank

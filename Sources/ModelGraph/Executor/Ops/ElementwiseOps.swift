@@ -6,11 +6,11 @@ import TensorCore
 /// Reciprocal, Floor, Ceil, Round, Sign, Sin, Cos.
 enum ElementwiseOps {
   static func register(into table: inout [OpKey: OpDefinition]) {
-    table[OpKey("Add")] = OpDefinition { ctx in [try binary(&ctx, { $0 + $1 }, { $0 &+ $1 })] }
-    table[OpKey("Sub")] = OpDefinition { ctx in [try binary(&ctx, { $0 - $1 }, { $0 &- $1 })] }
-    table[OpKey("Mul")] = OpDefinition { ctx in [try binary(&ctx, { $0 * $1 }, { $0 &* $1 })] }
+    table[OpKey("Add")] = OpDefinition { ctx in [try binary(&ctx, { $0 + $1 }, { $0 &+ $1 }, fast: .add)] }
+    table[OpKey("Sub")] = OpDefinition { ctx in [try binary(&ctx, { $0 - $1 }, { $0 &- $1 }, fast: .sub)] }
+    table[OpKey("Mul")] = OpDefinition { ctx in [try binary(&ctx, { $0 * $1 }, { $0 &* $1 }, fast: .mul)] }
     table[OpKey("Div")] = OpDefinition { ctx in
-      [try binary(&ctx, { $0 / $1 }, { $1 == 0 ? 0 : $0.dividedReportingOverflow(by: $1).partialValue })]
+      [try binary(&ctx, { $0 / $1 }, { $1 == 0 ? 0 : $0.dividedReportingOverflow(by: $1).partialValue }, fast: .div)]
     }
     table[OpKey("Pow")] = OpDefinition { ctx in [try pow(&ctx)] }
     table[OpKey("Mod")] = OpDefinition { ctx in
@@ -23,10 +23,11 @@ enum ElementwiseOps {
     table[OpKey("Max")] = OpDefinition { ctx in [try variadic(&ctx, { Swift.max($0, $1) }, { Swift.max($0, $1) })] }
     table[OpKey("Sum")] = OpDefinition { ctx in [try variadic(&ctx, { $0 + $1 }, { $0 &+ $1 })] }
     let unaries: [(String, @Sendable (Float) -> Float)] = [
-      ("Sqrt", { $0.squareRoot() }), ("Exp", { expf($0) }), ("Log", { logf($0) }),
+      ("Sqrt", { $0.squareRoot() }), ("Log", { logf($0) }),
       ("Reciprocal", { 1 / $0 }), ("Floor", { $0.rounded(.down) }), ("Ceil", { $0.rounded(.up) }),
       ("Round", { $0.rounded(.toNearestOrEven) }), ("Sin", { sinf($0) }), ("Cos", { cosf($0) }),
     ]
+    table[OpKey("Exp")] = OpDefinition { ctx in [TensorCore.exp(try ctx.floatInput(0))] }
     for (name, f) in unaries { table[OpKey(name)] = OpDefinition { ctx in [try unary(&ctx, f)] } }
     table[OpKey("Neg")] = OpDefinition { ctx in [try unary(&ctx, { -$0 }, int: { 0 &- $0 })] }
     table[OpKey("Abs")] = OpDefinition { ctx in [try unary(&ctx, { Swift.abs($0) }, int: { Swift.abs($0) })] }
@@ -72,17 +73,22 @@ enum ElementwiseOps {
 
   /// Broadcasting binary op on two float32 or two int64 inputs.
   static func binary(
-    _ ctx: inout OpContext, _ f: (Float, Float) -> Float, _ g: (Int64, Int64) -> Int64
+    _ ctx: inout OpContext, _ f: (Float, Float) -> Float, _ g: (Int64, Int64) -> Int64, fast: FloatOp? = nil
   ) throws -> Tensor {
-    let a = try ctx.input(0)
-    let b = try ctx.input(1)
+    var a = try ctx.input(0)
+    var b = try ctx.input(1)
+    // A commutative op computes in the operand that already has the output shape.
+    if let fast, fast.isCommutative, a.dtype == .float32, b.dtype == .float32, a.count < b.count {
+      ctx.inputs.swapAt(0, 1)
+      swap(&a, &b)
+    }
     guard let shape = Indexing.broadcast(a.shape, b.shape) else {
       throw ctx.shapeError(expected: "broadcastable shapes", found: "\(a.shape) and \(b.shape)")
     }
     switch (a.storage, b.storage) {
     case (.float32, .float32):
       var lhs = try ctx.takeInput(0)
-      return Tensor(shape: shape, floats: broadcastFloats(&lhs, b, shape: shape, f))
+      return Tensor(shape: shape, floats: broadcastFloats(&lhs, b, shape: shape, f, fast: fast))
     case (.int64(let x), .int64(let y)):
       let (ox, oy) = broadcastOffsets(a.shape, b.shape, shape)
       return Tensor(shape: shape, int64s: zip(ox, oy).map { g(x[$0.0], y[$0.1]) })
@@ -100,7 +106,7 @@ enum ElementwiseOps {
 
   /// `f(a, b)` broadcast to `shape`; reuses a's storage when it already has the output shape.
   static func broadcastFloats(
-    _ a: inout Tensor, _ b: Tensor, shape: [Int], _ f: (Float, Float) -> Float
+    _ a: inout Tensor, _ b: Tensor, shape: [Int], _ f: (Float, Float) -> Float, fast: FloatOp? = nil
   ) -> [Float] {
     let n = Tensor.elementCount(shape)
     let bv = b.floats
@@ -108,7 +114,9 @@ enum ElementwiseOps {
       var out = a.takeFloats()
       out.withUnsafeMutableBufferPointer { o in
         bv.withUnsafeBufferPointer { y in
-          if bv.count == n {  // same shape
+          if let fast, bv.count == n || bv.count == 1 || isSuffix(b.shape, of: shape) {
+            FloatOp.apply(fast, o.baseAddress!, y.baseAddress!, count: n, period: bv.count)
+          } else if bv.count == n {  // same shape
             for i in 0..<n { o[i] = f(o[i], y[i]) }
           } else if bv.count == 1 {
             let s = y[0]
@@ -184,4 +192,61 @@ enum ElementwiseOps {
 struct UnsafeSendableBox<T>: @unchecked Sendable {
   let value: T
   init(_ value: T) { self.value = value }
+}
+
+/// Arithmetic with explicit, vectorisable loops for the common in-place cases.
+enum FloatOp {
+  case add, sub, mul, div
+
+  var isCommutative: Bool { self == .add || self == .mul }
+
+  /// o[i] = o[i] ∘ y[i mod period] for i < count (period = count, 1, or a row length); parallel
+  /// over row-aligned chunks when large.
+  static func apply(
+    _ op: FloatOp, _ o: UnsafeMutablePointer<Float>, _ y: UnsafePointer<Float>, count: Int, period: Int
+  ) {
+    let rowsPerChunk = Swift.max(1, (1 << 15) / Swift.max(period, 1))
+    let rows = period == 0 ? 0 : count / period
+    let out = SendablePointer(o)
+    let rhs = SendableConstPointer(y)
+    if period == count || period == 1 {
+      let chunk = 1 << 15
+      ThreadPool.shared.parallelFor((count + chunk - 1) / chunk) { c in
+        let start = c * chunk
+        let len = Swift.min(chunk, count - start)
+        if period == 1 {
+          run(op, out.base + start, scalar: rhs.base[0], len)
+        } else {
+          run(op, out.base + start, rhs.base + start, len)
+        }
+      }
+      return
+    }
+    ThreadPool.shared.parallelFor((rows + rowsPerChunk - 1) / rowsPerChunk) { c in
+      for r in (c * rowsPerChunk)..<Swift.min(rows, (c + 1) * rowsPerChunk) {
+        run(op, out.base + r * period, rhs.base, period)
+      }
+    }
+  }
+
+  @inline(__always)
+  static func run(_ op: FloatOp, _ o: UnsafeMutablePointer<Float>, _ y: UnsafePointer<Float>, _ n: Int) {
+    switch op {
+    case .add: for i in 0..<n { o[i] += y[i] }
+    case .sub: for i in 0..<n { o[i] -= y[i] }
+    case .mul: for i in 0..<n { o[i] *= y[i] }
+    case .div: for i in 0..<n { o[i] /= y[i] }
+    }
+  }
+
+  @inline(__always)
+  static func run(_ op: FloatOp, _ o: UnsafeMutablePointer<Float>, scalar s: Float, _ n: Int) {
+    switch op {
+    case .add: for i in 0..<n { o[i] += s }
+    case .sub: for i in 0..<n { o[i] -= s }
+    case .mul: for i in 0..<n { o[i] *= s }
+    case .div:
+      for i in 0..<n { o[i] /= s }
+    }
+  }
 }

@@ -5,6 +5,15 @@ enum LinearOps {
   static func register(into table: inout [OpKey: OpDefinition]) {
     table[OpKey("Gemm")] = OpDefinition { ctx in [try gemmOp(ctx)] }
     table[OpKey("MatMul")] = OpDefinition { ctx in [try matmul(ctx.floatInput(0), ctx.floatInput(1), ctx)] }
+    // MatMul + bias (+ GELU) made by `Fusion`: Y = act(X·W + b), b [N] added by the GEMM (beta = 1).
+    table[OpKey("FusedMatMul", domain: Fusion.domain)] = OpDefinition { ctx in
+      let y = try matmul(ctx.floatInput(0), ctx.floatInput(1), ctx, bias: ctx.floatInput(2))
+      switch try ctx.string("activation", default: "none") {
+      case "none": return [y]
+      case "gelu": return [TensorCore.gelu(y)]
+      case let other: throw ctx.unsupported("activation", other)
+      }
+    }
   }
 
   /// Y = alpha·op(A)·op(B) + beta·C, A: [M, K] (or [K, M] with transA), B: [K, N] (or [N, K] with

@@ -50,9 +50,7 @@ enum MovementOps {
     guard perm.sorted() == Array(0..<x.rank) else {
       throw ctx.unsupported("perm", "\(perm) for rank \(x.rank)")
     }
-    let strides = Tensor.strides(of: x.shape)
-    let shape = perm.map { x.shape[$0] }
-    return x.gathering(offsets: Indexing.offsets(shape: shape, strides: perm.map { strides[$0] }), shape: shape)
+    return try x.transposed(perm: perm)  // TensorCore's coalescing strided copy
   }
 
   static func concat(_ ctx: OpContext) throws -> Tensor {
