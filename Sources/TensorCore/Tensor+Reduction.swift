@@ -30,8 +30,13 @@ extension Tensor {
     let first = reduced.min() ?? rank
     let trailing = reduced.sorted() == Array(first..<rank)
     var out: [Float]
+    let last = reduced.max() ?? -1
+    let contiguous = !reduced.isEmpty && reduced.sorted() == Array(first...last)
     if trailing, count > 0 {
       out = reduceRows(x, rows: count / Swift.max(reducedCount, 1), length: reducedCount, kind)
+    } else if contiguous, count > 0 {
+      let inner = shape[(last + 1)...].reduce(1, *)
+      out = reduceMiddle(x, outer: count / (reducedCount * inner), length: reducedCount, inner: inner, kind)
     } else {
       out = reduceStrided(x, shape: shape, keptShape: keptShape, kind)
     }
@@ -139,6 +144,53 @@ private func reduceRows(_ x: [Float], rows: Int, length: Int, _ kind: ReductionK
     }
     initialized = rows
   }
+}
+
+/// [outer, length, inner] → [outer, inner]: rows of `inner` elements combined with SIMD16 (e.g. BERT
+/// mean pooling over tokens).
+private func reduceMiddle(_ x: [Float], outer: Int, length: Int, inner: Int, _ kind: ReductionKind) -> [Float] {
+  var out = [Float](repeating: 0, count: outer * inner)
+  x.withUnsafeBufferPointer { src in
+    out.withUnsafeMutableBufferPointer { dst in
+      let (s, d) = (SendableConstPointer(src.baseAddress!), SendablePointer(dst.baseAddress!))
+      let body = { (o: Int) in
+        let acc = d.base + o * inner
+        let block = s.base + o * length * inner
+        acc.update(from: block, count: inner)
+        for r in 1..<Swift.max(length, 1) {
+          let row = block + r * inner
+          var i = 0
+          while i + 16 <= inner {
+            let a = UnsafeRawPointer(acc + i).loadUnaligned(as: SIMD16<Float>.self)
+            let v = UnsafeRawPointer(row + i).loadUnaligned(as: SIMD16<Float>.self)
+            let c: SIMD16<Float>
+            switch kind {
+            case .sum, .mean: c = a + v
+            case .max: c = a.replacing(with: v, where: a .< v .| v .!= v)
+            case .min: c = a.replacing(with: v, where: v .< a .| v .!= v)
+            }
+            UnsafeMutableRawPointer(acc + i).storeBytes(of: c, as: SIMD16<Float>.self)
+            i += 16
+          }
+          while i < inner {
+            let (a, v) = (acc[i], row[i])
+            switch kind {
+            case .sum, .mean: acc[i] = a + v
+            case .max: acc[i] = v > a || v.isNaN ? v : a
+            case .min: acc[i] = v < a || v.isNaN ? v : a
+            }
+            i += 1
+          }
+        }
+      }
+      if outer > 1 && outer * length * inner >= parallelThreshold {
+        ThreadPool.shared.parallelFor(outer) { body($0) }
+      } else {
+        for o in 0..<outer { body(o) }
+      }
+    }
+  }
+  return out
 }
 
 /// Σ p[0..<n], SIMD16 lanes then a horizontal sum.
