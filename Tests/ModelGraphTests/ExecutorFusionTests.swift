@@ -63,27 +63,3 @@ import TensorCore
   }
 }
 
-@Suite struct SoftmaxRowTests {
-  @Test func fastExpMatchesExpfOnItsWholeRange() {
-    var worst: Float = 0
-    var x: Float = -87
-    while x < 88 {
-      let want = Foundation.exp(x)
-      worst = max(worst, abs(SoftmaxRow.fastExp(x) - want) / want)
-      x += 0.0137
-    }
-    #expect(worst <= SoftmaxRow.fastExpTolerance, "max relative error \(worst)")
-  }
-
-  @Test func softmaxRowMatchesTheReferenceRow() {
-    var rng = SeededGenerator(seed: 5)
-    for count in [1, 7, 8, 64, 69] {
-      var a = (0..<count).map { _ in Float.random(in: -20...20, using: &rng) }
-      if count > 3 { a[2] = -3.4e38 }  // a masked position
-      var b = a
-      a.withUnsafeMutableBufferPointer { SoftmaxRow.softmax($0.baseAddress!, count: count) }
-      b.withUnsafeMutableBufferPointer { ActivationOps.softmaxRow($0.baseAddress!, count: count, stride: 1, log: false) }
-      #expect(zip(a, b).allSatisfy { abs($0 - $1) <= 1e-6 }, "count \(count)")
-    }
-  }
-}
