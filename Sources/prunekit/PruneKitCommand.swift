@@ -10,6 +10,7 @@ struct PruneKitCommand: ParsableCommand {
     subcommands: [
       // subcommands are added here, one file each
       VersionCommand.self,
+      PruneCommand.self,
       EnergyCommand.self,
       CompressCommand.self,
       DecompressCommand.self,
