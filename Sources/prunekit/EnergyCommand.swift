@@ -67,7 +67,7 @@ struct EnergyCommand: ParsableCommand {
       options.probe = .system(fallback: CPUTimeEstimator(wattsPerThreadLow: parts[0], wattsPerThreadHigh: parts[1]))
     }
     let results = try models.map { path in
-      try measureEnergy(of: ModelFile.load(path), named: (path as NSString).lastPathComponent, options: options)
+      try measureEnergy(of: ModelFile.loadAny(path), named: (path as NSString).lastPathComponent, options: options)
     }
     let document = EnergyReporting.document(results)
     if json {

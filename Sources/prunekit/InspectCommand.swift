@@ -8,7 +8,7 @@ struct InspectCommand: ParsableCommand {
     commandName: "inspect",
     abstract: "Print a model's per-layer parameters, MACs, weight bytes and sparsity.")
 
-  @Argument(help: "Model file (\(ModelFile.knownExtensions.map { ".\($0)" }.joined(separator: ", "))).")
+  @Argument(help: "Model file (\((ModelFile.knownExtensions + ["pkz"]).map { ".\($0)" }.joined(separator: ", "))).")
   var model: String
 
   @Flag(help: "Print the full cost table as JSON.")
@@ -33,7 +33,7 @@ struct InspectCommand: ParsableCommand {
       sizes[String(parts[0])] = n
     }
     guard batch > 0 else { throw ValidationError("--batch must be positive") }
-    let graph = try ModelFile.load(model)
+    let graph = try ModelFile.loadAny(model)
     let costs = try graph.costs(inputShapes: graph.inputShapes(batch: batch, sizes: sizes))
     if json {
       let encoder = JSONEncoder()

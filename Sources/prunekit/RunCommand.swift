@@ -14,7 +14,7 @@ struct RunCommand: ParsableCommand {
       model's output names, to a temporary file renamed into place.
       """)
 
-  @Argument(help: "Model file (\(ModelFile.knownExtensions.map { ".\($0)" }.joined(separator: ", "))).")
+  @Argument(help: "Model file (\((ModelFile.knownExtensions + ["pkz"]).map { ".\($0)" }.joined(separator: ", "))).")
   var model: String
 
   @Option(name: .long, help: "safetensors file with the input tensors.")
@@ -24,7 +24,7 @@ struct RunCommand: ParsableCommand {
   var output: String
 
   func run() throws {
-    let graph = try ModelFile.load(model)
+    let graph = try ModelFile.loadAny(model)
     let executor = try Executor(graph: graph)
     let file = try SafeTensorsFile(path: input)
     let feeds = try Self.feeds(for: executor.requiredInputs, from: file, path: input)
