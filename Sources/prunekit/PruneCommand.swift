@@ -46,6 +46,16 @@ struct PruneCommand: ParsableCommand {
   @Option(help: "Seed for random importance and data order.")
   var seed: UInt64 = 0
 
+  @Option(help: "Schedule: oneshot | iterative (Han et al. 2015: prune by q·σ, retrain, repeat; needs --data).")
+  var schedule: String = "oneshot"
+
+  @Option(help: "Iterative: prune→retrain rounds.") var rounds: Int = 3
+  @Option(help: "Iterative: retraining epochs per round.") var retrainEpochs: Int = 2
+  @Option(help: "Iterative: retraining learning rate (SGD, cosine).") var lr: Float = 0.01
+  @Option(help: "Iterative with lenet300/lenet5: dense training epochs first.") var denseEpochs: Int = 10
+  @Option(help: "Iterative: kept fraction per layer, e.g. fc1.weight=0.08,fc2.weight=0.09.") var kept: String?
+  @Option(help: "Use the first N training images only (quick runs).") var limit: Int?
+
   @Flag(help: "Print the coupled groups (structured).")
   var groups = false
 
@@ -76,6 +86,8 @@ struct PruneCommand: ParsableCommand {
       guard let kind = PruneOptions.Structure(rawValue: structured) else { throw ValidationError("--structured channels or heads") }
       options.structure = kind
     }
+    if schedule == "iterative" { return try runIterative() }
+    guard schedule == "oneshot" else { throw ValidationError("--schedule: oneshot or iterative") }
     var graph = try ModelFile.loadAny(model)
     let gradients = try data.map { try PruneDataSources.gradientSource(for: graph, data: $0, seed: seed) }
     let summary = try PruneRecipe.prune(&graph, options: options, gradients: gradients)
@@ -89,6 +101,51 @@ struct PruneCommand: ParsableCommand {
     if groups { for g in summary.groups { print(g) } }
     print(Self.table(summary))
     print("wrote \(output)")
+  }
+
+  /// Han et al. 2015 on MNIST: MODEL is lenet300 / lenet5 (trained dense here first) or a trained model file.
+  func runIterative() throws {
+    let folder = try PruneDataSources.folder(data)
+    let train = try MNIST.load(directory: folder, split: .train, limit: limit)
+    let test = try MNIST.load(directory: folder, split: .test)
+    func log(_ line: String) { FileHandle.standardError.write(Data((line + "\n").utf8)) }
+    var graph: Graph
+    if model == "lenet300" || model == "lenet5" {
+      graph = model == "lenet5" ? LeNet.lenet5(seed: seed) : LeNet.lenet300100(seed: seed)
+      log("training \(model) dense for \(denseEpochs) epochs on \(train.count) images")
+      var dense = TrainerRecovery(data: train, epochs: denseEpochs, learningRate: 0.05, seed: seed, log: log)
+      try dense.recover(&graph, round: 0)
+    } else {
+      graph = try ModelFile.loadAny(model)
+    }
+    let kind = graph.initializers["conv1.weight"] != nil ? "lenet5" : "lenet300"
+    var targets = IterativePruningRecipe.defaultKept(kind)
+    if let kept {
+      targets = [:]
+      for item in kept.split(separator: ",") {
+        let parts = item.split(separator: "=")
+        guard parts.count == 2, let f = Double(parts[1]) else { throw ValidationError("--kept name=fraction,…") }
+        targets[String(parts[0])] = f
+      }
+    }
+    let recovery = TrainerRecovery(data: train, epochs: retrainEpochs, learningRate: lr, seed: seed, log: log)
+    var recipe = IterativePruningRecipe(kept: targets, rounds: rounds, recovery: recovery)
+    let result = try recipe.run(&graph, test: test, log: log)
+    try PruneRecipe.save(graph, to: output)
+    if json {
+      let encoder = JSONEncoder()
+      encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+      print(String(decoding: try encoder.encode(result), as: UTF8.self))
+      return
+    }
+    let paper = IterativePruningRecipe.paperKept(kind)
+    print("layer           kept     paper (Han et al. 2015)")
+    for name in result.kept.keys.sorted() {
+      print(name.padding(toLength: 15, withPad: " ", startingAt: 0) + String(format: " %6.2f%%  %6.2f%%", 100 * result.kept[name]!, 100 * (paper[name] ?? 0)))
+    }
+    print(String(
+      format: "pruned %.2f%% of the weights; test error dense %.2f%% → pruned+retrained %.2f%%; wrote %@",
+      100 * result.prunedFraction, 100 * result.denseError, 100 * result.prunedError, output))
   }
 
   static func table(_ s: PruneSummary) -> String {

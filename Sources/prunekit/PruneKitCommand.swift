@@ -11,6 +11,7 @@ struct PruneKitCommand: ParsableCommand {
       // subcommands are added here, one file each
       VersionCommand.self,
       PruneCommand.self,
+      SensitivityCommand.self,
       TrainCommand.self,
       EnergyCommand.self,
       CompressCommand.self,
