@@ -21,7 +21,7 @@ public struct Executor: Sendable {
     var releaseSlots: [Int]  // values last read by this step (never graph outputs)
   }
 
-  private var steps: [Step] = []
+  private(set) var steps: [Step] = []
   private var slotOfName: [String: Int] = [:]
   /// Initializers and folded constants, by slot (nil for values computed at run time).
   private var constants: [Tensor?] = []

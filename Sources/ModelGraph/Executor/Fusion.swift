@@ -9,6 +9,7 @@ import TensorCore
 /// | Div(x, √2) → Erf → Add(·, 1) → Mul(x, ·) → Mul(·, 0.5) | Gelu(x) (PyTorch's exported erf GELU) |
 /// | MatMul(X, W) → Add(·, b), W 2-D and b 1-D initializers | FusedMatMul(X, W, b): bias in the GEMM |
 /// | FusedMatMul → Gelu | FusedMatMul with activation = "gelu" |
+/// | Q/K/V reshape-transpose → MatMul → scale → +mask → Softmax → MatMul → transpose-reshape | Attention (AttentionFusion.swift) |
 ///
 /// Fused nodes live in the `ai.prunekit` domain; `Executor(graph:optimize: false)` skips all this
 /// (e.g. to observe the MatMul output before its bias).
@@ -19,6 +20,7 @@ enum Fusion {
     var g = graph
     g.nodes = fuseGelu(g)
     g.nodes = fuseMatMulBias(g)
+    g.nodes = fuseAttention(g)
     return g
   }
 

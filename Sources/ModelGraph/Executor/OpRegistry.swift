@@ -47,6 +47,7 @@ public enum OpRegistry {
     ReduceOps.register(into: &table)
     ResizeOps.register(into: &table)
     LogicOps.register(into: &table)
+    AttentionOp.register(into: &table)
     return table
   }()
 
