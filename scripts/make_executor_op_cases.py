@@ -191,6 +191,8 @@ case("identity", "Identity", 13, [f(2, 2)])
 case("dropout_inference", "Dropout", 13, [f(2, 3)])
 case("tile", "Tile", 13, [f(2, 3), i64([2, 3])])
 case("tile_int64", "Tile", 13, [i64([[1, 2]]), i64([3, 1])])
+case("add_mask_broadcast_middle", "Add", 17, [f(2, 3, 4, 5), f(2, 1, 4, 5)])
+case("div_broadcast_middle", "Div", 17, [f(2, 3, 4, 5), f(1, 3, 1, 1, low=0.5, high=2)])
 
 out = os.path.join(os.path.dirname(__file__), "..", "Tests", "Data", "executor_op_cases.json")
 with open(out, "w") as fh:

@@ -47,7 +47,7 @@ struct RunCommand: ParsableCommand {
       } else if inputs.count == 1, file.contains("input") {
         feeds[info.name] = try file.tensor(named: "input")
       } else {
-        throw ValidationError(
+        throw ModelGraphError.invalidModel(
           "\(path): no tensor named '\(info.name)' (model inputs: \(inputs.map(\.name).joined(separator: ", ")); "
             + "file holds: \(file.names.joined(separator: ", ")))")
       }

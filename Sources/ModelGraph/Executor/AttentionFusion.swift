@@ -115,7 +115,7 @@ enum AttentionOp {
           // scores[i, j] = scale · Σ_d Q[b, i, h·D + d] · K[b, j, h·D + d]
           gemm(
             transA: false, transB: true, m: sq, n: sk, k: dim, alpha: scale, a: Q.base + b * sq * width + h * dim,
-            lda: width, b: K.base + b * sk * width + h * dim, ldb: width, beta: 0, c: t, ldc: sk)
+            lda: width, b: K.base + b * sk * width + h * dim, ldb: width, beta: 0, c: t, ldc: sk, threads: 1)
           for i in 0..<sq {
             let row = t + i * sk
             if !maskValues.isEmpty {
@@ -127,7 +127,7 @@ enum AttentionOp {
           gemm(
             transA: false, transB: false, m: sq, n: dim, k: sk, alpha: 1, a: t, lda: sk,
             b: V.base + b * sk * width + h * dim, ldb: width, beta: 0, c: O.base + b * sq * width + h * dim,
-            ldc: width)
+            ldc: width, threads: 1)
         }
       }
     }

@@ -128,6 +128,16 @@ enum ElementwiseOps {
               for j in 0..<m { o[i + j] = f(o[i + j], y[j]) }
               i += m
             }
+          } else if let fast, let block = contiguousBlock(b.shape, of: shape), block > 1 {
+            // b matches the output on its trailing `block` elements (e.g. a mask [B, 1, S, S] on
+            // [B, H, S, S]): one offset per block, vectorised inside.
+            let prefix = Array(shape.prefix(shape.count - trailingAxes(b.shape, of: shape)))
+            let padded = [Int](repeating: 1, count: shape.count - b.shape.count) + b.shape
+            let bPrefix = Array(padded.prefix(prefix.count))
+            let starts = Indexing.offsets(shape: prefix, strides: Indexing.broadcastStrides(bPrefix, to: prefix))
+            for (k, start) in starts.enumerated() {
+              FloatOp.apply(fast, o.baseAddress! + k * block, y.baseAddress! + start * block, count: block, period: block)
+            }
           } else {
             let oy = Indexing.offsets(shape: shape, strides: Indexing.broadcastStrides(b.shape, to: shape))
             for i in 0..<n { o[i] = f(o[i], y[oy[i]]) }
@@ -146,6 +156,19 @@ enum ElementwiseOps {
     return av.withUnsafeBufferPointer { x in
       bv.withUnsafeBufferPointer { y in (0..<n).map { f(x[ox[$0]], y[oy[$0]]) } }
     }
+  }
+
+  /// Number of trailing axes on which `small` (right-aligned) equals `shape`.
+  static func trailingAxes(_ small: [Int], of shape: [Int]) -> Int {
+    var count = 0
+    while count < small.count, small[small.count - 1 - count] == shape[shape.count - 1 - count] { count += 1 }
+    return count
+  }
+
+  /// Elements of the trailing block where `small` equals `shape`, or nil when there is none.
+  static func contiguousBlock(_ small: [Int], of shape: [Int]) -> Int? {
+    let axes = trailingAxes(small, of: shape)
+    return axes == 0 ? nil : shape.suffix(axes).reduce(1, *)
   }
 
   /// True when `small` (after dropping leading 1s) equals the trailing dimensions of `shape`.
