@@ -14,6 +14,7 @@ struct PruneKitCommand: ParsableCommand {
       EnergyCommand.self,
       CompressCommand.self,
       DecompressCommand.self,
+      DemoCommand.self,
       ConvertCommand.self,
       InspectCommand.self,
       RunCommand.self,
