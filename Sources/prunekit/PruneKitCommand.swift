@@ -10,10 +10,13 @@ struct PruneKitCommand: ParsableCommand {
     subcommands: [
       // subcommands are added here, one file each
       VersionCommand.self,
+      PruneCommand.self,
+      SensitivityCommand.self,
       TrainCommand.self,
       EnergyCommand.self,
       CompressCommand.self,
       DecompressCommand.self,
+      DemoCommand.self,
       ConvertCommand.self,
       InspectCommand.self,
       RunCommand.self,

@@ -142,3 +142,16 @@ import Testing
     try GradientCheck(graph: graph, inputs: ["x": randn([2, 3, 4], seed: 1, scale: 2)]).run()
   }
 }
+
+@Suite struct ArithmeticGradientTests {
+  @Test(arguments: ["Sub", "Mul", "Div"])
+  func binaryBroadcast(op: String) throws {
+    let b = mapFloats(randn([4, 1], seed: 2)) { $0 >= 0 ? $0 + 0.5 : $0 - 0.5 }  // away from 0 for Div
+    let graph = singleOpGraph(op, inputs: ["a", "b"])
+    try GradientCheck(graph: graph, inputs: ["a": randn([2, 4, 3], seed: 1), "b": b]).run()
+  }
+
+  @Test func erf() throws {
+    try GradientCheck(graph: singleOpGraph("Erf", inputs: ["x"]), inputs: ["x": randn([3, 5], seed: 1)]).run()
+  }
+}

@@ -54,7 +54,7 @@ public enum DifferentiableOps {
     "Relu": reluOp, "Gelu": geluOp,
     "MaxPool": maxPoolOp, "AveragePool": averagePoolOp, "GlobalAveragePool": globalAveragePoolOp,
     "Flatten": flattenOp, "Reshape": reshapeOp, "Identity": identityOp, "Concat": concatOp,
-    "Add": addOp,
+    "Add": addOp, "Sub": subOp, "Mul": mulOp, "Div": divOp, "Erf": erfOp, "Constant": constantOp,
     "Dropout": dropoutOp,
     "LayerNormalization": layerNormOp, "Softmax": softmaxOp,
   ]
