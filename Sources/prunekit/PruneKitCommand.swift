@@ -9,6 +9,7 @@ struct PruneKitCommand: ParsableCommand {
     abstract: "Make trained neural networks smaller and cheaper to run, and prove it.",
     subcommands: [
       // subcommands are added here, one file each
-      VersionCommand.self
+      VersionCommand.self,
+      BenchCommand.self,
     ])
 }
