@@ -52,10 +52,14 @@ let package = Package(
       swiftSettings: baseline),
     .testTarget(name: "TensorCoreTests", dependencies: ["TensorCore"], swiftSettings: baseline),
     .testTarget(name: "ModelGraphTests", dependencies: ["ModelGraph"], swiftSettings: baseline),
+    .testTarget(name: "TrainingTests", dependencies: ["Training"], swiftSettings: baseline),
     .testTarget(name: "EnergyTests", dependencies: ["Energy"], swiftSettings: baseline),
+    .testTarget(name: "ReportTests", dependencies: ["Report"], swiftSettings: baseline),
+    .testTarget(name: "EvaluationTests", dependencies: ["Evaluation"], swiftSettings: baseline),
     .testTarget(
       name: "PruningTests", dependencies: ["Pruning", "ModelGraph", "TensorCore"], swiftSettings: baseline),
     .testTarget(name: "CompressionTests", dependencies: ["Compression"], swiftSettings: baseline),
+    .testTarget(name: "PruneKitTests", dependencies: ["PruneKit"], swiftSettings: baseline),
     // Test targets of the other modules are added with their first tests:
     // .testTarget(name: "XTests", dependencies: ["X"], swiftSettings: baseline),
   ]

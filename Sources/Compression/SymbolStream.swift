@@ -127,7 +127,7 @@ public enum SymbolStream {
         throw bits.corrupt(expected: "end of Huffman payload", found: "\(bits.bitsLeft) bits left")
       }
     }
-    if let bad = symbols.first(where: { $0 >= UInt32(alphabetLimit) }) {
+    if let bad = symbols.first(where: { UInt64($0) >= UInt64(alphabetLimit) }) {
       throw r.corrupt(expected: "symbols < \(alphabetLimit)", found: "\(bad)")
     }
     return symbols

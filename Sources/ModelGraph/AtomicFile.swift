@@ -8,11 +8,13 @@ enum AtomicFile {
     let url = URL(fileURLWithPath: path)
     let folder = url.deletingLastPathComponent().path
     var isDirectory: ObjCBool = false
-    guard FileManager.default.fileExists(atPath: folder, isDirectory: &isDirectory), isDirectory.boolValue else {
+    guard FileManager.default.fileExists(atPath: folder, isDirectory: &isDirectory), isDirectory.boolValue
+    else {
       throw ModelGraphError.unreadable(path: path, reason: "cannot write: folder \(folder) does not exist")
     }
+    let suffix = "\(ProcessInfo.processInfo.processIdentifier)-\(UInt32.random(in: 0...UInt32.max))"
     let temporary = url.deletingLastPathComponent()
-      .appendingPathComponent(".\(url.lastPathComponent).tmp-\(ProcessInfo.processInfo.processIdentifier)-\(UInt32.random(in: 0...UInt32.max))")
+      .appendingPathComponent(".\(url.lastPathComponent).tmp-\(suffix)")
     do {
       try data.write(to: temporary)
     } catch {
@@ -22,7 +24,8 @@ enum AtomicFile {
     guard rename(temporary.path, path) == 0 else {
       let reason = String(cString: strerror(errno))
       try? FileManager.default.removeItem(at: temporary)
-      throw ModelGraphError.unreadable(path: path, reason: "cannot rename the temporary file into place: \(reason)")
+      throw ModelGraphError.unreadable(
+        path: path, reason: "cannot rename the temporary file into place: \(reason)")
     }
   }
 }

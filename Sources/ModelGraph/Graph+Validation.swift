@@ -70,14 +70,16 @@ extension Graph {
       }
       if next.count == remaining.count {
         for node in next {
-          for input in node.inputs where !input.isEmpty && !available.contains(input) && !produced.contains(input) {
+          for input in node.inputs
+          where !input.isEmpty && !available.contains(input) && !produced.contains(input) {
             throw ModelGraphError.missingValue(node: node.name, name: input)
           }
         }
         let node = next[0]
         let waiting = node.inputs.first { !$0.isEmpty && !available.contains($0) } ?? ""
         throw ModelGraphError.invalidModel(
-          "node '\(node.name)' (\(node.opType)) waits on a cycle: input '\(waiting)' depends on its own output")
+          "node '\(node.name)' (\(node.opType)) is on or behind a cycle: "
+            + "its input '\(waiting)' can never be computed")
       }
       remaining = next
     }

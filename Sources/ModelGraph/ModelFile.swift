@@ -5,6 +5,7 @@ import Foundation
 /// | extension | load | save |
 /// |---|---|---|
 /// | `.onnx` | `ONNXImporter.load(contentsOf:)` | `ONNXExporter.save(_:to:)` |
+/// | `.safetensors` (config.json beside it) or a Hugging Face folder | `BertLoader.load(from:)` | the initializers, `SafeTensorsWriter` |
 ///
 /// To add a format, add one entry to `formats` (e.g. `.safetensors` with its config.json).
 public enum ModelFile {
@@ -18,14 +19,21 @@ public enum ModelFile {
   static let formats: [String: Format] = [
     "onnx": Format(
       name: "ONNX", load: { try ONNXImporter.load(contentsOf: $0) },
-      save: { try ONNXExporter.save($0, to: $1) })
+      save: { try ONNXExporter.save($0, to: $1) }),
+    "safetensors": Format(
+      name: "safetensors", load: { try BertLoader.load(from: $0) },
+      save: { try SafeTensorsWriter.write(graph: $0, to: $1) }),
   ]
 
   /// The extensions `load`/`save` understand, sorted ("onnx", …).
   public static var knownExtensions: [String] { formats.keys.sorted() }
 
   public static func load(_ path: String) throws -> Graph {
-    guard FileManager.default.fileExists(atPath: path) else { throw ModelGraphError.fileNotFound(path: path) }
+    var isFolder: ObjCBool = false
+    guard FileManager.default.fileExists(atPath: path, isDirectory: &isFolder) else {
+      throw ModelGraphError.fileNotFound(path: path)
+    }
+    if isFolder.boolValue { return try BertLoader.load(from: path) }  // Hugging Face folder
     return try format(of: path).load(path)
   }
 

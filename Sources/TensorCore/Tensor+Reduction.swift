@@ -30,8 +30,13 @@ extension Tensor {
     let first = reduced.min() ?? rank
     let trailing = reduced.sorted() == Array(first..<rank)
     var out: [Float]
+    let last = reduced.max() ?? -1
+    let contiguous = !reduced.isEmpty && reduced.sorted() == Array(first...last)
     if trailing, count > 0 {
       out = reduceRows(x, rows: count / Swift.max(reducedCount, 1), length: reducedCount, kind)
+    } else if contiguous, count > 0 {
+      let inner = shape[(last + 1)...].reduce(1, *)
+      out = reduceMiddle(x, outer: count / (reducedCount * inner), length: reducedCount, inner: inner, kind)
     } else {
       out = reduceStrided(x, shape: shape, keptShape: keptShape, kind)
     }
@@ -141,6 +146,53 @@ private func reduceRows(_ x: [Float], rows: Int, length: Int, _ kind: ReductionK
   }
 }
 
+/// [outer, length, inner] → [outer, inner]: rows of `inner` elements combined with SIMD16 (e.g. BERT
+/// mean pooling over tokens).
+private func reduceMiddle(_ x: [Float], outer: Int, length: Int, inner: Int, _ kind: ReductionKind) -> [Float] {
+  var out = [Float](repeating: 0, count: outer * inner)
+  x.withUnsafeBufferPointer { src in
+    out.withUnsafeMutableBufferPointer { dst in
+      let (s, d) = (SendableConstPointer(src.baseAddress!), SendablePointer(dst.baseAddress!))
+      let body = { (o: Int) in
+        let acc = d.base + o * inner
+        let block = s.base + o * length * inner
+        acc.update(from: block, count: inner)
+        for r in 1..<Swift.max(length, 1) {
+          let row = block + r * inner
+          var i = 0
+          while i + 16 <= inner {
+            let a = UnsafeRawPointer(acc + i).loadUnaligned(as: SIMD16<Float>.self)
+            let v = UnsafeRawPointer(row + i).loadUnaligned(as: SIMD16<Float>.self)
+            let c: SIMD16<Float>
+            switch kind {
+            case .sum, .mean: c = a + v
+            case .max: c = a.replacing(with: v, where: a .< v .| v .!= v)
+            case .min: c = a.replacing(with: v, where: v .< a .| v .!= v)
+            }
+            UnsafeMutableRawPointer(acc + i).storeBytes(of: c, as: SIMD16<Float>.self)
+            i += 16
+          }
+          while i < inner {
+            let (a, v) = (acc[i], row[i])
+            switch kind {
+            case .sum, .mean: acc[i] = a + v
+            case .max: acc[i] = v > a || v.isNaN ? v : a
+            case .min: acc[i] = v < a || v.isNaN ? v : a
+            }
+            i += 1
+          }
+        }
+      }
+      if outer > 1 && outer * length * inner >= parallelThreshold {
+        ThreadPool.shared.parallelFor(outer) { body($0) }
+      } else {
+        for o in 0..<outer { body(o) }
+      }
+    }
+  }
+  return out
+}
+
 /// Σ p[0..<n], SIMD16 lanes then a horizontal sum.
 @inline(__always)
 func rowSum(_ p: UnsafePointer<Float>, _ n: Int) -> Float {
@@ -155,7 +207,7 @@ func rowSum(_ p: UnsafePointer<Float>, _ n: Int) -> Float {
     acc0 += UnsafeRawPointer(p + i).loadUnaligned(as: SIMD16<Float>.self)
     i += 16
   }
-  var total = (acc0 + acc1).sum()
+  var total = horizontalSum(acc0 + acc1)
   while i < n {
     total += p[i]
     i += 1
@@ -163,45 +215,62 @@ func rowSum(_ p: UnsafePointer<Float>, _ n: Int) -> Float {
   return total
 }
 
-/// max p[0..<n] (NaN propagates); n must be ≥ 1, else −∞.
+/// max p[0..<n] (NaN propagates); n = 0 gives −∞.
 @inline(__always)
 func rowMax(_ p: UnsafePointer<Float>, _ n: Int) -> Float {
-  var acc = SIMD16<Float>(repeating: -.infinity)
-  var nan = false
-  var i = 0
-  while i + 16 <= n {
-    let v = UnsafeRawPointer(p + i).loadUnaligned(as: SIMD16<Float>.self)
-    nan = nan || any(v .!= v)
-    acc = pointwiseMax(acc, v)
-    i += 16
-  }
-  var best = acc.max()
-  while i < n {
-    nan = nan || p[i].isNaN
-    best = Swift.max(best, p[i])
-    i += 1
-  }
-  return nan ? .nan : best
+  rowMaxSigned(p, n, sign: 1)
+}
+
+/// sign · max(sign · p[i]): sign −1 gives −min. NaN (any NaN element) propagates.
+@inline(__always)
+private func rowMaxNegated(_ p: UnsafePointer<Float>, _ n: Int) -> Float {
+  rowMaxSigned(p, n, sign: -1)
 }
 
 @inline(__always)
-private func rowMaxNegated(_ p: UnsafePointer<Float>, _ n: Int) -> Float {
+private func rowMaxSigned(_ p: UnsafePointer<Float>, _ n: Int, sign: Float) -> Float {
   var acc = SIMD16<Float>(repeating: -.infinity)
-  var nan = false
+  // v − v is 0 for finite v and NaN for NaN or ±∞: one add per vector flags the rare rows to recheck.
+  var probe = SIMD16<Float>()
   var i = 0
   while i + 16 <= n {
-    let v = -UnsafeRawPointer(p + i).loadUnaligned(as: SIMD16<Float>.self)
-    nan = nan || any(v .!= v)
-    acc = pointwiseMax(acc, v)
+    let v = UnsafeRawPointer(p + i).loadUnaligned(as: SIMD16<Float>.self) * sign
+    probe += v - v
+    acc = simdMax(acc, v)
     i += 16
   }
-  var best = acc.max()
+  var best = horizontalMax(acc)
+  var special = horizontalSum(probe).isNaN
   while i < n {
-    nan = nan || p[i].isNaN
-    best = Swift.max(best, -p[i])
+    let v = p[i] * sign
+    special = special || !v.isFinite
+    best = Swift.max(best, v)
     i += 1
   }
-  return nan ? .nan : best
+  if special {
+    for j in 0..<n where p[j].isNaN { return .nan }
+    best = -.infinity
+    for j in 0..<n { best = Swift.max(best, p[j] * sign) }
+  }
+  return best
+}
+
+/// Largest lane, by halving (`SIMD.max()` is a scalar loop).
+@inline(__always)
+func horizontalMax(_ v: SIMD16<Float>) -> Float {
+  let a = simdMax(v.lowHalf, v.highHalf)
+  let b = simdMax(a.lowHalf, a.highHalf)
+  let c = simdMax(b.lowHalf, b.highHalf)
+  return Swift.max(c[0], c[1])
+}
+
+/// Sum of the lanes, by halving.
+@inline(__always)
+func horizontalSum(_ v: SIMD16<Float>) -> Float {
+  let a = v.lowHalf + v.highHalf
+  let b = a.lowHalf + a.highHalf
+  let c = b.lowHalf + b.highHalf
+  return c[0] + c[1]
 }
 
 /// out[o(i)] ⊕= x[i] where o maps an input index onto the kept shape (0 strides on reduced axes).

@@ -6,6 +6,7 @@ struct BenchCommand: ParsableCommand {
   static let configuration = CommandConfiguration(
     commandName: "bench", abstract: "Measure PruneKit's speed next to a peer, in the same run.",
     subcommands: [
-      BenchKernelsCommand.self
+      BenchKernelsCommand.self,
+      BenchMiniLMCommand.self,
     ])
 }

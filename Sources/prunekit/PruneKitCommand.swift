@@ -11,5 +11,15 @@ struct PruneKitCommand: ParsableCommand {
       // subcommands are added here, one file each
       VersionCommand.self,
       BenchCommand.self,
+      PruneCommand.self,
+      SensitivityCommand.self,
+      TrainCommand.self,
+      EnergyCommand.self,
+      CompressCommand.self,
+      DecompressCommand.self,
+      DemoCommand.self,
+      ConvertCommand.self,
+      InspectCommand.self,
+      RunCommand.self,
     ])
 }

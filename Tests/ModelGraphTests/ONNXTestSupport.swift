@@ -9,11 +9,14 @@ enum ONNXTestSupport {
   static let packageRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
     .deletingLastPathComponent().deletingLastPathComponent().path
 
-  static func path(_ relative: String) -> String { (packageRoot as NSString).appendingPathComponent(relative) }
+  static func path(_ relative: String) -> String {
+    (packageRoot as NSString).appendingPathComponent(relative)
+  }
 
   /// A fresh empty folder under the temporary directory.
   static func temporaryFolder() throws -> String {
-    let url = FileManager.default.temporaryDirectory.appendingPathComponent("prunekit-onnx-\(UUID().uuidString)")
+    let url = FileManager.default.temporaryDirectory.appendingPathComponent(
+      "prunekit-onnx-\(UUID().uuidString)")
     try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
     return url.path
   }
@@ -23,7 +26,11 @@ enum ONNXTestSupport {
     case fixed(Int), symbolic(String)
     init(from decoder: Decoder) throws {
       let container = try decoder.singleValueContainer()
-      if let n = try? container.decode(Int.self) { self = .fixed(n) } else { self = .symbolic(try container.decode(String.self)) }
+      if let n = try? container.decode(Int.self) {
+        self = .fixed(n)
+      } else {
+        self = .symbolic(try container.decode(String.self))
+      }
     }
     var dim: Dim {
       switch self {

@@ -65,7 +65,8 @@ public struct CPUTimeEstimator: EnergyMeter {
       ],
       notes: [
         "No energy counter was readable: this estimate is proportional to CPU time, not measured."
-      ])
+      ],
+      domains: ["cpu": cpuSeconds * (wattsPerThreadLow + wattsPerThreadHigh) / 2, "ram": ram])
   }
 
   static func cpuSeconds() -> (cpu: Double, residentGB: Double) {

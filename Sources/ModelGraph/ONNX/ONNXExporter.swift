@@ -34,7 +34,8 @@ public enum ONNXExporter {
     let data = try serialize(model, file: path)
     if let external, let name = options.externalDataFile {
       let folder = (path as NSString).deletingLastPathComponent
-      try AtomicFile.write(Data(external), to: ((folder.isEmpty ? "." : folder) as NSString).appendingPathComponent(name))
+      try AtomicFile.write(
+        Data(external), to: ((folder.isEmpty ? "." : folder) as NSString).appendingPathComponent(name))
     }
     try AtomicFile.write(data, to: path)
   }
@@ -42,7 +43,8 @@ public enum ONNXExporter {
   /// Serialized ModelProto bytes with every tensor inline.
   public static func serialized(_ graph: Graph) throws -> Data {
     var external: [UInt8]?
-    return try serialize(modelProto(graph, options: Options(), external: &external, file: "<memory>"), file: "<memory>")
+    return try serialize(
+      modelProto(graph, options: Options(), external: &external, file: "<memory>"), file: "<memory>")
   }
 
   private static func serialize(_ model: Onnx_ModelProto, file: String) throws -> Data {
@@ -91,18 +93,21 @@ public enum ONNXExporter {
     proto.name = graph.name
     proto.node = graph.nodes.map(nodeProto)
     for (name, tensor) in graph.orderedInitializers {
-      var tensorProto = tensorProto(tensor, name: name)
-      if external != nil, let location = options.externalDataFile, tensor.rawBytes.count >= options.externalThreshold {
-        tensorProto.rawData = Data()
+      let bytes = tensor.rawBytes
+      var tensorProto = tensorProto(tensor, name: name, bytes: bytes)
+      if var blob = external, let location = options.externalDataFile,
+        bytes.count >= options.externalThreshold
+      {
+        external = nil  // drop the second reference so appends do not copy the blob
         tensorProto.clearRawData()
-        let padding = (options.externalAlignment - external!.count % options.externalAlignment) % options.externalAlignment
-        external!.append(contentsOf: repeatElement(0, count: padding))
+        let alignment = max(options.externalAlignment, 1)
+        blob.append(contentsOf: repeatElement(0, count: (alignment - blob.count % alignment) % alignment))
         tensorProto.dataLocation = .external
         tensorProto.externalData = [
-          entry("location", location), entry("offset", "\(external!.count)"),
-          entry("length", "\(tensor.rawBytes.count)"),
+          entry("location", location), entry("offset", "\(blob.count)"), entry("length", "\(bytes.count)"),
         ]
-        external!.append(contentsOf: tensor.rawBytes)
+        blob.append(contentsOf: bytes)
+        external = blob
       }
       proto.initializer.append(tensorProto)
     }
@@ -136,12 +141,12 @@ public enum ONNXExporter {
     }
   }
 
-  static func tensorProto(_ tensor: Tensor, name: String) -> Onnx_TensorProto {
+  static func tensorProto(_ tensor: Tensor, name: String, bytes: [UInt8]? = nil) -> Onnx_TensorProto {
     var proto = Onnx_TensorProto()
     proto.name = name
     proto.dims = tensor.shape.map { Int64($0) }
     proto.dataType = ONNXDataType.code(of: tensor.dtype)
-    proto.rawData = Data(tensor.rawBytes)
+    proto.rawData = Data(bytes ?? tensor.rawBytes)
     return proto
   }
 

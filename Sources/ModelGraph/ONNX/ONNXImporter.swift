@@ -45,7 +45,8 @@ public enum ONNXImporter {
       throw ModelGraphError.unreadable(
         path: file, reason: "not an ONNX protobuf (\(error)); the file may be truncated or not ONNX")
     }
-    let reader = ONNXGraphReader(file: file, decoder: ONNXTensorDecoder(file: file, baseDirectory: baseDirectory))
+    let reader = ONNXGraphReader(
+      file: file, decoder: ONNXTensorDecoder(file: file, baseDirectory: baseDirectory))
     return try reader.read(model)
   }
 }
@@ -66,7 +67,9 @@ struct ONNXGraphReader {
     graph.metadata["onnx.ir_version"] = "\(model.irVersion)"
     if model.hasProducerName { graph.metadata["onnx.producer_name"] = model.producerName }
     if model.hasProducerVersion { graph.metadata["onnx.producer_version"] = model.producerVersion }
-    for prop in model.metadataProps where !prop.key.hasPrefix("onnx.") { graph.metadata[prop.key] = prop.value }
+    for prop in model.metadataProps where !prop.key.hasPrefix("onnx.") {
+      graph.metadata[prop.key] = prop.value
+    }
 
     let proto = model.graph
     if let sparse = proto.sparseInitializer.first {
@@ -118,7 +121,8 @@ struct ONNXGraphReader {
   private func valueInfo(_ proto: Onnx_ValueInfoProto, role: String) throws -> ValueInfo {
     let what = "graph \(role) '\(proto.name)'"
     guard proto.hasType, case .tensorType(let type)? = proto.type.value else {
-      throw malformed("\(what) type", expected: "a tensor type", found: "\(proto.type.value.map { "\($0)" } ?? "none")")
+      throw malformed(
+        "\(what) type", expected: "a tensor type", found: "\(proto.type.value.map { "\($0)" } ?? "none")")
     }
     guard let dtype = ONNXDataType.dtype(code: type.elemType) else {
       throw malformed(
@@ -129,7 +133,9 @@ struct ONNXGraphReader {
     let dims = try type.shape.dim.enumerated().map { axis, dim -> Dim in
       switch dim.value {
       case .dimValue(let n)?:
-        guard n >= 0 else { throw malformed("\(what) dim[\(axis)]", expected: "a dimension ≥ 0", found: "\(n)") }
+        guard n >= 0 else {
+          throw malformed("\(what) dim[\(axis)]", expected: "a dimension ≥ 0", found: "\(n)")
+        }
         return .fixed(Int(n))
       case .dimParam(let name)? where !name.isEmpty: return .symbolic(name)
       default: return .symbolic(ONNXGraphReader.unknownDim)
@@ -155,7 +161,8 @@ struct ONNXGraphReader {
       var attributes: [String: Attribute] = [:]
       for attribute in proto.attribute {
         guard attributes[attribute.name] == nil else {
-          throw malformed("node '\(name)' attribute '\(attribute.name)'", expected: "unique", found: "a duplicate")
+          throw malformed(
+            "node '\(name)' attribute '\(attribute.name)'", expected: "unique", found: "a duplicate")
         }
         attributes[attribute.name] = try self.attribute(attribute, node: name, opType: proto.opType)
       }
@@ -195,7 +202,8 @@ struct ONNXGraphReader {
         node: name, opType: "Constant", attribute: key, value: "\(value) (in \(file))")
     }
     guard graph.initializers[output] == nil else {
-      throw malformed("Constant node '\(name)' output '\(output)'", expected: "a new name", found: "an initializer")
+      throw malformed(
+        "Constant node '\(name)' output '\(output)'", expected: "a new name", found: "an initializer")
     }
     graph.setInitializer(output, tensor)
   }
@@ -208,7 +216,8 @@ struct ONNXGraphReader {
     }
     func text(_ data: Data) throws -> String {
       guard let string = String(data: data, encoding: .utf8) else {
-        throw malformed("node '\(node)' attribute '\(proto.name)'", expected: "UTF-8 text", found: "\(data.count) bytes")
+        throw malformed(
+          "node '\(node)' attribute '\(proto.name)'", expected: "UTF-8 text", found: "\(data.count) bytes")
       }
       return string
     }
@@ -217,11 +226,13 @@ struct ONNXGraphReader {
     case .float: return .float(proto.f)
     case .int: return .int(Int(proto.i))
     case .string: return .string(try text(proto.s))
-    case .tensor: return .tensor(try decoder.decode(proto.t, what: "node '\(node)' attribute '\(proto.name)'"))
+    case .tensor:
+      return .tensor(try decoder.decode(proto.t, what: "node '\(node)' attribute '\(proto.name)'"))
     case .floats: return .floats(proto.floats)
     case .ints: return .ints(proto.ints.map { Int($0) })
     case .strings: return .strings(try proto.strings.map(text))
-    case .graph, .graphs: throw unsupported("a sub-graph (control flow such as If/Loop/Scan is not supported)")
+    case .graph, .graphs:
+      throw unsupported("a sub-graph (control flow such as If/Loop/Scan is not supported)")
     case .sparseTensor, .sparseTensors: throw unsupported("a sparse tensor")
     case .tensors: throw unsupported("a list of tensors")
     case .typeProto, .typeProtos: throw unsupported("a type proto")

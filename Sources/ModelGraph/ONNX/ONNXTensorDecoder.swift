@@ -54,8 +54,9 @@ final class ONNXTensorDecoder {
   }
 
   func checkedShape(_ dims: [Int64], what: String) throws -> [Int] {
-    for (axis, dim) in dims.enumerated() where dim < 0 || dim > Int64(Int32.max) * 1024 {
-      throw malformed("\(what) dims[\(axis)]", expected: "a dimension ≥ 0", found: "\(dim)")
+    // Upper bound 2^40: larger is certainly corrupt, and keeps later products from overflowing early.
+    for (axis, dim) in dims.enumerated() where dim < 0 || dim > 1 << 40 {
+      throw malformed("\(what) dims[\(axis)]", expected: "a dimension in 0...2^40", found: "\(dim)")
     }
     return dims.map { Int($0) }
   }
@@ -115,7 +116,8 @@ final class ONNXTensorDecoder {
     var entries: [String: String] = [:]
     for entry in proto.externalData { entries[entry.key] = entry.value }
     guard let location = entries["location"], !location.isEmpty else {
-      throw malformed("\(what) external_data", expected: "a 'location' key", found: "\(entries.keys.sorted())")
+      throw malformed(
+        "\(what) external_data", expected: "a 'location' key", found: "\(entries.keys.sorted())")
     }
     guard !location.hasPrefix("/"), !location.split(separator: "/").contains("..") else {
       throw malformed(
@@ -123,7 +125,8 @@ final class ONNXTensorDecoder {
         found: location)
     }
     guard let base = baseDirectory else {
-      throw malformed("\(what) external_data", expected: "a model loaded from a file", found: "in-memory bytes")
+      throw malformed(
+        "\(what) external_data", expected: "a model loaded from a file", found: "in-memory bytes")
     }
     let path = (base as NSString).appendingPathComponent(location)
     let data = try mappedFile(path, what: what)

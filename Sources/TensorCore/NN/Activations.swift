@@ -44,7 +44,7 @@ public func leakyReluReference(_ x: Tensor, alpha: Float = 0.01) -> Tensor {
 /// max(0, min(1, alpha·x + beta)) (ONNX defaults alpha 0.2, beta 0.5).
 public func hardSigmoid(_ x: Tensor, alpha: Float = 0.2, beta: Float = 0.5) -> Tensor {
   mapSIMD(
-    x, { ($0 * alpha + beta).clamped(lowerBound: .zero, upperBound: .one) },
+    x, { simdClamp($0 * alpha + beta, 0, 1) },
     { Swift.min(1, Swift.max(0, $0 * alpha + beta)) })
 }
 public func hardSigmoidReference(_ x: Tensor, alpha: Float = 0.2, beta: Float = 0.5) -> Tensor {
@@ -55,7 +55,7 @@ public func hardSigmoidReference(_ x: Tensor, alpha: Float = 0.2, beta: Float = 
 public func hardSwish(_ x: Tensor) -> Tensor {
   let sixth: Float = 1.0 / 6
   return mapSIMD(
-    x, { $0 * ($0 * sixth + 0.5).clamped(lowerBound: .zero, upperBound: .one) },
+    x, { $0 * simdClamp($0 * sixth + 0.5, 0, 1) },
     { $0 * Swift.min(1, Swift.max(0, $0 * sixth + 0.5)) })
 }
 public func hardSwishReference(_ x: Tensor) -> Tensor {

@@ -2,8 +2,9 @@
 //   out[n, o, oy, ox] = bias[o] + Σ_{c ∈ group(o), ky, kx} W[o, c, ky, kx] · x[n, c, oy·sh − pt + ky·dh,
 //                                                                              ox·sw − pl + kx·dw]
 // padding is [top, left, bottom, right]. Fast path: per image and group, im2col + gemm (1×1 stride-1
-// unpadded convolutions skip im2col); depthwise convolutions (C/groups = 1, O/groups = 1) use a
-// direct kernel (Conv2D+Depthwise.swift).
+// unpadded convolutions skip im2col); depthwise convolutions (C/groups = 1) use a direct kernel
+// (Conv2D+Depthwise.swift). Many small (image, group) GEMMs run in parallel, one thread each; a few
+// large ones use gemm's own threads.
 
 public func conv2d(
   _ input: Tensor, weight: Tensor, bias: Tensor? = nil, stride: [Int] = [1, 1],
@@ -11,41 +12,60 @@ public func conv2d(
 ) throws -> Tensor {
   let p = try ConvProblem(input, weight, bias, stride, padding, dilation, groups)
   let g = p.geometry
-  let (cg, og) = (p.inChannels / groups, p.outChannels / groups)
+  let outShape = [p.batch, p.outChannels, g.outHeight, g.outWidth]
+  if g.channels == 1 && groups > 1 {
+    return Tensor(shape: outShape, floats: depthwiseConv2d(p, input.floats, weight.floats, bias?.floats))
+  }
+  let og = p.outChannels / groups
   let spatial = g.outHeight * g.outWidth
   let k = g.columnRows
-  var out = [Float](repeating: 0, count: p.batch * p.outChannels * spatial)
-  let x = input.floats
-  let w = weight.floats
   let direct = g.kernelHeight == 1 && g.kernelWidth == 1 && g.strideH == 1 && g.strideW == 1
     && g.padTop == 0 && g.padLeft == 0 && g.padBottom == 0 && g.padRight == 0
-  var col = [Float](repeating: 0, count: direct ? 0 : k * spatial)
+  var out = [Float](repeating: 0, count: p.batch * p.outChannels * spatial)
+  let (x, w, b) = (input.floats, weight.floats, bias?.floats)
   x.withUnsafeBufferPointer { xb in
     w.withUnsafeBufferPointer { wb in
       out.withUnsafeMutableBufferPointer { ob in
-        col.withUnsafeMutableBufferPointer { cb in
-          for n in 0..<p.batch {
-            for group in 0..<groups {
-              let image = xb.baseAddress! + (n * p.inChannels + group * cg) * p.height * p.width
-              let b: UnsafePointer<Float>
-              if direct {
-                b = image
-              } else {
-                im2col(g, image: image, col: cb.baseAddress!)
-                b = UnsafePointer(cb.baseAddress!)
-              }
-              gemm(
-                transA: false, transB: false, m: og, n: spatial, k: k, alpha: 1,
-                a: wb.baseAddress! + group * og * k, lda: k, b: b, ldb: spatial, beta: 0,
-                c: ob.baseAddress! + (n * p.outChannels + group * og) * spatial, ldc: spatial)
-            }
+        guard ob.count > 0 else { return }
+        let (xs, ws, os) = (
+          SendableConstPointer(xb.baseAddress!), SendableConstPointer(wb.baseAddress!),
+          SendablePointer(ob.baseAddress!)
+        )
+        // One task = one (image, group) GEMM: W_g [og, k] × col [k, spatial] → out [og, spatial].
+        let task = { (index: Int, threads: Int, col: UnsafeMutablePointer<Float>?) in
+          let (n, group) = (index / groups, index % groups)
+          let image = xs.base + (n * p.inChannels + group * g.channels) * p.height * p.width
+          var columns = image
+          if let col, !direct {
+            im2col(g, image: image, col: col)
+            columns = UnsafePointer(col)
           }
+          let c = os.base + (n * p.outChannels + group * og) * spatial
+          gemm(
+            transA: false, transB: false, m: og, n: spatial, k: k, alpha: 1, a: ws.base + group * og * k,
+            lda: k, b: columns, ldb: spatial, beta: 0, c: c, ldc: spatial, threads: threads)
+          if let b {
+            for o in 0..<og { addBias(c + o * spatial, b[group * og + o], spatial) }
+          }
+        }
+        let tasks = p.batch * groups
+        let threads = ThreadPool.shared.threadCount
+        let colCount = direct ? 0 : k * spatial
+        if tasks > 1 && threads > 1 && (tasks >= 4 * threads || og * spatial * k < 1 << 21) {
+          ThreadPool.shared.parallelFor(tasks) { index in
+            let col = direct ? nil : UnsafeMutablePointer<Float>.allocate(capacity: colCount)
+            defer { col?.deallocate() }
+            task(index, 1, col)
+          }
+        } else {
+          let col = direct ? nil : UnsafeMutablePointer<Float>.allocate(capacity: colCount)
+          defer { col?.deallocate() }
+          for index in 0..<tasks { task(index, .max, col) }
         }
       }
     }
   }
-  if let bias { addChannelBias(&out, bias.floats, planes: p.batch * p.outChannels, spatial: spatial) }
-  return Tensor(shape: [p.batch, p.outChannels, g.outHeight, g.outWidth], floats: out)
+  return Tensor(shape: outShape, floats: out)
 }
 
 /// The scalar definition: seven nested loops straight from the formula above.
@@ -88,15 +108,19 @@ public func conv2dReference(
   return Tensor(shape: [p.batch, p.outChannels, g.outHeight, g.outWidth], floats: out)
 }
 
-/// out[plane, i] += bias[plane % channels]
-func addChannelBias(_ out: inout [Float], _ bias: [Float], planes: Int, spatial: Int) {
-  let channels = bias.count
-  out.withUnsafeMutableBufferPointer { ob in
-    for plane in 0..<planes {
-      let b = bias[plane % channels]
-      let p = ob.baseAddress! + plane * spatial
-      for i in 0..<spatial { p[i] += b }
-    }
+/// p[0..<n] += b
+@inline(__always)
+func addBias(_ p: UnsafeMutablePointer<Float>, _ b: Float, _ n: Int) {
+  let vb = SIMD16<Float>(repeating: b)
+  var i = 0
+  while i + 16 <= n {
+    let v = UnsafeMutableRawPointer(p + i).loadUnaligned(as: SIMD16<Float>.self)
+    UnsafeMutableRawPointer(p + i).storeBytes(of: v + vb, as: SIMD16<Float>.self)
+    i += 16
+  }
+  while i < n {
+    p[i] += b
+    i += 1
   }
 }
 

@@ -140,7 +140,7 @@ func layerNormRow(
     acc = acc.addingProduct(c, c)
     i += 16
   }
-  var variance = acc.sum()
+  var variance = horizontalSum(acc)
   while i < d {
     let c = s[i] - mean
     variance += c * c

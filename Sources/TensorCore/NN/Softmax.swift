@@ -53,7 +53,7 @@ private func softmaxReferenceKernel(_ x: Tensor, axis: Int, log: Bool) throws ->
 
 private func softmaxKernel(_ x: Tensor, axis: Int, log: Bool, _ op: String) throws -> Tensor {
   let (outer, dim, inner) = try axisView(x, axis: axis, op)
-  if inner != 1 { return try softmaxReferenceKernel(x, axis: axis, log: log) }
+  if inner != 1 { return softmaxStrided(x.floats, x.shape, outer, dim, inner, log: log) }
   let input = x.floats
   let out = [Float](unsafeUninitializedCapacity: input.count) { buffer, initialized in
     input.withUnsafeBufferPointer { src in
@@ -98,7 +98,7 @@ func softmaxRow(_ s: UnsafePointer<Float>, _ d: UnsafeMutablePointer<Float>, _ n
     if !log { for k in 0..<(n - i) { d[i + k] = e[k] } }
     acc += e
   }
-  let sum = acc.sum()
+  let sum = horizontalSum(acc)
   if log {
     let shift = SIMD16<Float>(repeating: m + Foundation.log(sum))
     var j = 0
@@ -124,4 +124,61 @@ func softmaxRow(_ s: UnsafePointer<Float>, _ d: UnsafeMutablePointer<Float>, _ n
       j += 1
     }
   }
+}
+
+/// Softmax over a non-last axis: [outer, dim, inner] blocks, SIMD16 across the contiguous inner axis.
+private func softmaxStrided(
+  _ input: [Float], _ shape: [Int], _ outer: Int, _ dim: Int, _ inner: Int, log: Bool
+) -> Tensor {
+  var out = [Float](repeating: 0, count: input.count)
+  input.withUnsafeBufferPointer { src in
+    out.withUnsafeMutableBufferPointer { dst in
+      guard !input.isEmpty else { return }
+      let (s, d) = (SendableConstPointer(src.baseAddress!), SendablePointer(dst.baseAddress!))
+      let body = { (o: Int) in
+        var i = 0
+        while i < inner {
+          let lanes = Swift.min(16, inner - i)
+          let base = o * dim * inner + i
+          func load(_ p: UnsafePointer<Float>) -> SIMD16<Float> {
+            if lanes == 16 { return UnsafeRawPointer(p).loadUnaligned(as: SIMD16<Float>.self) }
+            var v = SIMD16<Float>(repeating: 0)
+            for k in 0..<lanes { v[k] = p[k] }
+            return v
+          }
+          func store(_ v: SIMD16<Float>, _ p: UnsafeMutablePointer<Float>) {
+            if lanes == 16 { UnsafeMutableRawPointer(p).storeBytes(of: v, as: SIMD16<Float>.self); return }
+            for k in 0..<lanes { p[k] = v[k] }
+          }
+          var m = SIMD16<Float>(repeating: -.infinity)
+          for j in 0..<dim {
+            let v = load(s.base + base + j * inner)
+            m = m.replacing(with: v, where: m .< v .| v .!= v)
+          }
+          var sum = SIMD16<Float>()
+          for j in 0..<dim {
+            let e = simdExp(load(s.base + base + j * inner) - m)
+            if !log { store(e, d.base + base + j * inner) }
+            sum += e
+          }
+          if log {
+            var logSum = SIMD16<Float>()
+            for k in 0..<16 { logSum[k] = Foundation.log(sum[k]) }
+            let shift = m + logSum
+            for j in 0..<dim { store(load(s.base + base + j * inner) - shift, d.base + base + j * inner) }
+          } else {
+            let inv = 1 / sum
+            for j in 0..<dim { store(load(UnsafePointer(d.base + base + j * inner)) * inv, d.base + base + j * inner) }
+          }
+          i += 16
+        }
+      }
+      if outer > 1 && input.count >= parallelThreshold / 4 {
+        ThreadPool.shared.parallelFor(outer) { body($0) }
+      } else {
+        for o in 0..<outer { body(o) }
+      }
+    }
+  }
+  return Tensor(shape: shape, floats: out)
 }

@@ -1,0 +1,152 @@
+import TensorCore
+
+/// Runs a `Graph` on tensors with the kernels a `KernelSelector` picks (dense by default).
+///
+/// At construction every node gets its kernel (an unsupported op or attribute fails here, before
+/// anything runs), values are numbered, nodes that depend only on constants are folded, and each
+/// value's last use is recorded. `run` then walks the nodes in order and drops every intermediate
+/// right after its last reader, so peak memory is the live activations, not all of them. The batch
+/// dimension (and any other symbolic one) is whatever the inputs bring.
+///
+///     let executor = try Executor(graph: graph)
+///     let outputs = try executor.run(["input": x])   // keyed by graph output names
+public struct Executor: Sendable {
+  public let graph: Graph
+
+  struct Step: Sendable {
+    var node: Node
+    var kernel: OpKernel
+    var inputSlots: [Int]  // -1: omitted optional input
+    var outputSlots: [Int]
+    var releaseSlots: [Int]  // values last read by this step (never graph outputs)
+  }
+
+  private(set) var steps: [Step] = []
+  private var slotOfName: [String: Int] = [:]
+  /// Initializers and folded constants, by slot (nil for values computed at run time).
+  private var constants: [Tensor?] = []
+  private var inputSlots: [(ValueInfo, Int)] = []
+
+  /// Nodes evaluated once at construction because they read only constants.
+  public private(set) var foldedNodeCount = 0
+
+  /// `optimize` applies the `Fusion` rewrites (MatMul+bias, GELU); turn it off to observe every
+  /// value of the original graph through `run(_:keeping:observer:)`.
+  public init(
+    graph original: Graph, selector: any KernelSelector = DenseKernelSelector(), foldConstants: Bool = true,
+    optimize: Bool = true
+  ) throws {
+    self.graph = original
+    let graph = optimize ? Fusion.fuse(original) : original
+    func slot(_ name: String) -> Int {
+      if let s = slotOfName[name] { return s }
+      slotOfName[name] = constants.count
+      constants.append(nil)
+      return constants.count - 1
+    }
+    for info in graph.inputs where graph.initializers[info.name] == nil {
+      inputSlots.append((info, slot(info.name)))
+    }
+    for (name, tensor) in graph.initializers { constants[slot(name)] = tensor }
+    var defined = Set(slotOfName.keys)
+    for node in graph.nodes {
+      for name in node.inputs where !name.isEmpty && !defined.contains(name) {
+        throw ModelGraphError.missingValue(node: node.name, name: name)
+      }
+      let kernel = try selector.kernel(for: node, in: graph)
+      let ins = node.inputs.map { $0.isEmpty ? -1 : slot($0) }
+      let outs = node.outputs.map { $0.isEmpty ? -1 : slot($0) }
+      defined.formUnion(node.outputs)
+      let step = Step(node: node, kernel: kernel, inputSlots: ins, outputSlots: outs, releaseSlots: [])
+      if foldConstants, !ins.isEmpty || node.opType == "Constant",
+        ins.allSatisfy({ $0 < 0 || constants[$0] != nil }), node.opType != "RandomNormal"
+      {
+        var ctx = OpContext(
+          node: node, opset: graph.opsetVersion, inputs: ins.map { $0 < 0 ? nil : constants[$0] })
+        let results = try kernel(&ctx)
+        for (i, s) in outs.enumerated() where s >= 0 && i < results.count { constants[s] = results[i] }
+        foldedNodeCount += 1
+      } else {
+        steps.append(step)
+      }
+    }
+    for output in graph.outputs where !defined.contains(output.name) {
+      throw ModelGraphError.missingValue(node: "graph output", name: output.name)
+    }
+    // Last reader of each slot; graph outputs are never released.
+    let kept = Set(graph.outputs.compactMap { slotOfName[$0.name] })
+    var lastUse: [Int: Int] = [:]
+    for (i, step) in steps.enumerated() {
+      for s in step.inputSlots where s >= 0 { lastUse[s] = i }
+    }
+    for (s, i) in lastUse where !kept.contains(s) && constants[s] == nil { steps[i].releaseSlots.append(s) }
+  }
+
+  /// Names of the graph inputs the caller must supply.
+  public var requiredInputs: [ValueInfo] { inputSlots.map(\.0) }
+
+  /// Runs the graph. `inputs` are keyed by graph input names; the result holds every graph output,
+  /// plus the values named in `keeping` (intermediates to observe, e.g. for calibration).
+  /// `observer`, if given, sees each node with its outputs as they are computed.
+  public func run(
+    _ inputs: [String: Tensor], keeping: Set<String> = [],
+    observer: ((Node, [Tensor]) -> Void)? = nil
+  ) throws -> [String: Tensor] {
+    var values = constants
+    for (info, s) in inputSlots {
+      guard let tensor = inputs[info.name] else {
+        throw ModelGraphError.missingValue(node: "graph input", name: info.name)
+      }
+      try Executor.check(tensor, against: info)
+      values[s] = tensor
+    }
+    let keptSlots = Set(keeping.compactMap { slotOfName[$0] })
+    var kept: [String: Tensor] = [:]
+    for step in steps {
+      var ctx = OpContext(
+        node: step.node, opset: graph.opsetVersion,
+        inputs: step.inputSlots.map { $0 < 0 ? nil : values[$0] })
+      // Drop our references first so kernels may update last-use inputs in place.
+      for s in step.releaseSlots where !keptSlots.contains(s) { values[s] = nil }
+      let results = try step.kernel(&ctx)
+      guard results.count >= step.outputSlots.filter({ $0 >= 0 }).count || results.count >= 1 else {
+        throw ModelGraphError.invalidModel("node '\(step.node.name)': kernel returned no outputs")
+      }
+      for (i, s) in step.outputSlots.enumerated() where s >= 0 && i < results.count {
+        values[s] = results[i]
+      }
+      observer?(step.node, results)
+      for s in step.releaseSlots where keptSlots.contains(s) {
+        if let name = step.node.inputs.first(where: { slotOfName[$0] == s }) { kept[name] = values[s] }
+        values[s] = nil
+      }
+    }
+    var outputs = kept
+    for output in graph.outputs {
+      guard let s = slotOfName[output.name], let tensor = values[s] else {
+        throw ModelGraphError.missingValue(node: "graph output", name: output.name)
+      }
+      outputs[output.name] = tensor
+    }
+    for name in keeping where outputs[name] == nil {
+      if let s = slotOfName[name], let tensor = values[s] { outputs[name] = tensor }
+    }
+    return outputs
+  }
+
+  /// Rank, fixed dimensions and dtype of a supplied input against the graph's declaration.
+  static func check(_ tensor: Tensor, against info: ValueInfo) throws {
+    guard tensor.dtype == info.dtype else {
+      throw ModelGraphError.dtypeMismatch(
+        node: "graph input", name: info.name, expected: info.dtype.rawValue, found: tensor.dtype.rawValue)
+    }
+    guard let dims = info.shape else { return }
+    let matches =
+      dims.count == tensor.rank
+      && zip(dims, tensor.shape).allSatisfy { dim, n in dim.value.map { $0 == n } ?? true }
+    guard matches else {
+      throw ModelGraphError.shapeMismatch(
+        node: "graph input '\(info.name)'", expected: "\(dims)", found: "\(tensor.shape)")
+    }
+  }
+}

@@ -1,0 +1,105 @@
+import TensorCore
+
+/// Graph rewrites the executor applies before running (the caller's graph is not changed). Each
+/// replaces a chain whose intermediates have a single reader and are not graph outputs, so every
+/// graph output and every surviving value is computed exactly as before (up to rounding):
+///
+/// | pattern | becomes |
+/// |---|---|
+/// | Div(x, √2) → Erf → Add(·, 1) → Mul(x, ·) → Mul(·, 0.5) | Gelu(x) (PyTorch's exported erf GELU) |
+/// | MatMul(X, W) → Add(·, b), W 2-D and b 1-D initializers | FusedMatMul(X, W, b): bias in the GEMM |
+/// | FusedMatMul → Gelu | FusedMatMul with activation = "gelu" |
+/// | Q/K/V reshape-transpose → MatMul → scale → +mask → Softmax → MatMul → transpose-reshape | Attention (AttentionFusion.swift) |
+///
+/// Fused nodes live in the `ai.prunekit` domain; `Executor(graph:optimize: false)` skips all this
+/// (e.g. to observe the MatMul output before its bias).
+enum Fusion {
+  static let domain = "ai.prunekit"
+
+  static func fuse(_ graph: Graph) -> Graph {
+    var g = graph
+    g.nodes = fuseGelu(g)
+    g.nodes = fuseMatMulBias(g)
+    g.nodes = fuseAttention(g)
+    return g
+  }
+
+  /// Index of the only node reading `value`, when it is not a graph output.
+  struct Readers {
+    var readers: [String: [Int]] = [:]
+    var outputs: Set<String>
+
+    init(_ graph: Graph) {
+      outputs = Set(graph.outputs.map(\.name))
+      for (i, node) in graph.nodes.enumerated() {
+        for name in Set(node.inputs) where !name.isEmpty { readers[name, default: []].append(i) }
+      }
+    }
+
+    func only(_ value: String) -> Int? {
+      guard !outputs.contains(value), let r = readers[value], r.count == 1 else { return nil }
+      return r[0]
+    }
+  }
+
+  static func scalar(_ graph: Graph, _ name: String) -> Float? {
+    guard let t = graph.initializers[name], t.count == 1, t.dtype.isFloatingPoint else { return nil }
+    return t.asFloats()[0]
+  }
+
+  /// The input of a two-input node other than `value`, or nil.
+  static func other(_ node: Node, than value: String) -> String? {
+    guard node.inputs.count == 2 else { return nil }
+    if node.inputs[0] == value { return node.inputs[1] }
+    if node.inputs[1] == value { return node.inputs[0] }
+    return nil
+  }
+
+  static func fuseGelu(_ graph: Graph) -> [Node] {
+    let readers = Readers(graph)
+    var nodes = graph.nodes
+    var removed = Set<Int>()
+    for (i, div) in graph.nodes.enumerated() where div.opType == "Div" && div.domain.isEmpty {
+      guard div.inputs.count == 2, let c = scalar(graph, div.inputs[1]), abs(c - Float(2).squareRoot()) < 1e-4,
+        let e = readers.only(div.outputs[0]), graph.nodes[e].opType == "Erf",
+        let a = readers.only(graph.nodes[e].outputs[0]), graph.nodes[a].opType == "Add",
+        let one = other(graph.nodes[a], than: graph.nodes[e].outputs[0]), scalar(graph, one) == 1,
+        let m = readers.only(graph.nodes[a].outputs[0]), graph.nodes[m].opType == "Mul",
+        other(graph.nodes[m], than: graph.nodes[a].outputs[0]) == div.inputs[0],
+        let h = readers.only(graph.nodes[m].outputs[0]), graph.nodes[h].opType == "Mul",
+        let half = other(graph.nodes[h], than: graph.nodes[m].outputs[0]), scalar(graph, half) == 0.5
+      else { continue }
+      nodes[i] = Node(
+        name: div.name + "/fused_gelu", opType: "Gelu", inputs: [div.inputs[0]], outputs: graph.nodes[h].outputs)
+      removed.formUnion([e, a, m, h])
+    }
+    return nodes.enumerated().filter { !removed.contains($0.offset) }.map(\.element)
+  }
+
+  static func fuseMatMulBias(_ graph: Graph) -> [Node] {
+    let readers = Readers(graph)
+    var nodes = graph.nodes
+    var removed = Set<Int>()
+    for (i, mm) in graph.nodes.enumerated() where mm.opType == "MatMul" && mm.domain.isEmpty {
+      guard mm.inputs.count == 2, let w = graph.initializers[mm.inputs[1]], w.rank == 2, w.dtype == .float32,
+        let a = readers.only(mm.outputs[0]), graph.nodes[a].opType == "Add",
+        let biasName = other(graph.nodes[a], than: mm.outputs[0]), let b = graph.initializers[biasName],
+        b.dtype == .float32, b.count == w.shape[1], b.shape.filter({ $0 != 1 }).count <= 1
+      else { continue }
+      var outputs = graph.nodes[a].outputs
+      var attributes: [String: Attribute] = [:]
+      removed.insert(a)
+      if let g = readers.only(outputs[0]), graph.nodes[g].opType == "Gelu", graph.nodes[g].domain.isEmpty,
+        (graph.nodes[g].attributes["approximate"] ?? .string("none")) == .string("none")
+      {
+        outputs = graph.nodes[g].outputs
+        attributes["activation"] = .string("gelu")
+        removed.insert(g)
+      }
+      nodes[i] = Node(
+        name: mm.name + "/fused_bias", opType: "FusedMatMul", domain: domain,
+        inputs: [mm.inputs[0], mm.inputs[1], biasName], outputs: outputs, attributes: attributes)
+    }
+    return nodes.enumerated().filter { !removed.contains($0.offset) }.map(\.element)
+  }
+}

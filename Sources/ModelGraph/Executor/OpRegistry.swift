@@ -1,0 +1,84 @@
+import TensorCore
+
+/// One op implementation: reads its inputs and attributes from the context, returns the outputs in
+/// the order of `node.outputs` (trailing optional outputs may be left out).
+public typealias OpKernel = @Sendable (inout OpContext) throws -> [Tensor]
+
+/// Key of the op table: ONNX domain ("" for ai.onnx) and op type.
+public struct OpKey: Hashable, Sendable, CustomStringConvertible {
+  public var domain: String
+  public var opType: String
+
+  public init(_ opType: String, domain: String = "") {
+    self.opType = opType
+    self.domain = domain == "ai.onnx" ? "" : domain
+  }
+
+  public var description: String { domain.isEmpty ? opType : "\(domain).\(opType)" }
+}
+
+/// An entry of the op table: the kernel and the default-domain opsets whose semantics it implements.
+public struct OpDefinition: Sendable {
+  public var kernel: OpKernel
+  public var opsets: ClosedRange<Int>
+
+  public init(opsets: ClosedRange<Int> = OpRegistry.supportedOpsets, _ kernel: @escaping OpKernel) {
+    self.kernel = kernel
+    self.opsets = opsets
+  }
+}
+
+/// The table of dense op implementations, one file per op family registers its ops here.
+public enum OpRegistry {
+  /// Opsets whose semantics the table implements (attribute-vs-input forms of both sides of
+  /// each change are handled inside the kernels).
+  public static let supportedOpsets: ClosedRange<Int> = 7...21
+
+  public static let standard: [OpKey: OpDefinition] = {
+    var table: [OpKey: OpDefinition] = [:]
+    ElementwiseOps.register(into: &table)
+    ActivationOps.register(into: &table)
+    LinearOps.register(into: &table)
+    ConvOps.register(into: &table)
+    PoolOps.register(into: &table)
+    NormOps.register(into: &table)
+    ShapeOps.register(into: &table)
+    MovementOps.register(into: &table)
+    ReduceOps.register(into: &table)
+    ResizeOps.register(into: &table)
+    LogicOps.register(into: &table)
+    AttentionOp.register(into: &table)
+    return table
+  }()
+
+  /// Op types of the default domain the executor runs, sorted.
+  public static var supportedOpTypes: [String] {
+    standard.keys.filter { $0.domain.isEmpty }.map(\.opType).sorted()
+  }
+}
+
+/// The seam where a node's kernel is chosen. The dense selector looks the op up in `OpRegistry`;
+/// a sparse selector can return a CSR or N:M kernel for nodes whose weights carry a mask in
+/// `graph.masks` (or a node attribute), and defer to the dense one for everything else.
+public protocol KernelSelector: Sendable {
+  /// The kernel that will run `node` of `graph`; throws `unsupportedOp`/`unsupportedAttribute`
+  /// when none fits, so that an unsupported node fails before anything runs.
+  func kernel(for node: Node, in graph: Graph) throws -> OpKernel
+}
+
+/// Chooses the dense implementation from an op table.
+public struct DenseKernelSelector: KernelSelector {
+  public var table: [OpKey: OpDefinition]
+
+  public init(table: [OpKey: OpDefinition] = OpRegistry.standard) { self.table = table }
+
+  public func kernel(for node: Node, in graph: Graph) throws -> OpKernel {
+    let key = OpKey(node.opType, domain: node.domain)
+    guard let definition = table[key], key.domain.isEmpty ? definition.opsets.contains(graph.opsetVersion) : true
+    else {
+      throw ModelGraphError.unsupportedOp(
+        node: node.name, opType: node.opType, domain: node.domain, opset: graph.opsetVersion)
+    }
+    return definition.kernel
+  }
+}

@@ -1,0 +1,116 @@
+import TensorCore
+
+/// Gemm and MatMul (ONNX spec), on TensorCore's `gemm`.
+enum LinearOps {
+  static func register(into table: inout [OpKey: OpDefinition]) {
+    table[OpKey("Gemm")] = OpDefinition { ctx in [try gemmOp(ctx)] }
+    table[OpKey("MatMul")] = OpDefinition { ctx in [try matmul(ctx.floatInput(0), ctx.floatInput(1), ctx)] }
+    // MatMul + bias (+ GELU) made by `Fusion`: Y = act(X·W + b), b [N] added by the GEMM (beta = 1).
+    table[OpKey("FusedMatMul", domain: Fusion.domain)] = OpDefinition { ctx in
+      let y = try matmul(ctx.floatInput(0), ctx.floatInput(1), ctx, bias: ctx.floatInput(2))
+      switch try ctx.string("activation", default: "none") {
+      case "none": return [y]
+      case "gelu": return [TensorCore.gelu(y)]
+      case let other: throw ctx.unsupported("activation", other)
+      }
+    }
+  }
+
+  /// Y = alpha·op(A)·op(B) + beta·C, A: [M, K] (or [K, M] with transA), B: [K, N] (or [N, K] with
+  /// transB), C unidirectionally broadcastable to [M, N].
+  static func gemmOp(_ ctx: OpContext) throws -> Tensor {
+    let a = try ctx.floatInput(0)
+    let b = try ctx.floatInput(1)
+    let transA = try ctx.int("transA", default: 0) != 0
+    let transB = try ctx.int("transB", default: 0) != 0
+    let alpha = try ctx.float("alpha", default: 1)
+    let beta = try ctx.float("beta", default: 1)
+    guard a.rank == 2, b.rank == 2 else {
+      throw ctx.shapeError(expected: "2-D A and B", found: "\(a.shape) and \(b.shape)")
+    }
+    let (m, k) = transA ? (a.shape[1], a.shape[0]) : (a.shape[0], a.shape[1])
+    let (kb, n) = transB ? (b.shape[1], b.shape[0]) : (b.shape[0], b.shape[1])
+    guard k == kb else {
+      throw ctx.shapeError(expected: "inner dimensions equal", found: "\(a.shape) × \(b.shape)")
+    }
+    var out = [Float](repeating: 0, count: m * n)
+    var gemmBeta: Float = 0
+    if let c = ctx.optionalInput(2), beta != 0 {
+      guard let s = Indexing.broadcast(c.shape, [m, n]), s == [m, n] else {
+        throw ctx.shapeError(expected: "C broadcastable to [\(m), \(n)]", found: "\(c.shape)")
+      }
+      let cv = c.asFloats()
+      let offsets = Indexing.offsets(shape: [m, n], strides: Indexing.broadcastStrides(c.shape, to: [m, n]))
+      for i in 0..<(m * n) { out[i] = beta * cv[offsets[i]] }
+      gemmBeta = 1
+    }
+    let av = a.floats
+    let bv = b.floats
+    av.withUnsafeBufferPointer { pa in
+      bv.withUnsafeBufferPointer { pb in
+        out.withUnsafeMutableBufferPointer { pc in
+          gemm(
+            transA: transA, transB: transB, m: m, n: n, k: k, alpha: alpha,
+            a: pa.baseAddress!, lda: a.shape[1], b: pb.baseAddress!, ldb: b.shape[1],
+            beta: gemmBeta, c: pc.baseAddress!, ldc: n)
+        }
+      }
+    }
+    return Tensor(shape: [m, n], floats: out)
+  }
+
+  /// NumPy matmul: [..., M, K] × [..., K, N] → [..., M, N] with broadcast batch dimensions;
+  /// a 1-D operand gets a unit dimension added (and removed from the result).
+  static func matmul(_ a: Tensor, _ b: Tensor, _ ctx: OpContext, bias: Tensor? = nil) throws -> Tensor {
+    guard a.rank >= 1, b.rank >= 1 else {
+      throw ctx.shapeError(expected: "operands of rank ≥ 1", found: "\(a.shape) × \(b.shape)")
+    }
+    let aShape = a.rank == 1 ? [1, a.shape[0]] : a.shape
+    let bShape = b.rank == 1 ? [b.shape[0], 1] : b.shape
+    let (m, k) = (aShape[aShape.count - 2], aShape[aShape.count - 1])
+    let (kb, n) = (bShape[bShape.count - 2], bShape[bShape.count - 1])
+    guard k == kb, let batch = Indexing.broadcast(Array(aShape.dropLast(2)), Array(bShape.dropLast(2)))
+    else { throw ctx.shapeError(expected: "[..., M, K] × [..., K, N]", found: "\(a.shape) × \(b.shape)") }
+    var outShape = batch + [m, n]
+    let batchCount = batch.reduce(1, *)
+    var out = [Float](repeating: 0, count: batchCount * m * n)
+    if let bias {  // bias [N] broadcast over rows, added by gemm's beta = 1
+      let bv = bias.floats
+      out.withUnsafeMutableBufferPointer { o in
+        for r in 0..<(batchCount * m) { for j in 0..<n { o[r * n + j] = bv[j] } }
+      }
+    }
+    let beta: Float = bias == nil ? 0 : 1
+    let av = a.floats
+    let bv = b.floats
+    av.withUnsafeBufferPointer { pa in
+      bv.withUnsafeBufferPointer { pb in
+        out.withUnsafeMutableBufferPointer { pc in
+          let (A, B, C) = (SendableConstPointer(pa.baseAddress!), SendableConstPointer(pb.baseAddress!),
+                           SendablePointer(pc.baseAddress!))
+          if bShape.count == 2 {  // weights: fold all batch rows of A into one GEMM
+            gemm(
+              transA: false, transB: false, m: batchCount * m, n: n, k: k, alpha: 1, a: A.base, lda: k,
+              b: B.base, ldb: n, beta: beta, c: C.base, ldc: n)
+            return
+          }
+          let oa = batchOffsets(Array(aShape.dropLast(2)), batch, matrix: m * k)
+          let ob = batchOffsets(Array(bShape.dropLast(2)), batch, matrix: k * n)
+          ThreadPool.shared.parallelFor(batchCount) { i in
+            gemm(
+              transA: false, transB: false, m: m, n: n, k: k, alpha: 1, a: A.base + oa[i], lda: k,
+              b: B.base + ob[i], ldb: n, beta: beta, c: C.base + i * m * n, ldc: n)
+          }
+        }
+      }
+    }
+    if a.rank == 1 { outShape.remove(at: outShape.count - 2) }
+    if b.rank == 1 { outShape.removeLast() }
+    return Tensor(shape: outShape, floats: out)
+  }
+
+  /// Element offsets of each broadcast batch's matrix in an operand with batch dims `shape`.
+  static func batchOffsets(_ shape: [Int], _ batch: [Int], matrix: Int) -> [Int] {
+    Indexing.offsets(shape: batch, strides: Indexing.broadcastStrides(shape, to: batch)).map { $0 * matrix }
+  }
+}

@@ -1,0 +1,140 @@
+import TensorCore
+
+#if canImport(Glibc)
+  import Glibc
+#elseif canImport(Darwin)
+  import Darwin
+#endif
+
+/// Writes safetensors files the way the reference implementation (huggingface/safetensors) does, so
+/// that the same tensors give the same bytes: `__metadata__` first with sorted keys, tensors ordered
+/// by dtype (widest first, the reference `Dtype` order) then by name, packed without gaps, compact
+/// JSON, the header right-padded with spaces to a multiple of 8 bytes. The file is written to a
+/// temporary name beside the target and renamed into place (atomic on POSIX file systems).
+public enum SafeTensorsWriter {
+  /// The header JSON (padded) and the tensors in data order.
+  public static func layout(
+    tensors: [String: Tensor], metadata: [String: String] = [:]
+  ) -> (header: [UInt8], order: [String]) {
+    let order = tensors.keys.sorted { a, b in
+      let ra = SafeTensorsDTypeCode.lookup(dtype: tensors[a]!.dtype).rank
+      let rb = SafeTensorsDTypeCode.lookup(dtype: tensors[b]!.dtype).rank
+      return ra != rb ? ra > rb : a < b
+    }
+    var parts: [String] = []
+    if !metadata.isEmpty {
+      let items = metadata.keys.sorted().map { "\(JSONTree.quoted($0)):\(JSONTree.quoted(metadata[$0]!))" }
+      parts.append("\"__metadata__\":{\(items.joined(separator: ","))}")
+    }
+    var offset = 0
+    for name in order {
+      let t = tensors[name]!
+      let code = SafeTensorsDTypeCode.lookup(dtype: t.dtype)
+      let size = t.count * code.byteWidth
+      let shape = t.shape.map(String.init).joined(separator: ",")
+      parts.append(
+        "\(JSONTree.quoted(name)):{\"dtype\":\"\(code.code)\",\"shape\":[\(shape)],"
+          + "\"data_offsets\":[\(offset),\(offset + size)]}")
+      offset += size
+    }
+    var header = Array("{\(parts.joined(separator: ","))}".utf8)
+    header.append(contentsOf: [UInt8](repeating: 0x20, count: (8 - header.count % 8) % 8))
+    return (header, order)
+  }
+
+  /// The whole file in memory.
+  public static func serialize(tensors: [String: Tensor], metadata: [String: String] = [:]) -> [UInt8] {
+    let (header, order) = layout(tensors: tensors, metadata: metadata)
+    var out = [UInt8]()
+    out.reserveCapacity(8 + header.count + order.reduce(0) { $0 + tensors[$1]!.rawBytes.count })
+    withUnsafeBytes(of: UInt64(header.count).littleEndian) { out.append(contentsOf: $0) }
+    out.append(contentsOf: header)
+    for name in order { out.append(contentsOf: tensors[name]!.rawBytes) }
+    return out
+  }
+
+  /// Writes `tensors` to `path` atomically (temporary file + rename), streaming one tensor at a time.
+  public static func write(
+    _ tensors: [String: Tensor], metadata: [String: String] = [:], to path: String
+  ) throws {
+    let (header, order) = layout(tensors: tensors, metadata: metadata)
+    try AtomicFileWriter.write(to: path) { sink in
+      var length = UInt64(header.count).littleEndian
+      try withUnsafeBytes(of: &length) { try sink($0) }
+      try header.withUnsafeBytes { try sink($0) }
+      for name in order {
+        switch tensors[name]!.storage {
+        case .float32(let v): try v.withUnsafeBytes { try sink($0) }
+        case .int64(let v): try v.withUnsafeBytes { try sink($0) }
+        case .bytes(_, let v): try v.withUnsafeBytes { try sink($0) }
+        }
+      }
+    }
+  }
+}
+
+/// Writes a file under a temporary name in the target's folder, fsyncs it, then renames it into
+/// place, so that a failure leaves any earlier file at `path` untouched.
+enum AtomicFileWriter {
+  static func write(
+    to path: String,
+    _ body: ((UnsafeRawBufferPointer) throws -> Void) throws -> Void
+  ) throws {
+    let slash = path.lastIndex(of: "/")
+    let folder = slash.map { String(path[..<$0]) } ?? "."
+    let base = slash.map { String(path[path.index(after: $0)...]) } ?? path
+    var template = Array("\(folder)/.\(base).tmp-XXXXXX".utf8CString)
+    let fd = template.withUnsafeMutableBufferPointer { mkstemp($0.baseAddress!) }
+    guard fd >= 0 else {
+      throw ModelGraphError.unreadable(
+        path: path, reason: "cannot create a temporary file in \(folder): \(errnoText())")
+    }
+    let tempPath = template.withUnsafeBufferPointer { String(cString: $0.baseAddress!) }
+    var closed = false
+    do {
+      try body { chunk in
+        var done = 0
+        while done < chunk.count {
+          let n = Glibc.write(fd, chunk.baseAddress! + done, chunk.count - done)
+          guard n > 0 else {
+            throw ModelGraphError.unreadable(path: tempPath, reason: "write failed: \(errnoText())")
+          }
+          done += n
+        }
+      }
+      guard fsync(fd) == 0 else {
+        throw ModelGraphError.unreadable(path: tempPath, reason: "fsync failed: \(errnoText())")
+      }
+      closed = true
+      guard close(fd) == 0 else {
+        throw ModelGraphError.unreadable(path: tempPath, reason: "close failed: \(errnoText())")
+      }
+      fchmodDefault(tempPath)
+      guard rename(tempPath, path) == 0 else {
+        throw ModelGraphError.unreadable(path: path, reason: "rename from \(tempPath) failed: \(errnoText())")
+      }
+    } catch {
+      if !closed { close(fd) }
+      unlink(tempPath)
+      throw error
+    }
+  }
+
+  /// mkstemp creates mode 0600; give the file the usual 0644 less the process umask.
+  private static func fchmodDefault(_ path: String) {
+    let mask = umask(0)
+    umask(mask)
+    chmod(path, 0o666 & ~mask)
+  }
+
+  static func errnoText() -> String { String(cString: strerror(errno)) }
+}
+
+extension SafeTensorsWriter {
+  /// Writes a graph's initializers (its weights, under their own names) as a safetensors file with
+  /// `__metadata__` {"format": "pt"}, which transformers expects of a PyTorch checkpoint. Nodes and
+  /// `graph.masks` are not written: apply masks to the weights first if the file must carry them.
+  public static func write(graph: Graph, to path: String) throws {
+    try write(graph.initializers, metadata: ["format": "pt"], to: path)
+  }
+}

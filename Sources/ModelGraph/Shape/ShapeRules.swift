@@ -1,0 +1,86 @@
+import TensorCore
+
+/// Output shapes computed from input shapes alone, for the ops whose outputs are large (so shape
+/// inference never runs their arithmetic). Ops without a rule are run on zero-filled stand-ins,
+/// which is cheap for the data-movement and shape-arithmetic ops that remain.
+enum ShapeRules {
+  typealias Rule = @Sendable (OpContext, [[Int]], [DType]) throws -> [([Int], DType)]
+
+  static let sameShape: Set<String> = [
+    "Relu", "LeakyRelu", "Elu", "Gelu", "Erf", "Tanh", "Sigmoid", "HardSigmoid", "HardSwish", "Softplus",
+    "Clip", "Softmax", "LogSoftmax", "Sqrt", "Exp", "Log", "Reciprocal", "Floor", "Ceil", "Round", "Sin",
+    "Cos", "Neg", "Abs", "Sign", "BatchNormalization", "LayerNormalization", "InstanceNormalization",
+    "Identity", "Not",
+  ]
+  static let broadcasting: Set<String> = ["Add", "Sub", "Mul", "Div", "Pow", "Mod", "Min", "Max", "Sum"]
+  static let comparisons: Set<String> = [
+    "Equal", "Less", "LessOrEqual", "Greater", "GreaterOrEqual", "And", "Or", "Xor",
+  ]
+
+  static func rule(for opType: String) -> Rule? {
+    if sameShape.contains(opType) { return { _, s, t in [(s[0], t[0])] } }
+    if broadcasting.contains(opType) || comparisons.contains(opType) {
+      let bool = comparisons.contains(opType)
+      return { ctx, s, t in
+        var shape = s[0]
+        for other in s.dropFirst() {
+          guard let b = Indexing.broadcast(shape, other) else {
+            throw ctx.shapeError(expected: "broadcastable shapes", found: "\(s)")
+          }
+          shape = b
+        }
+        return [(shape, bool ? .bool : t[0])]
+      }
+    }
+    switch opType {
+    case "MatMul": return matmul
+    case "Gemm": return gemm
+    case "Conv": return conv
+    case "MaxPool", "AveragePool": return pool
+    case "GlobalAveragePool", "GlobalMaxPool": return { _, s, t in [(Array(s[0].prefix(2)) + [Int](repeating: 1, count: s[0].count - 2), t[0])] }
+    case "Transpose":
+      return { ctx, s, t in
+        let perm = try ctx.ints("perm") ?? Array((0..<s[0].count).reversed())
+        return [(perm.map { s[0][$0] }, t[0])]
+      }
+    case "Where":
+      return { ctx, s, t in
+        guard let a = Indexing.broadcast(s[0], s[1]), let b = Indexing.broadcast(a, s[2]) else {
+          throw ctx.shapeError(expected: "broadcastable shapes", found: "\(s)")
+        }
+        return [(b, t[1])]
+      }
+    default: return nil
+    }
+  }
+
+  static let matmul: Rule = { ctx, s, t in
+    let (a, b) = (s[0].count == 1 ? [1] + s[0] : s[0], s[1].count == 1 ? s[1] + [1] : s[1])
+    guard a.count >= 2, b.count >= 2, a[a.count - 1] == b[b.count - 2],
+      let batch = Indexing.broadcast(Array(a.dropLast(2)), Array(b.dropLast(2)))
+    else { throw ctx.shapeError(expected: "[..., M, K] × [..., K, N]", found: "\(s[0]) × \(s[1])") }
+    var out = batch + [a[a.count - 2], b[b.count - 1]]
+    if s[0].count == 1 { out.remove(at: out.count - 2) }
+    if s[1].count == 1 { out.removeLast() }
+    return [(out, t[0])]
+  }
+
+  static let gemm: Rule = { ctx, s, t in
+    let m = try ctx.int("transA", default: 0) != 0 ? s[0][1] : s[0][0]
+    let n = try ctx.int("transB", default: 0) != 0 ? s[1][0] : s[1][1]
+    return [([m, n], t[0])]
+  }
+
+  static let conv: Rule = { ctx, s, t in
+    let kernel = try ctx.ints("kernel_shape") ?? Array(s[1].dropFirst(2))
+    let win = try ConvOps.Window(ctx, spatial: Array(s[0].dropFirst(2)), kernel: kernel)
+    return [([s[0][0], s[1][0]] + Array(win.output.suffix(s[0].count - 2)), t[0])]
+  }
+
+  static let pool: Rule = { ctx, s, t in
+    guard let kernel = try ctx.ints("kernel_shape") else { throw ctx.unsupported("kernel_shape", "missing") }
+    let ceil = try ctx.int("ceil_mode", default: 0) != 0
+    let win = try ConvOps.Window(ctx, spatial: Array(s[0].dropFirst(2)), kernel: kernel, ceilMode: ceil)
+    return [(Array(s[0].prefix(2)) + Array(win.output.suffix(s[0].count - 2)), t[0])]
+  }
+}

@@ -1,0 +1,72 @@
+import ArgumentParser
+import PruneKit
+
+/// `prunekit compress MODEL -o model.pkz`: Deep Compression (weight sharing or int8, sparse indices,
+/// Huffman) into a checksummed `.pkz`; prints where every byte went.
+struct CompressCommand: ParsableCommand {
+  static let configuration = CommandConfiguration(
+    commandName: "compress",
+    abstract: "Quantize and entropy-code a model's weights into a .pkz file.",
+    discussion: """
+      Weights of rank ≥ 2 are compressed: surviving (unmasked / non-zero) values are quantized, their
+      positions coded as relative gaps (with fillers) or CSR, whichever is smaller, and every stream
+      Huffman-coded when that is smaller. Defaults follow Han, Mao & Dally 2016: 8-bit codebooks and
+      4-bit gaps for conv layers, 5-bit codebooks and 5-bit gaps for FC layers.
+      """)
+
+  @Argument(help: "The model: .onnx (or any format prunekit loads), or a .pkz to re-encode.")
+  var model: String
+
+  @Option(name: .shortAndLong, help: "The output .pkz file (written atomically).")
+  var output: String
+
+  @Option(help: "Codebook bits per layer kind, e.g. fc=5,conv=8 (k-means only).")
+  var bits: String = "fc=5,conv=8"
+
+  @Option(name: .customLong("index-bits"), help: "Relative-gap bits per layer kind, e.g. fc=5,conv=4.")
+  var indexBits: String = "fc=5,conv=4"
+
+  @Option(help: "Quantization scheme: kmeans, int8 or float32 (no quantization).")
+  var scheme: String = "kmeans"
+
+  @Flag(name: .customLong("no-huffman"), help: "Store streams in fixed width (the paper's quantized-only stage).")
+  var noHuffman = false
+
+  @Option(name: .customLong("min-elements"), help: "Weights with fewer elements stay raw.")
+  var minElements = 64
+
+  func run() throws {
+    let options = try CompressCommand.options(
+      scheme: scheme, bits: bits, indexBits: indexBits, huffman: !noHuffman, minElements: minElements)
+    let (_, report) = try compressModel(at: model, to: output, options: options)
+    print(report.table())
+    print("wrote \(output)")
+  }
+
+  static func options(
+    scheme: String, bits: String, indexBits: String, huffman: Bool, minElements: Int
+  ) throws -> CompressionOptions {
+    guard let s = QuantizationScheme.allCases.first(where: { $0.description == scheme }) else {
+      throw ValidationError("--scheme \(scheme): expected kmeans, int8 or float32")
+    }
+    var options = CompressionOptions(scheme: s, entropyCoding: huffman, minimumElements: minElements)
+    options.bits = try parseKindBits(bits, flag: "--bits", range: 1...16, into: options.bits)
+    options.indexBits = try parseKindBits(indexBits, flag: "--index-bits", range: 1...16, into: options.indexBits)
+    return options
+  }
+
+  /// "fc=5,conv=8" → [.fullyConnected: 5, .convolution: 8].
+  static func parseKindBits(
+    _ text: String, flag: String, range: ClosedRange<Int>, into defaults: [LayerKind: Int]
+  ) throws -> [LayerKind: Int] {
+    var out = defaults
+    for part in text.split(separator: ",") {
+      let kv = part.split(separator: "=")
+      guard kv.count == 2, let kind = LayerKind.allCases.first(where: { $0.description == kv[0] }),
+        let n = Int(kv[1]), range.contains(n)
+      else { throw ValidationError("\(flag) \(text): expected fc=N,conv=N with N in \(range)") }
+      out[kind] = n
+    }
+    return out
+  }
+}

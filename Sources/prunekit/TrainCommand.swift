@@ -1,0 +1,115 @@
+import ArgumentParser
+import Foundation
+import PruneKit
+
+struct TrainCommand: ParsableCommand {
+  static let configuration = CommandConfiguration(
+    commandName: "train",
+    abstract: "Train LeNet-300-100 or LeNet-5 on MNIST-format data and save it as ONNX or safetensors.",
+    discussion: """
+      Data: --data DIR is any folder with the four MNIST-format IDX files, gzipped or not, named \
+      train-images-idx3-ubyte or train-images.idx3-ubyte (likewise train-labels, t10k-images, \
+      t10k-labels), e.g. Fashion-MNIST. Without --data: $PRUNEKIT_DATA/mnist, then Data/mnist under \
+      the working directory, then Data/mnist beside the executable or in any of its parent folders \
+      (the repository ships MNIST there).
+
+      The saved model takes the float image [N, 1, 28, 28] as input `input`, preprocessed as \
+      x = (pixel / 255 - 0.1307) / 0.3081 (pixels 0-255; MNIST training mean and std), and returns \
+      `logits` [N, 10]. LeNet-300-100 flattens inside the model.
+
+      Defaults: SGD, momentum 0.9, Nesterov, weight decay 5e-4, cosine learning-rate schedule, \
+      batch 64; lenet300: 20 epochs at lr 0.05; lenet5: 20 epochs at lr 0.05.
+      """)
+
+  enum Model: String, ExpressibleByArgument, CaseIterable { case lenet300, lenet5 }
+  enum OptimizerName: String, ExpressibleByArgument, CaseIterable { case sgd, adam, adamw }
+  enum ScheduleName: String, ExpressibleByArgument, CaseIterable { case cosine, step, constant }
+
+  @Argument(help: "lenet300 (784-300-100-10) or lenet5 (Caffe LeNet-5, 431K parameters).")
+  var model: Model
+
+  @Option(help: "Folder with the MNIST-format IDX files (default: the repository's MNIST copy).")
+  var data: String?
+
+  @Option(help: "Epochs (default 20).") var epochs: Int = 20
+  @Option(help: "Mini-batch size.") var batch: Int = 64
+  @Option(help: "Base learning rate (default 0.05 for SGD, 1e-3 for Adam/AdamW).") var lr: Float?
+  @Option(help: "sgd, adam or adamw.") var optimizer: OptimizerName = .sgd
+  @Option(help: "SGD momentum.") var momentum: Float = 0.9
+  @Option(help: "Weight decay (L2 for SGD/Adam, decoupled for AdamW).") var weightDecay: Float = 5e-4
+  @Option(help: "cosine, step (x0.1 every third of the run) or constant.") var schedule: ScheduleName = .cosine
+  @Option(help: "Seed of the initial weights, the shuffling and dropout.") var seed: UInt64 = 1
+  @Option(help: "Train on the first N training images only (quick runs).") var limit: Int?
+  @Option(name: .shortAndLong, help: "Output file: .onnx or .safetensors.") var output: String
+  @Flag(help: "Print the result as JSON on standard output.") var json = false
+
+  func validate() throws {
+    let ext = (output as NSString).pathExtension.lowercased()
+    guard ext == "onnx" || ext == "safetensors" else {
+      throw ValidationError("-o must end in .onnx or .safetensors, got '\(output)'")
+    }
+    guard epochs > 0, batch > 0 else { throw ValidationError("--epochs and --batch must be positive") }
+  }
+
+  func run() throws {
+    let wall = Date()
+    let folder = try data ?? MNIST.defaultDirectory(executablePath: CommandLine.arguments.first)
+    let train = try MNIST.load(directory: folder, split: .train, limit: limit)
+    let test = try MNIST.load(directory: folder, split: .test)
+    note("data: \(folder) (\(train.count) training, \(test.count) test images)")
+    let graph = model == .lenet300 ? LeNet.lenet300100(seed: seed) : LeNet.lenet5(seed: seed)
+    let rate = lr ?? (optimizer == .sgd ? 0.05 : 1e-3)
+    let opt: any Optimizer
+    switch optimizer {
+    case .sgd: opt = SGD(learningRate: rate, momentum: momentum, nesterov: momentum > 0, weightDecay: weightDecay)
+    case .adam: opt = Adam(learningRate: rate, weightDecay: weightDecay)
+    case .adamw: opt = Adam.adamW(learningRate: rate, weightDecay: weightDecay)
+    }
+    let plan: LearningRateSchedule =
+      switch schedule {
+      case .cosine: .cosine(minimumFactor: 0)
+      case .step: .step(everyEpochs: max(epochs / 3, 1), gamma: 0.1)
+      case .constant: .constant
+      }
+    let trainer = try Trainer(
+      graph: graph, optimizer: opt, configuration: TrainingConfiguration(batchSize: batch, schedule: plan, seed: seed))
+    var epochs: [[String: Double]] = []
+    for epoch in 0..<self.epochs {
+      var bar = ProgressBar(total: (train.count + batch - 1) / batch, label: "epoch \(epoch + 1)/\(self.epochs)")
+      var (lossSum, correct, seen, steps) = (0.0, 0, 0, 0)
+      let report = try trainer.train(on: train, epochs: 1, startEpoch: epoch, totalEpochs: self.epochs) { step in
+        lossSum += Double(step.loss) * Double(step.count)
+        correct += step.correct
+        seen += step.count
+        steps += 1
+        bar.update(
+          done: steps, unitsDone: seen, unit: "img",
+          fields: String(format: "loss %.4f acc %.2f%%", lossSum / Double(seen), 100 * Double(correct) / Double(seen)))
+      }[0]
+      let eval = try trainer.evaluate(on: test)
+      note(String(
+        format: "epoch %d/%d: train loss %.4f acc %.2f%%, test error %.2f%%, %.1f s", epoch + 1, self.epochs,
+        report.loss, 100 * report.accuracy, 100 * eval.error, report.seconds))
+      epochs.append([
+        "epoch": Double(epoch + 1), "train_loss": Double(report.loss), "train_accuracy": Double(report.accuracy),
+        "test_error": Double(eval.error), "seconds": report.seconds,
+      ])
+    }
+    let final = try trainer.evaluate(on: test)
+    try Checkpoint.save(trainer.graph, to: output)
+    let seconds = Date().timeIntervalSince(wall)
+    if json {
+      let result: [String: Any] = [
+        "model": model.rawValue, "data": folder, "epochs": epochs, "test_error": Double(final.error),
+        "test_correct": final.correct, "test_count": final.count, "wall_seconds": seconds, "output": output,
+        "parameters": trainer.parameters.scalarCount,
+      ]
+      let text = try JSONSerialization.data(withJSONObject: result, options: [.prettyPrinted, .sortedKeys])
+      print(String(decoding: text, as: UTF8.self))
+    } else {
+      print(String(
+        format: "%@: test error %.2f%% (%d/%d correct) after %d epochs, %.1f s; saved %@", model.rawValue,
+        100 * final.error, final.correct, final.count, self.epochs, seconds, output))
+    }
+  }
+}

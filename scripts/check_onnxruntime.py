@@ -1,0 +1,65 @@
+#!/usr/bin/env python3
+"""Checks that ONNX files exported by PruneKit load in onnxruntime and give the original's outputs.
+
+For each model: `prunekit convert` writes it back out (inline, and with external data), onnx.checker
+validates the result, and onnxruntime runs original and export on the same inputs; the maximum absolute
+difference of every output is printed (it should be 0: the export is the same graph and weights).
+Not part of CI. Needs `pip install onnx onnxruntime numpy`; run from the package root after
+`swift build --product prunekit`:  python3 scripts/check_onnxruntime.py [path/to/prunekit]"""
+import json, os, struct, subprocess, sys, tempfile
+import numpy as np, onnx, onnxruntime as ort
+
+PRUNEKIT = sys.argv[1] if len(sys.argv) > 1 else ".build/debug/prunekit"
+FIXTURES = "../shared/fixtures/onnx"
+MINILM = "../shared/models/all-MiniLM-L6-v2"
+
+def read_safetensors(path):
+    """Minimal safetensors reader (8-byte header length, JSON header, little-endian data)."""
+    types = {"F32": np.float32, "I64": np.int64, "F16": np.float16, "I32": np.int32}
+    with open(path, "rb") as f:
+        (n,) = struct.unpack("<Q", f.read(8))
+        header = json.loads(f.read(n))
+        data = f.read()
+    out = {}
+    for name, info in header.items():
+        if name == "__metadata__":
+            continue
+        begin, end = info["data_offsets"]
+        out[name] = np.frombuffer(data[begin:end], dtype=types[info["dtype"]]).reshape(info["shape"])
+    return out
+
+def run(path, feeds):
+    options = ort.SessionOptions()
+    options.intra_op_num_threads = 2
+    session = ort.InferenceSession(path, options, providers=["CPUExecutionProvider"])
+    names = [o.name for o in session.get_outputs()]
+    return dict(zip(names, session.run(names, feeds)))
+
+def check(name, original, feeds, folder):
+    ok = True
+    for variant, extra in [("inline", []), ("external", ["--external-data", name + ".data"])]:
+        exported = os.path.join(folder, f"{name}-{variant}.onnx")
+        subprocess.run([PRUNEKIT, "convert", original, "-o", exported] + extra, check=True,
+                       stdout=subprocess.DEVNULL)
+        onnx.checker.check_model(exported)  # a path: external data is resolved beside it
+        want, got = run(original, feeds), run(exported, feeds)
+        for key in want:
+            diff = float(np.max(np.abs(want[key].astype(np.float64) - got[key].astype(np.float64))))
+            ok &= diff == 0.0
+            print(f"{name:9s} {variant:8s} {key:18s} shape {list(got[key].shape)}  max |diff| = {diff:.3g}")
+    return ok
+
+def main():
+    ok = True
+    with tempfile.TemporaryDirectory() as folder:
+        for name in ["mlp", "lenet5", "resblock"]:
+            io = read_safetensors(f"{FIXTURES}/{name}.io.safetensors")
+            ok &= check(name, f"{FIXTURES}/{name}.onnx", {"input": io["input"]}, folder)
+        ref = read_safetensors(f"{MINILM}/reference.safetensors")
+        feeds = {k: ref[k][:8].astype(np.int64) for k in ["input_ids", "attention_mask", "token_type_ids"]}
+        ok &= check("minilm", f"{MINILM}/onnx/model.onnx", feeds, folder)
+    print("onnxruntime", ort.__version__, "onnx", onnx.__version__, "->", "PASS" if ok else "FAIL")
+    sys.exit(0 if ok else 1)
+
+if __name__ == "__main__":
+    main()
