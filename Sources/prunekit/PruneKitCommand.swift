@@ -10,6 +10,8 @@ struct PruneKitCommand: ParsableCommand {
     subcommands: [
       // subcommands are added here, one file each
       VersionCommand.self,
+      PruneCommand.self,
+      SensitivityCommand.self,
       TrainCommand.self,
       EnergyCommand.self,
       CompressCommand.self,

@@ -1,3 +1,4 @@
+import Foundation
 import ModelGraph
 import TensorCore
 
@@ -13,6 +14,10 @@ public struct HanIterativePruning {
   public var defaultQuality: Double
   public var rounds: Int
   public var selection: PrunableSelection
+  /// Optional final kept fraction per layer: the quality parameter of round r is then chosen on the
+  /// current weights so that the layer keeps target^((r+1)/R) (a geometric path to the published
+  /// per-layer rates), still pruning by |w| ≤ q·σ.
+  public var keptTargets: [String: Double] = [:]
 
   public init(
     qualities: [String: Double] = [:], defaultQuality: Double = 1.0, rounds: Int = 3,
@@ -66,7 +71,12 @@ public struct HanIterativePruning {
     for round in 0..<rounds {
       var masks: [String: Tensor] = [:]
       for name in parameters {
-        let q = (qualities[name] ?? defaultQuality) * Double(round + 1) / Double(rounds)
+        var q = (qualities[name] ?? defaultQuality) * Double(round + 1) / Double(rounds)
+        if let target = keptTargets[name], sigmas[name]! > 0 {
+          let kept = pow(target, Double(round + 1) / Double(rounds))
+          q = Self.quality(forKept: kept, weights: graph.initializers[name]!.floats) * Self.standardDeviation(
+            graph.initializers[name]!.floats) / sigmas[name]!
+        }
         masks[name] = Self.mask(
           weights: graph.initializers[name]!, sigma: sigmas[name]!, quality: q, previous: graph.masks[name])
       }

@@ -1,0 +1,135 @@
+import Foundation
+import ModelGraph
+import Pruning
+
+/// What `prunekit prune` does, as a library call: one-shot pruning of a loaded graph by the chosen
+/// criterion, scope and pattern, or structured removal of channels or heads.
+public struct PruneOptions: Sendable {
+  public enum Method: String, Sendable, CaseIterable { case magnitude, random, taylor }
+  public enum Structure: String, Sendable, CaseIterable { case channels, heads }
+
+  public var method: Method = .magnitude
+  public var scope: PruningScope = .layer
+  public var sparsity: Double = 0.5
+  public var pattern: SparsityPattern = .unstructured
+  /// Structured removal instead of masks; `ratio` of each group's units go.
+  public var structure: Structure?
+  public var ratio: Double = 0.5
+  public var seed: UInt64 = 0
+
+  public init() {}
+}
+
+/// Per-layer and total effect of a pruning run (what the CLI prints and `--json` writes).
+public struct PruneSummary: Sendable, Codable {
+  public struct Layer: Sendable, Codable {
+    public var name: String
+    public var shapeBefore: [Int]
+    public var shapeAfter: [Int]
+    public var kept: Double
+  }
+
+  public var layers: [Layer]
+  public var parametersBefore: Int
+  public var parametersAfter: Int
+  public var nonzeroAfter: Int
+  public var macsBefore: Int
+  public var macsAfter: Int
+  public var nonzeroMACsAfter: Int
+  /// Printed coupled groups (structured runs).
+  public var groups: [String]
+}
+
+public enum PruneRecipe {
+  /// Prunes `graph` in place; `gradients` is needed for Taylor importance.
+  public static func prune(
+    _ graph: inout Graph, options: PruneOptions, gradients: (any GradientSource)? = nil
+  ) throws -> PruneSummary {
+    let before = graph
+    let parameters = PrunableSelection.default.parameters(in: graph)
+    let criterion = try self.criterion(options, graph: graph, parameters: parameters, gradients: gradients)
+    var groupsText: [String] = []
+    if let structure = options.structure {
+      let groups: [PruningGroup]
+      switch structure {
+      case .channels: groups = DependencyGraph(graph: graph).prunableGroups
+      case .heads: groups = try AttentionHeads.groups(in: graph)
+      }
+      guard !groups.isEmpty else {
+        throw PruningError.invalidArgument(
+          what: "structured \(structure.rawValue)", expected: "at least one prunable group",
+          found: "none (see `DependencyGraph.description`)")
+      }
+      let plan = try StructuredPruner(criterion: criterion, ratio: options.ratio).plan(for: graph, groups: groups)
+      try applyStructured(plan, to: &graph)
+      groupsText = groups.map { "\($0.description)\n  kept \(plan.kept[$0.id]?.count ?? $0.size) of \($0.size)" }
+    } else {
+      let builder = MaskBuilder(criterion: criterion, scope: options.scope, pattern: options.pattern)
+      try graph.setMasks(builder.masks(for: graph, parameters: parameters, sparsity: options.sparsity))
+    }
+    return try summary(before: before, after: graph, parameters: parameters, groups: groupsText)
+  }
+
+  static func criterion(
+    _ options: PruneOptions, graph: Graph, parameters: [String], gradients: (any GradientSource)?
+  ) throws -> any ImportanceCriterion {
+    switch options.method {
+    case .magnitude: return MagnitudeImportance()
+    case .random: return RandomImportance(seed: options.seed)
+    case .taylor:
+      guard var source = gradients else {
+        throw PruningError.invalidArgument(
+          what: "--method taylor", expected: "gradients from training data (--data)", found: "no data")
+      }
+      // Structured groups also read biases and norm parameters: ask for every float initializer.
+      let names = options.structure == nil ? parameters : graph.initializerOrder.filter {
+        graph.initializers[$0]?.dtype == .float32
+      }
+      return TaylorImportance(gradients: try source.gradients(of: graph, for: names))
+    }
+  }
+
+  static func summary(before: Graph, after: Graph, parameters: [String], groups: [String]) throws -> PruneSummary {
+    let costBefore = try before.costs(inputShapes: before.inputShapes())
+    let costAfter = try after.costs(inputShapes: after.inputShapes())
+    let kept = after.keptFractions(of: parameters)
+    let layers = parameters.map { name in
+      PruneSummary.Layer(
+        name: name, shapeBefore: before.initializers[name]?.shape ?? [],
+        shapeAfter: after.initializers[name]?.shape ?? [], kept: kept[name] ?? 0)
+    }
+    return PruneSummary(
+      layers: layers, parametersBefore: costBefore.totals.parameters, parametersAfter: costAfter.totals.parameters,
+      nonzeroAfter: costAfter.totals.nonzeroParameters, macsBefore: costBefore.totals.macs,
+      macsAfter: costAfter.totals.macs, nonzeroMACsAfter: costAfter.totals.nonzeroMACs, groups: groups)
+  }
+
+  /// Writes the pruned model: `.safetensors` holds the weights (and masks as `<name>.mask`), any
+  /// other extension goes through `ModelFile.save` (ONNX).
+  public static func save(_ graph: Graph, to path: String) throws {
+    if (path as NSString).pathExtension.lowercased() == "safetensors" {
+      var tensors = graph.initializers
+      for (name, mask) in graph.masks { tensors["\(name).mask"] = mask }
+      try SafeTensorsWriter.write(tensors, metadata: ["producer": "prunekit prune"], to: path)
+    } else {
+      try ModelFile.save(graph, to: path)
+    }
+  }
+}
+
+extension SparsityPattern {
+  /// Parses "2:4" (N:M) or "4x4" / "1x4" (block).
+  public init?(argument: String) {
+    let nm = argument.split(separator: ":").compactMap { Int($0) }
+    if nm.count == 2 {
+      self = .nOfM(n: nm[0], m: nm[1])
+      return
+    }
+    let block = argument.lowercased().split(separator: "x").compactMap { Int($0) }
+    if block.count == 2 {
+      self = .block(rows: block[0], cols: block[1])
+      return
+    }
+    return nil
+  }
+}

@@ -1,0 +1,163 @@
+import ArgumentParser
+import Foundation
+import PruneKit
+
+/// `prunekit prune MODEL …`: one-shot pruning (masks, N:M, blocks) or structured removal of
+/// channels / attention heads, written as ONNX or safetensors.
+struct PruneCommand: ParsableCommand {
+  static let configuration = CommandConfiguration(
+    commandName: "prune",
+    abstract: "Prune a model: unstructured, N:M, block masks, or remove channels/heads.",
+    discussion: """
+      Examples:
+        prunekit prune model.onnx --method magnitude --scope global --sparsity 0.9 -o pruned.onnx
+        prunekit prune model.onnx --pattern 2:4 -o sparse24.onnx
+        prunekit prune model.onnx --structured channels --ratio 0.5 -o smaller.onnx
+        prunekit prune minilm.onnx --structured heads --ratio 0.25 -o fewer-heads.onnx
+      """)
+
+  @Argument(help: "Model file (.onnx, .pkz).")
+  var model: String
+
+  @Option(help: "Importance: magnitude | random | taylor.")
+  var method: String = "magnitude"
+
+  @Option(help: "Threshold scope for unstructured pruning: layer | global.")
+  var scope: String = "layer"
+
+  @Option(help: "Fraction of prunable weights to zero (unstructured and block patterns).")
+  var sparsity: Double = 0.5
+
+  @Option(help: "N:M semi-structured pattern along the input dimension, e.g. 2:4 or 4:8.")
+  var pattern: String?
+
+  @Option(help: "Block pattern RxC on the weight viewed as [out, rest], e.g. 1x4 or 4x4.")
+  var block: String?
+
+  @Option(help: "Remove structures physically: channels | heads.")
+  var structured: String?
+
+  @Option(help: "Fraction of each group's channels/heads to remove (with --structured).")
+  var ratio: Double = 0.5
+
+  @Option(help: "Training data for Taylor gradients (MNIST IDX directory).")
+  var data: String?
+
+  @Option(help: "Seed for random importance and data order.")
+  var seed: UInt64 = 0
+
+  @Option(help: "Schedule: oneshot | iterative (Han et al. 2015: prune by q·σ, retrain, repeat; needs --data).")
+  var schedule: String = "oneshot"
+
+  @Option(help: "Iterative: prune→retrain rounds.") var rounds: Int = 3
+  @Option(help: "Iterative: retraining epochs per round.") var retrainEpochs: Int = 2
+  @Option(help: "Iterative: retraining learning rate (SGD, cosine).") var lr: Float = 0.01
+  @Option(help: "Iterative with lenet300/lenet5: dense training epochs first.") var denseEpochs: Int = 10
+  @Option(help: "Iterative: kept fraction per layer, e.g. fc1.weight=0.08,fc2.weight=0.09.") var kept: String?
+  @Option(help: "Use the first N training images only (quick runs).") var limit: Int?
+
+  @Flag(help: "Print the coupled groups (structured).")
+  var groups = false
+
+  @Flag(help: "Print the summary as JSON.")
+  var json = false
+
+  @Option(name: [.short, .customLong("output")], help: "Output file (.onnx or .safetensors).")
+  var output: String
+
+  func run() throws {
+    var options = PruneOptions()
+    guard let m = PruneOptions.Method(rawValue: method) else { throw ValidationError("--method: magnitude, random or taylor") }
+    guard let s = PruningScope(rawValue: scope) else { throw ValidationError("--scope: layer or global") }
+    options.method = m
+    options.scope = s
+    options.sparsity = sparsity
+    options.ratio = ratio
+    options.seed = seed
+    if let pattern {
+      guard let p = SparsityPattern(argument: pattern), case .nOfM = p else { throw ValidationError("--pattern N:M, e.g. 2:4") }
+      options.pattern = p
+    }
+    if let block {
+      guard let p = SparsityPattern(argument: block), case .block = p else { throw ValidationError("--block RxC, e.g. 4x4") }
+      options.pattern = p
+    }
+    if let structured {
+      guard let kind = PruneOptions.Structure(rawValue: structured) else { throw ValidationError("--structured channels or heads") }
+      options.structure = kind
+    }
+    if schedule == "iterative" { return try runIterative() }
+    guard schedule == "oneshot" else { throw ValidationError("--schedule: oneshot or iterative") }
+    var graph = try ModelFile.loadAny(model)
+    let gradients = try data.map { try PruneDataSources.gradientSource(for: graph, data: $0, seed: seed) }
+    let summary = try PruneRecipe.prune(&graph, options: options, gradients: gradients)
+    try PruneRecipe.save(graph, to: output)
+    if json {
+      let encoder = JSONEncoder()
+      encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+      print(String(decoding: try encoder.encode(summary), as: UTF8.self))
+      return
+    }
+    if groups { for g in summary.groups { print(g) } }
+    print(Self.table(summary))
+    print("wrote \(output)")
+  }
+
+  /// Han et al. 2015 on MNIST: MODEL is lenet300 / lenet5 (trained dense here first) or a trained model file.
+  func runIterative() throws {
+    let folder = try PruneDataSources.folder(data)
+    let train = try MNIST.load(directory: folder, split: .train, limit: limit)
+    let test = try MNIST.load(directory: folder, split: .test)
+    func log(_ line: String) { FileHandle.standardError.write(Data((line + "\n").utf8)) }
+    var graph: Graph
+    if model == "lenet300" || model == "lenet5" {
+      graph = model == "lenet5" ? LeNet.lenet5(seed: seed) : LeNet.lenet300100(seed: seed)
+      log("training \(model) dense for \(denseEpochs) epochs on \(train.count) images")
+      var dense = TrainerRecovery(data: train, epochs: denseEpochs, learningRate: 0.05, seed: seed, log: log)
+      try dense.recover(&graph, round: 0)
+    } else {
+      graph = try ModelFile.loadAny(model)
+    }
+    let kind = graph.initializers["conv1.weight"] != nil ? "lenet5" : "lenet300"
+    var targets = IterativePruningRecipe.defaultKept(kind)
+    if let kept {
+      targets = [:]
+      for item in kept.split(separator: ",") {
+        let parts = item.split(separator: "=")
+        guard parts.count == 2, let f = Double(parts[1]) else { throw ValidationError("--kept name=fraction,…") }
+        targets[String(parts[0])] = f
+      }
+    }
+    let recovery = TrainerRecovery(data: train, epochs: retrainEpochs, learningRate: lr, seed: seed, log: log)
+    var recipe = IterativePruningRecipe(kept: targets, rounds: rounds, recovery: recovery)
+    let result = try recipe.run(&graph, test: test, log: log)
+    try PruneRecipe.save(graph, to: output)
+    if json {
+      let encoder = JSONEncoder()
+      encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+      print(String(decoding: try encoder.encode(result), as: UTF8.self))
+      return
+    }
+    let paper = IterativePruningRecipe.paperKept(kind)
+    print("layer           kept     paper (Han et al. 2015)")
+    for name in result.kept.keys.sorted() {
+      print(name.padding(toLength: 15, withPad: " ", startingAt: 0) + String(format: " %6.2f%%  %6.2f%%", 100 * result.kept[name]!, 100 * (paper[name] ?? 0)))
+    }
+    print(String(
+      format: "pruned %.2f%% of the weights; test error dense %.2f%% → pruned+retrained %.2f%%; wrote %@",
+      100 * result.prunedFraction, 100 * result.denseError, 100 * result.prunedError, output))
+  }
+
+  static func table(_ s: PruneSummary) -> String {
+    var lines = ["layer".padding(toLength: 36, withPad: " ", startingAt: 0) + "shape before → after              kept"]
+    for l in s.layers {
+      let shapes = "\(l.shapeBefore) → \(l.shapeAfter)".padding(toLength: 34, withPad: " ", startingAt: 0)
+      lines.append(String(l.name.prefix(35)).padding(toLength: 36, withPad: " ", startingAt: 0) + shapes
+        + String(format: "%6.2f%%", 100 * l.kept))
+    }
+    lines.append(
+      "parameters \(s.parametersBefore) → \(s.parametersAfter) (non-zero \(s.nonzeroAfter)); "
+        + "MACs \(s.macsBefore) → \(s.macsAfter) (non-zero \(s.nonzeroMACsAfter))")
+    return lines.joined(separator: "\n")
+  }
+}
