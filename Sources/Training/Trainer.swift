@@ -92,9 +92,18 @@ public final class Trainer {
   }
 
   /// Loss, correct count and dLoss/dParameter (masked entries zeroed) on one batch, without
-  /// updating anything. `training` selects BatchNorm/Dropout mode.
+  /// updating anything (weights, BatchNorm running statistics). `training` selects BatchNorm/Dropout
+  /// mode. For Taylor importance, centroid fine-tuning or custom loops.
   public func gradients(on batch: Batch, training: Bool = true, seed: UInt64 = 0) throws -> (
     loss: Float, correct: Int, gradients: [[Float]]
+  ) {
+    let result = try pass(on: batch, training: training, seed: seed)
+    return (result.loss, result.correct, result.gradients)
+  }
+
+  /// Forward + backward on one batch; also returns the new BatchNorm running statistics.
+  private func pass(on batch: Batch, training: Bool, seed: UInt64) throws -> (
+    loss: Float, correct: Int, gradients: [[Float]], stateUpdates: [String: Tensor]
   ) {
     var context = ForwardContext(training: training, seed: seed)
     let pass = try ForwardPass(
@@ -111,8 +120,7 @@ public final class Trainer {
       if let mask = parameters.masks[i] { for j in 0..<g.count where mask[j] == 0 { g[j] = 0 } }
       result.append(g)
     }
-    if training { for (name, value) in pass.stateUpdates { baseGraph.setInitializer(name, value) } }
-    return (loss, correct, result)
+    return (loss, correct, result, pass.stateUpdates)
   }
 
   /// One optimisation step on `batch` at `learningRate`.
@@ -120,9 +128,10 @@ public final class Trainer {
   public func step(on batch: Batch, learningRate: Float, epoch: Int = 0, stepsPerEpoch: Int = 1, totalSteps: Int = 1)
     throws -> StepReport
   {
-    let (loss, correct, grads) = try gradients(
+    let (loss, correct, grads, state) = try pass(
       on: batch, training: true, seed: configuration.seed &+ 0x5EED &+ UInt64(globalStep))
     optimizer.update(&parameters, gradients: grads, learningRate: learningRate)
+    for (name, value) in state { baseGraph.setInitializer(name, value) }
     let report = StepReport(
       epoch: epoch, step: globalStep, stepsPerEpoch: stepsPerEpoch, totalSteps: totalSteps, loss: loss,
       correct: correct, count: batch.labels.count, learningRate: learningRate, gradients: grads)

@@ -62,3 +62,4 @@ import TensorCore
     #expect(zip(y1, y2).allSatisfy { abs($0 - $1) <= Self.tolerance })
   }
 }
+

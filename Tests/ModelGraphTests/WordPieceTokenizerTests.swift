@@ -18,7 +18,8 @@ import Testing
   @Test func normalizesLikeBert() {
     let n = BertNormalizer()
     func text(_ s: [Unicode.Scalar]) -> String { String(String.UnicodeScalarView(s)) }
-    #expect(text(n.normalize("Café\u{0}\u{FFFD}\u{200B}\tOK\u{3000}!")) == "cafe ok !")  // ZWSP is Cf: dropped
+    // NUL, U+FFFD and ZWSP (Cf) dropped; tab and ideographic space become spaces
+    #expect(text(n.normalize("Café\u{0}\u{FFFD}\u{200B}\tOK\u{3000}!")) == "cafe ok !")
     #expect(text(n.normalize("中国x")) == " 中  国 x")
     #expect(text(n.normalize("ΣΟΦΊΑ")) == "σοφια")  // no final-sigma rule, accents stripped
     let cased = BertNormalizer(lowercase: false)

@@ -67,6 +67,32 @@ import Testing
     try GradientCheck(graph: g, inputs: ["x": randn([3, 2, 4, 4], seed: 6)], training: true).run()
   }
 
+  /// `gradients(on:)` changes nothing; `step` updates the BatchNorm running statistics.
+  @Test func batchNormRunningStatisticsOnlyChangeInSteps() throws {
+    var g = Graph(
+      name: "bn-net",
+      nodes: [
+        Node(name: "c", opType: "Conv", inputs: ["x", "w"], outputs: ["a"]),
+        Node(name: "bn", opType: "BatchNormalization", inputs: ["a", "s", "b", "m", "v"], outputs: ["n"]),
+        Node(name: "gap", opType: "GlobalAveragePool", inputs: ["n"], outputs: ["p"]),
+        Node(name: "f", opType: "Flatten", inputs: ["p"], outputs: ["f"]),
+        Node(name: "fc", opType: "Gemm", inputs: ["f", "wf"], outputs: ["y"], attributes: ["transB": .int(1)]),
+      ],
+      inputs: [ValueInfo(name: "x", dtype: .float32, shape: nil)],
+      outputs: [ValueInfo(name: "y", dtype: .float32, shape: nil)])
+    for (name, t) in [
+      ("w", randn([2, 1, 3, 3], seed: 1)), ("s", Tensor.filled([2], with: 1)), ("b", Tensor.zeros([2])),
+      ("m", Tensor.zeros([2])), ("v", Tensor.filled([2], with: 1)), ("wf", randn([3, 2], seed: 2)),
+    ] { g.setInitializer(name, t) }
+    let trainer = try Trainer(graph: g, optimizer: SGD(learningRate: 0.1))
+    let batch = Batch(inputs: randn([4, 1, 5, 5], seed: 3, scale: 3), labels: [0, 1, 2, 1])
+    _ = try trainer.gradients(on: batch)
+    #expect(trainer.graph.initializers["m"] == Tensor.zeros([2]))
+    try trainer.step(on: batch, learningRate: 0.1)
+    #expect(trainer.graph.initializers["m"] != Tensor.zeros([2]))
+    #expect(trainer.parameters.names == ["w", "s", "b", "wf"])
+  }
+
   @Test func movementScoresAccumulateMinusGradientTimesWeight() throws {
     let fixture = try OptimizerFixture.load()
     let trainer = try Trainer(graph: fixture.graph(), optimizer: SGD(learningRate: 0.1))

@@ -1,8 +1,8 @@
 // Direct depthwise convolution: every output channel reads a single input channel (C/groups = 1),
 // as in MobileNet's 3×3 depthwise layers. im2col + GEMM would multiply 1×(KH·KW) by (KH·KW)×(OH·OW)
-// per channel — all packing, no reuse — so this kernel accumulates shifted input rows instead:
-//   out[oy, ox] += W[ky, kx] · x[oy·sh − pt + ky·dh, ox·sw − pl + kx·dw]
-// with the ox range clipped once per (ky, kx), SIMD16 over ox when the width stride is 1.
+// per channel — all packing, no reuse — so this kernel accumulates taps directly:
+//   out[oy, ox] = bias + Σ_{ky,kx} W[ky, kx] · xpad[oy·sh + ky·dh, ox·sw + kx·dw]
+// over a zero-padded copy of the plane, 16 outputs per SIMD16 register when the width stride is 1.
 
 /// x: [N, C, H, W], weight: [O, 1, KH, KW] with O = C · multiplier, groups = C; out: [N, O, OH, OW].
 func depthwiseConv2d(_ p: ConvProblem, _ x: [Float], _ w: [Float], _ bias: [Float]?) -> [Float] {
@@ -17,17 +17,25 @@ func depthwiseConv2d(_ p: ConvProblem, _ x: [Float], _ w: [Float], _ bias: [Floa
         guard planes > 0 else { return }
         let (xs, ws) = (SendableConstPointer(xb.baseAddress!), SendableConstPointer(wb.baseAddress!))
         let os = SendablePointer(ob.baseAddress!)
-        let run = { (plane: Int) in
-          let (n, o) = (plane / p.outChannels, plane % p.outChannels)
-          let source = xs.base + (n * p.inChannels + o / multiplier) * inPlane
-          let kernel = ws.base + o * g.kernelHeight * g.kernelWidth
-          depthwisePlane(g, source, kernel, bias?[o] ?? 0, os.base + plane * outPlane)
+        let scratch = (g.width + g.padLeft + g.padRight + 16) * (g.height + g.padTop + g.padBottom + 1)
+        // Planes in chunks, one scratch plane per chunk.
+        let chunk = Swift.max(1, planes / (4 * ThreadPool.shared.threadCount))
+        let run = { (c: Int) in
+          let padded = UnsafeMutablePointer<Float>.allocate(capacity: scratch)
+          defer { padded.deallocate() }
+          for plane in (c * chunk)..<Swift.min(planes, (c + 1) * chunk) {
+            let (n, o) = (plane / p.outChannels, plane % p.outChannels)
+            let source = xs.base + (n * p.inChannels + o / multiplier) * inPlane
+            let kernel = ws.base + o * g.kernelHeight * g.kernelWidth
+            depthwisePlane(g, source, kernel, bias?[o] ?? 0, os.base + plane * outPlane, padded)
+          }
         }
+        let chunks = (planes + chunk - 1) / chunk
         let work = planes * outPlane * g.kernelHeight * g.kernelWidth
-        if work >= 1 << 16 {
-          ThreadPool.shared.parallelFor(planes) { run($0) }
+        if work >= 1 << 16 && chunks > 1 {
+          ThreadPool.shared.parallelFor(chunks) { run($0) }
         } else {
-          for plane in 0..<planes { run(plane) }
+          for c in 0..<chunks { run(c) }
         }
       }
     }
@@ -35,42 +43,52 @@ func depthwiseConv2d(_ p: ConvProblem, _ x: [Float], _ w: [Float], _ bias: [Floa
   return out
 }
 
-/// One output plane of a depthwise convolution (initialised to `bias`).
+/// One output plane of a depthwise convolution. The input plane is first copied into a zero-bordered
+/// scratch plane (`padded`, at least (H + pt + pb + 1) × (W + pl + pr + 16) floats), so every tap is in
+/// bounds: 16 outputs are accumulated in one SIMD16 register over all KH·KW taps (width stride 1).
 @inline(__always)
 private func depthwisePlane(
   _ g: Conv2DGeometry, _ src: UnsafePointer<Float>, _ kernel: UnsafePointer<Float>, _ bias: Float,
-  _ dst: UnsafeMutablePointer<Float>
+  _ dst: UnsafeMutablePointer<Float>, _ padded: UnsafeMutablePointer<Float>
 ) {
   let (oh, ow) = (g.outHeight, g.outWidth)
-  dst.update(repeating: bias, count: oh * ow)
+  let pw = g.width + g.padLeft + g.padRight + 16
+  let ph = g.height + g.padTop + g.padBottom + 1
+  padded.update(repeating: 0, count: pw * ph)
+  for y in 0..<g.height {
+    (padded + (y + g.padTop) * pw + g.padLeft).update(from: src + y * g.width, count: g.width)
+  }
+  let taps = g.kernelHeight * g.kernelWidth
+  // offset of tap t = (ky, kx) in the padded plane; computed once (no divisions in the hot loop)
+  let offsets = UnsafeMutablePointer<Int>.allocate(capacity: taps)
+  defer { offsets.deallocate() }
+  for ky in 0..<g.kernelHeight {
+    for kx in 0..<g.kernelWidth { offsets[ky * g.kernelWidth + kx] = ky * g.dilationH * pw + kx * g.dilationW }
+  }
   for oy in 0..<oh {
+    let top = padded + oy * g.strideH * pw
     let row = dst + oy * ow
-    for ky in 0..<g.kernelHeight {
-      let y = oy * g.strideH - g.padTop + ky * g.dilationH
-      if y < 0 || y >= g.height { continue }
-      let input = src + y * g.width
-      for kx in 0..<g.kernelWidth {
-        let weight = kernel[ky * g.kernelWidth + kx]
-        let xOffset = kx * g.dilationW - g.padLeft
-        let oxStart = Swift.min(ow, Swift.max(0, (-xOffset + g.strideW - 1) / g.strideW))
-        let oxEnd = Swift.max(oxStart, Swift.min(ow, (g.width - xOffset + g.strideW - 1) / g.strideW))
-        if g.strideW == 1 {
-          var ox = oxStart
-          let vw = SIMD16<Float>(repeating: weight)
-          let shifted = input + xOffset
-          while ox + 16 <= oxEnd {
-            let v = UnsafeRawPointer(shifted + ox).loadUnaligned(as: SIMD16<Float>.self)
-            let d = UnsafeMutableRawPointer(row + ox)
-            d.storeBytes(of: d.loadUnaligned(as: SIMD16<Float>.self).addingProduct(v, vw), as: SIMD16<Float>.self)
-            ox += 16
-          }
-          while ox < oxEnd {
-            row[ox] += weight * shifted[ox]
-            ox += 1
-          }
-        } else {
-          for ox in oxStart..<oxEnd { row[ox] += weight * input[ox * g.strideW + xOffset] }
+    if g.strideW == 1 {
+      var ox = 0
+      while ox < ow {
+        var acc = SIMD16<Float>(repeating: bias)
+        for t in 0..<taps {
+          let p = top + offsets[t] + ox
+          acc = acc.addingProduct(UnsafeRawPointer(p).loadUnaligned(as: SIMD16<Float>.self), kernel[t])
         }
+        if ox + 16 <= ow {
+          UnsafeMutableRawPointer(row + ox).storeBytes(of: acc, as: SIMD16<Float>.self)
+        } else {
+          for k in 0..<(ow - ox) { row[ox + k] = acc[k] }
+        }
+        ox += 16
+      }
+    } else {
+      for ox in 0..<ow {
+        var acc = bias
+        let base = top + ox * g.strideW
+        for t in 0..<taps { acc += kernel[t] * base[offsets[t]] }
+        row[ox] = acc
       }
     }
   }
