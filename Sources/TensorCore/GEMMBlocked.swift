@@ -20,12 +20,27 @@ struct GEMMTiling: Sendable {
 
   /// 8×32 AVX-512 tile: 16 zmm accumulators.
   static let avx512 = GEMMTiling(
-    mr: avx512KernelRows, nr: avx512KernelColumns, mc: 96, kc: 512, nc: 2048,
+    mr: avx512KernelRows, nr: avx512KernelColumns, blocks: blocksOverride ?? (96, 512, 2048),
     kernel: { gemmKernel8x32(kc: $0, a: $1, b: $2, c: $3, ldc: $4, alpha: $5, beta: $6) })
   /// 6×16 AVX2 tile: 12 ymm accumulators.
   static let avx2 = GEMMTiling(
-    mr: avx2KernelRows, nr: avx2KernelColumns, mc: 96, kc: 256, nc: 2048,
+    mr: avx2KernelRows, nr: avx2KernelColumns, blocks: blocksOverride ?? (96, 256, 2048),
     kernel: { gemmKernel6x16(kc: $0, a: $1, b: $2, c: $3, ldc: $4, alpha: $5, beta: $6) })
+
+  init(mr: Int, nr: Int, blocks: (mc: Int, kc: Int, nc: Int), kernel: @escaping MicroKernel) {
+    (self.mr, self.nr, self.kernel) = (mr, nr, kernel)
+    // mc and nc are rounded up to whole slivers.
+    mc = (max(blocks.mc, 1) + mr - 1) / mr * mr
+    kc = max(blocks.kc, 1)
+    nc = (max(blocks.nc, 1) + nr - 1) / nr * nr
+  }
+
+  /// For tuning only: `PRUNEKIT_GEMM_BLOCKS=mc,kc,nc` replaces the cache blocking of both tilings.
+  static let blocksOverride: (Int, Int, Int)? = {
+    guard let text = getenvString("PRUNEKIT_GEMM_BLOCKS") else { return nil }
+    let v = text.split(separator: ",").compactMap { Int($0) }
+    return v.count == 3 && v.allSatisfy({ $0 > 0 }) ? (v[0], v[1], v[2]) : nil
+  }()
 
   /// Floats of scratch one serial call needs: an A block, a B panel and an edge tile.
   var scratchCount: Int { mc * kc + kc * nc + mr * nr + 64 }

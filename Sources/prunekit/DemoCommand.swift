@@ -22,9 +22,11 @@ struct DemoCommand: ParsableCommand {
   @Option(help: "Codebook bits per layer kind.") var bits: String = "fc=5,conv=8"
   @Option(name: .customLong("index-bits"), help: "Relative-gap bits per layer kind.") var indexBits: String = "fc=5,conv=4"
   @Option(help: "Dense training epochs.") var epochs: Int = 8
-  @Option(name: .customLong("retrain-epochs"), help: "Retraining epochs after each pruning round.") var retrainEpochs = 2
-  @Option(help: "Pruning rounds.") var rounds = 3
-  @Option(name: .customLong("fine-tune-steps"), help: "Centroid fine-tuning mini-batches.") var fineTuneSteps = 300
+  @Option(name: .customLong("retrain-epochs"), help: "Retraining epochs after each pruning round.") var retrainEpochs = 3
+  @Option(name: .customLong("retrain-lr"), help: "Retraining learning rate (cosine to 0 each round).")
+  var retrainLR: Float = 0.02
+  @Option(help: "Pruning rounds.") var rounds = 5
+  @Option(name: .customLong("fine-tune-steps"), help: "Centroid fine-tuning mini-batches.") var fineTuneSteps = 600
   @Option(name: .customLong("fine-tune-lr"), help: "Centroid fine-tuning learning rate.") var fineTuneLR: Float = 1e-4
   @Option(help: "Seed of the initial weights and the data order.") var seed: UInt64 = 1
   @Option(help: "MNIST-format data folder (default: the repository's copy).") var data: String?
@@ -41,7 +43,9 @@ struct DemoCommand: ParsableCommand {
     let kind: LeNetWorkbench.Model = model == .lenet300 ? .lenet300 : .lenet5
     let bench = try LeNetWorkbench(
       model: kind,
-      settings: .init(epochs: epochs, retrainEpochs: retrainEpochs, seed: seed, trainLimit: trainLimit),
+      settings: .init(
+        epochs: epochs, retrainEpochs: retrainEpochs, retrainLearningRate: retrainLR, seed: seed,
+        trainLimit: trainLimit),
       dataDirectory: folder, cacheDirectory: cache)
     var bar: ProgressBar?
     var barLabel = ""

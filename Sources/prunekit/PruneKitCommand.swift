@@ -10,6 +10,7 @@ struct PruneKitCommand: ParsableCommand {
     subcommands: [
       // subcommands are added here, one file each
       VersionCommand.self,
+      BenchCommand.self,
       PruneCommand.self,
       SensitivityCommand.self,
       TrainCommand.self,
@@ -20,6 +21,5 @@ struct PruneKitCommand: ParsableCommand {
       ConvertCommand.self,
       InspectCommand.self,
       RunCommand.self,
-      BenchMiniLMCommand.self,  // moves under `bench` when BenchCommand lands
     ])
 }

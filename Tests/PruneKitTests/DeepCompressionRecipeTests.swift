@@ -90,3 +90,29 @@ final class FakeWorkbench: DeepCompressionWorkbench {
     #expect(throws: PruningError.self) { try recipe.run(try FakeWorkbench()) }
   }
 }
+
+@Suite struct LeNetWorkbenchTests {
+  /// The demo's path end to end on a slice of the repository's MNIST copy: a few hundred images, one
+  /// epoch, one pruning round, three fine-tuning steps. Checks wiring and honesty, not accuracy.
+  @Test(arguments: [LeNetWorkbench.Model.lenet300, .lenet5])
+  func theDemoPipelineRunsOnASliceOfMNIST(model: LeNetWorkbench.Model) throws {
+    let dir = FileManager.default.temporaryDirectory.appendingPathComponent("dcw-\(UUID().uuidString)").path
+    defer { try? FileManager.default.removeItem(atPath: dir) }
+    let bench = try LeNetWorkbench(
+      model: model, settings: .init(epochs: 1, retrainEpochs: 1, trainLimit: 256, testLimit: 200),
+      dataDirectory: "Data/mnist", cacheDirectory: "\(dir)/cache")
+    let recipe = DeepCompressionRecipe(
+      name: model.rawValue, keptFractions: model.paperKeptFractions, pruningRounds: 1,
+      fineTuning: CentroidFineTuning(steps: 3), outputDirectory: dir)
+    let result = try recipe.run(bench)
+    #expect(result.bitExact)
+    #expect(try fileSize(result.path) == result.huffmanBytes)
+    #expect(result.ratio > 10)
+    for (name, target) in model.paperKeptFractions { #expect(abs(result.kept[name]! - target) < 0.05, "\(name)") }
+    #expect(result.finalError < 0.9)
+    // The dense model is cached and reused: same weights on the second call.
+    let path = try #require(bench.cachePath)
+    #expect(FileManager.default.fileExists(atPath: path))
+    #expect(try bench.denseModel().initializers == (try bench.denseModel()).initializers)
+  }
+}
