@@ -37,7 +37,9 @@ public final class ThreadPool: @unchecked Sendable {
   private let nextIndex = Atomic<Int>(0)
   /// Workers that have finished with the current job (they touch no job state after this).
   private let checkedIn = Atomic<Int>(0)
-  private var job: ((Int) -> Void)? = nil
+  /// The current job's body, by address: workers never hold a reference to the closure, so when
+  /// they have checked in nothing retains it (`withoutActuallyEscaping` verifies that in debug builds).
+  private var job: UnsafePointer<(Int) -> Void>? = nil
   private var jobCount = 0
   private var jobParticipants = 0
   private var startedWorkers = 0
@@ -67,32 +69,37 @@ public final class ThreadPool: @unchecked Sendable {
     defer { busy.store(false, ordering: .releasing) }
     startWorkersIfNeeded()
     withoutActuallyEscaping(body) { escapable in
-      job = escapable
-      jobCount = count
-      jobParticipants = participants
-      nextIndex.store(0, ordering: .relaxed)
-      checkedIn.store(0, ordering: .relaxed)
-      generation.add(1, ordering: .releasing)
-      sleepLock.lock()
-      if sleepers > 0 { sleepLock.broadcast() }
-      sleepLock.unlock()
-      runItems(escapable, count: count)
-      // Wait until every worker has left the job before `body` stops being valid.
-      let workers = startedWorkers
-      var spins = 0
-      while checkedIn.load(ordering: .acquiring) < workers {
-        spins += 1
-        if spins > 64 { sched_yield() }
-      }
-      job = nil
+      withUnsafePointer(to: escapable) { publish($0, count: count, participants: participants) }
     }
   }
 
-  private func runItems(_ body: (Int) -> Void, count: Int) {
+  /// Hands `pointer` to the workers, runs items on the caller too, and waits for every worker.
+  private func publish(_ pointer: UnsafePointer<(Int) -> Void>, count: Int, participants: Int) {
+    job = pointer
+    jobCount = count
+    jobParticipants = participants
+    nextIndex.store(0, ordering: .relaxed)
+    checkedIn.store(0, ordering: .relaxed)
+    generation.add(1, ordering: .releasing)
+    sleepLock.lock()
+    if sleepers > 0 { sleepLock.broadcast() }
+    sleepLock.unlock()
+    runItems(pointer, count: count)
+    // Wait until every worker has left the job before `body` stops being valid.
+    let workers = startedWorkers
+    var spins = 0
+    while checkedIn.load(ordering: .acquiring) < workers {
+      spins += 1
+      if spins > 64 { sched_yield() }
+    }
+    job = nil
+  }
+
+  private func runItems(_ body: UnsafePointer<(Int) -> Void>, count: Int) {
     while true {
       let i = nextIndex.add(1, ordering: .relaxed).oldValue
       if i >= count { return }
-      body(i)
+      body.pointee(i)
     }
   }
 
