@@ -52,7 +52,8 @@ let package = Package(
       swiftSettings: baseline),
     .testTarget(name: "TensorCoreTests", dependencies: ["TensorCore"], swiftSettings: baseline),
     .testTarget(name: "ModelGraphTests", dependencies: ["ModelGraph"], swiftSettings: baseline),
-    .testTarget(name: "TrainingTests", dependencies: ["Training"], swiftSettings: baseline),
+    .testTarget(
+      name: "TrainingTests", dependencies: ["Training"], exclude: ["Fixtures"], swiftSettings: baseline),
     .testTarget(name: "EnergyTests", dependencies: ["Energy"], swiftSettings: baseline),
     .testTarget(name: "ReportTests", dependencies: ["Report"], swiftSettings: baseline),
     .testTarget(name: "EvaluationTests", dependencies: ["Evaluation"], swiftSettings: baseline),

@@ -106,7 +106,7 @@ enum AttentionOp {
     }
     var out = [Float](repeating: 0, count: batch * sq * width)
     let (qv, kv, vv) = (q.floats, k.floats, v.floats)
-    try withPointers(qv, kv, vv, maskValues, &out) { Q, K, V, M, O in
+    withPointers(qv, kv, vv, maskValues, &out) { Q, K, V, M, O in
       ThreadPool.shared.parallelFor(batch * heads) { task in
         let (b, h) = (task / heads, task % heads)
         var tile = [Float](repeating: 0, count: sq * sk)

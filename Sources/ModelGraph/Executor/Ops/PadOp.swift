@@ -39,9 +39,9 @@ enum PadOp {
     let shape = (0..<rank).map { x.shape[$0] + pads[$0] + pads[$0 + rank] }
     guard shape.allSatisfy({ $0 >= 0 }) else { throw ctx.shapeError(expected: "a non-negative padded shape", found: "\(shape)") }
     // Per axis: output coordinate → input coordinate, or −1 for the constant.
-    let maps = try (0..<rank).map { d -> [Int] in
+    let maps = (0..<rank).map { d -> [Int] in
       let n = x.shape[d]
-      return try (0..<shape[d]).map { o -> Int in
+      return (0..<shape[d]).map { o -> Int in
         let i = o - pads[d]
         if i >= 0 && i < n { return i }
         if n == 0 { return -1 }
