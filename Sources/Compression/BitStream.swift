@@ -14,7 +14,8 @@ public struct BitWriter: Sendable {
   /// Appends the low `width` bits of `value` (0 ≤ width ≤ 32), most significant first.
   public mutating func write(_ value: UInt32, width: Int) {
     precondition(width >= 0 && width <= 32, "BitWriter.write: width \(width) not in 0...32")
-    precondition(width == 32 || value >> UInt32(width) == 0, "BitWriter.write: \(value) exceeds \(width) bits")
+    precondition(
+      width == 32 || value >> UInt32(width) == 0, "BitWriter.write: \(value) exceeds \(width) bits")
     pending = (pending << UInt64(width)) | UInt64(value)
     pendingCount += width
     while pendingCount >= 8 {

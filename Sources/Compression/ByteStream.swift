@@ -132,7 +132,8 @@ public struct ByteReader {
     let r = try take(n)
     let start = baseOffset + (r.lowerBound - range.lowerBound)
     guard let s = String(validating: bytes[r], as: UTF8.self) else {
-      throw CompressionError.corrupt(section: section, offset: start, expected: "UTF-8", found: "invalid bytes")
+      throw CompressionError.corrupt(
+        section: section, offset: start, expected: "UTF-8", found: "invalid bytes")
     }
     return s
   }

@@ -26,7 +26,8 @@ public struct CentroidFineTuning: Sendable {
 /// Per-cluster sums of `gradient` (dense, row-major) over the entries of a k-means layer.
 public func centroidGradients(of layer: QuantizedLayer, weightGradient gradient: [Float]) -> [Float] {
   precondition(layer.scheme == .kmeans, "centroidGradients(\(layer.name)): scheme \(layer.scheme)")
-  precondition(gradient.count == layer.count, "centroidGradients(\(layer.name)): gradient of \(gradient.count)")
+  precondition(
+    gradient.count == layer.count, "centroidGradients(\(layer.name)): gradient of \(gradient.count)")
   var sums = [Float](repeating: 0, count: layer.codebook.count)
   for (p, s) in zip(layer.positions, layer.symbols) { sums[Int(s)] += gradient[p] }
   return sums
@@ -46,7 +47,9 @@ public func fineTuneCentroids<Source: WeightGradientSource>(
   for step in 0..<settings.steps {
     let grads = try source.gradients(of: graph, for: names)
     for (slot, i) in tuned.enumerated() {
-      guard let g = grads[layers[i].name] else { throw ModelGraphError.missingInitializer(name: layers[i].name) }
+      guard let g = grads[layers[i].name] else {
+        throw ModelGraphError.missingInitializer(name: layers[i].name)
+      }
       let cg = centroidGradients(of: layers[i], weightGradient: g.asFloats())
       for j in cg.indices {
         velocity[slot][j] = settings.momentum * velocity[slot][j] + cg[j]

@@ -64,7 +64,8 @@ public func quantize(_ graph: Graph, options: CompressionOptions = CompressionOp
     switch options.scheme {
     case .kmeans:
       let bits = options.bits[LayerKind(shape: weight.shape)] ?? 8
-      return shareWeights(name: name, weight: weight, mask: mask, bits: bits, maxIterations: options.kmeansIterations)
+      return shareWeights(
+        name: name, weight: weight, mask: mask, bits: bits, maxIterations: options.kmeansIterations)
     case .int8:
       return quantizeInt8(name: name, weight: weight, mask: mask)
     case .float32:

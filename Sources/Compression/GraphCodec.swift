@@ -118,8 +118,11 @@ enum GraphCodec {
       let key = try r.string()
       graph.metadata[key] = try r.string()
     }
-    graph.inputs = try (0..<(try r.count("input count", limit: r.remaining))).map { _ in try readValueInfo(&r) }
-    graph.outputs = try (0..<(try r.count("output count", limit: r.remaining))).map { _ in try readValueInfo(&r) }
+    graph.inputs = try (0..<(try r.count("input count", limit: r.remaining))).map { _ in try readValueInfo(&r)
+    }
+    graph.outputs = try (0..<(try r.count("output count", limit: r.remaining))).map { _ in
+      try readValueInfo(&r)
+    }
     graph.nodes = try (0..<(try r.count("node count", limit: r.remaining))).map { _ in try readNode(&r) }
     var slots = [String]()
     graph.initializerOrder = []
@@ -131,14 +134,17 @@ enum GraphCodec {
       case rawTensor: graph.initializers[name] = try readTensor(&r)
       case compressedSlot: slots.append(name)
       case let kind:
-        throw CompressionError.unknownCode(section: r.section, offset: at, kind: "initializer kind", code: Int(kind))
+        throw CompressionError.unknownCode(
+          section: r.section, offset: at, kind: "initializer kind", code: Int(kind))
       }
     }
     for _ in 0..<(try r.count("mask count", limit: r.remaining)) {
       let name = try r.string()
       graph.masks[name] = try readTensor(&r)
     }
-    guard r.isAtEnd else { throw r.corrupt(expected: "end of the graph section", found: "\(r.remaining) more bytes") }
+    guard r.isAtEnd else {
+      throw r.corrupt(expected: "end of the graph section", found: "\(r.remaining) more bytes")
+    }
     return (graph, slots)
   }
 
@@ -171,7 +177,8 @@ enum GraphCodec {
       switch try r.u8() {
       case 1: dims.append(.fixed(try r.zigzag()))
       case 2: dims.append(.symbolic(try r.string()))
-      case let tag: throw CompressionError.unknownCode(section: r.section, offset: tagAt, kind: "dim", code: Int(tag))
+      case let tag:
+        throw CompressionError.unknownCode(section: r.section, offset: tagAt, kind: "dim", code: Int(tag))
       }
     }
     return ValueInfo(name: name, dtype: dtype, shape: dims)
@@ -191,14 +198,19 @@ enum GraphCodec {
       case 1: attributes[key] = .int(try r.zigzag())
       case 2: attributes[key] = .float(try r.f32())
       case 3: attributes[key] = .string(try r.string())
-      case 4: attributes[key] = .ints(try (0..<(try r.count("ints", limit: r.remaining))).map { _ in try r.zigzag() })
+      case 4:
+        attributes[key] = .ints(
+          try (0..<(try r.count("ints", limit: r.remaining))).map { _ in try r.zigzag() })
       case 5: attributes[key] = .floats(try r.floats(try r.count("floats", limit: r.remaining)))
-      case 6: attributes[key] = .strings(try (0..<(try r.count("strings", limit: r.remaining))).map { _ in try r.string() })
+      case 6:
+        attributes[key] = .strings(
+          try (0..<(try r.count("strings", limit: r.remaining))).map { _ in try r.string() })
       case 7: attributes[key] = .tensor(try readTensor(&r))
       case let tag:
         throw CompressionError.unknownCode(section: r.section, offset: at, kind: "attribute", code: Int(tag))
       }
     }
-    return Node(name: name, opType: opType, domain: domain, inputs: inputs, outputs: outputs, attributes: attributes)
+    return Node(
+      name: name, opType: opType, domain: domain, inputs: inputs, outputs: outputs, attributes: attributes)
   }
 }

@@ -10,7 +10,8 @@ import ModelGraph
 public func compressModel(
   at input: String, to output: String, options: CompressionOptions = CompressionOptions()
 ) throws -> (model: CompressedModel, report: PKZReport) {
-  let graph = input.lowercased().hasSuffix(".pkz") ? try readPKZ(path: input).graph : try ModelFile.load(input)
+  let graph =
+    input.lowercased().hasSuffix(".pkz") ? try readPKZ(path: input).graph : try ModelFile.load(input)
   let model = quantize(graph, options: options)
   let report = try writePKZ(model, to: output, options: options)
   return (model, report)

@@ -15,9 +15,12 @@ public func decodePKZ(_ bytes: [UInt8]) throws -> CompressedModel {
   let layerCount = try table.count("layer count", limit: table.remaining)
   var layers = [QuantizedLayer]()
   for _ in 0..<layerCount {
-    layers.append(try readLayer(&table, bytes: bytes, codebooks: sections[.codebooks]!, streams: sections[.streams]!))
+    layers.append(
+      try readLayer(&table, bytes: bytes, codebooks: sections[.codebooks]!, streams: sections[.streams]!))
   }
-  guard table.isAtEnd else { throw table.corrupt(expected: "end of the layer table", found: "\(table.remaining) bytes") }
+  guard table.isAtEnd else {
+    throw table.corrupt(expected: "end of the layer table", found: "\(table.remaining) bytes")
+  }
   guard Set(slots) == Set(layers.map(\.name)), slots.count == layers.count else {
     throw CompressionError.corrupt(
       section: "layers", offset: sections[.layers]!.lowerBound,
@@ -46,7 +49,8 @@ func validateFraming(_ bytes: [UInt8]) throws -> [PKZFormat.Section: Range<Int>]
   let headerLength = Int(try header.u32())
   guard headerLength == PKZFormat.fixedHeaderBytes + PKZFormat.sectionEntryBytes * count + 4 else {
     throw CompressionError.corrupt(
-      section: "header", offset: 12, expected: "header length for \(count) sections", found: "\(headerLength)")
+      section: "header", offset: 12, expected: "header length for \(count) sections", found: "\(headerLength)"
+    )
   }
   guard headerLength + PKZFormat.trailerBytes <= bytes.count else {
     throw CompressionError.truncated(
@@ -66,7 +70,8 @@ func validateFraming(_ bytes: [UInt8]) throws -> [PKZFormat.Section: Range<Int>]
     let at = header.fileOffset
     let code = try header.u16()
     guard let kind = PKZFormat.Section(rawValue: code), ranges[kind] == nil else {
-      throw CompressionError.unknownCode(section: "header", offset: at, kind: "section (or a repeated one)", code: Int(code))
+      throw CompressionError.unknownCode(
+        section: "header", offset: at, kind: "section (or a repeated one)", code: Int(code))
     }
     _ = try header.u16()
     let crc = try header.u32()
@@ -74,7 +79,8 @@ func validateFraming(_ bytes: [UInt8]) throws -> [PKZFormat.Section: Range<Int>]
     let length = try header.u64()
     guard offset == UInt64(expectedOffset), length <= UInt64(Int.max / 2) else {
       throw CompressionError.corrupt(
-        section: "header", offset: at, expected: "section '\(kind)' at byte \(expectedOffset)", found: "\(offset)")
+        section: "header", offset: at, expected: "section '\(kind)' at byte \(expectedOffset)",
+        found: "\(offset)")
     }
     guard expectedOffset + Int(length) <= trailerStart else {
       throw CompressionError.truncated(
@@ -91,7 +97,8 @@ func validateFraming(_ bytes: [UInt8]) throws -> [PKZFormat.Section: Range<Int>]
     expectedOffset = range.upperBound
   }
   for kind in PKZFormat.Section.allCases where ranges[kind] == nil {
-    throw CompressionError.corrupt(section: "header", offset: 16, expected: "a '\(kind)' section", found: "none")
+    throw CompressionError.corrupt(
+      section: "header", offset: 16, expected: "a '\(kind)' section", found: "none")
   }
   guard expectedOffset == trailerStart else {
     throw CompressionError.corrupt(
@@ -101,11 +108,13 @@ func validateFraming(_ bytes: [UInt8]) throws -> [PKZFormat.Section: Range<Int>]
   var trailer = ByteReader(bytes: bytes, range: trailerStart..<bytes.count, section: "trailer")
   let fileCRC = try trailer.u32()
   guard try trailer.raw(4) == PKZFormat.endMagic else {
-    throw CompressionError.corrupt(section: "trailer", offset: trailerStart + 4, expected: "end magic PKZ!", found: "other bytes")
+    throw CompressionError.corrupt(
+      section: "trailer", offset: trailerStart + 4, expected: "end magic PKZ!", found: "other bytes")
   }
   let found = CRC32.checksum(bytes[0..<trailerStart])
   guard found == fileCRC else {
-    throw CompressionError.checksumMismatch(section: "file", offset: 0, length: trailerStart, expected: fileCRC, found: found)
+    throw CompressionError.checksumMismatch(
+      section: "file", offset: 0, length: trailerStart, expected: fileCRC, found: found)
   }
   return ranges
 }
@@ -128,7 +137,10 @@ func readLayer(
   at = t.fileOffset
   let bits = Int(try t.u8())
   let validBits = scheme == .kmeans ? (1...16).contains(bits) : bits == (scheme == .int8 ? 8 : 32)
-  guard validBits else { throw CompressionError.corrupt(section: "layers", offset: at, expected: "bits for \(scheme)", found: "\(bits)") }
+  guard validBits else {
+    throw CompressionError.corrupt(
+      section: "layers", offset: at, expected: "bits for \(scheme)", found: "\(bits)")
+  }
   let rank = try t.count("rank", limit: 16)
   let shape = try (0..<rank).map { _ in try t.count("dimension", limit: 1 << 40) }
   let elements = shape.reduce(1) { $0.multipliedReportingOverflow(by: $1).overflow ? Int.max : $0 * $1 }
@@ -161,19 +173,25 @@ func readLayer(
   case .float32:
     break
   }
-  guard c.isAtEnd else { throw c.corrupt(expected: "end of the codebook of '\(name)'", found: "\(c.remaining) bytes") }
+  guard c.isAtEnd else {
+    throw c.corrupt(expected: "end of the codebook of '\(name)'", found: "\(c.remaining) bytes")
+  }
 
   var i = ByteReader(bytes: bytes, range: indexRange, section: "streams")
   let positions = try SparseIndexBlob.decode(&i, shape: shape, entries: entries)
-  guard i.isAtEnd else { throw i.corrupt(expected: "end of the index stream of '\(name)'", found: "\(i.remaining) bytes") }
+  guard i.isAtEnd else {
+    throw i.corrupt(expected: "end of the index stream of '\(name)'", found: "\(i.remaining) bytes")
+  }
   var v = ByteReader(bytes: bytes, range: valueRange, section: "streams")
   let alphabet = scheme == .kmeans ? max(codebook.count, 1) : 1 << bits
   let symbols = try SymbolStream.decode(&v, alphabetLimit: alphabet, maxCount: entries)
   guard v.isAtEnd, symbols.count == entries else {
-    throw v.corrupt(expected: "\(entries) values for '\(name)'", found: "\(symbols.count) (\(v.remaining) bytes left)")
+    throw v.corrupt(
+      expected: "\(entries) values for '\(name)'", found: "\(symbols.count) (\(v.remaining) bytes left)")
   }
   return QuantizedLayer(
-    name: name, shape: shape, kind: kind, positions: positions, maskDType: maskDType, scheme: scheme, bits: bits,
+    name: name, shape: shape, kind: kind, positions: positions, maskDType: maskDType, scheme: scheme,
+    bits: bits,
     codebook: codebook, zeroPoints: zeroPoints, symbols: symbols)
 }
 

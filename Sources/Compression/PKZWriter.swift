@@ -26,7 +26,9 @@ public func encodePKZ(
     for d in layer.shape { table.varint(d) }
     table.u8(layer.maskDType.map(PKZFormat.code(of:)) ?? 0)
     table.varint(layer.positions.count)
-    for (range, blob) in [(codebooks.count, codebook), (streams.count, index), (streams.count + index.count, values)] {
+    for (range, blob) in [
+      (codebooks.count, codebook), (streams.count, index), (streams.count + index.count, values),
+    ] {
       table.varint(range)
       table.varint(blob.count)
     }

@@ -62,7 +62,9 @@ public enum RelativeGapCoding {
 /// Sparse positions as CSR over rows = shape[0], columns = count / rows.
 public enum CSRCoding {
   /// Entries per row (the differences of the CSR row pointer) and column indices.
-  public static func encode(positions: [Int], rows: Int, columns: Int) -> (rowCounts: [UInt32], cols: [UInt32]) {
+  public static func encode(positions: [Int], rows: Int, columns: Int) -> (
+    rowCounts: [UInt32], cols: [UInt32]
+  ) {
     var counts = [UInt32](repeating: 0, count: rows)
     var cols = [UInt32]()
     cols.reserveCapacity(positions.count)
@@ -128,7 +130,8 @@ public enum SparseIndexBlob {
     let at = r.fileOffset
     let code = try r.u8()
     guard let coding = IndexCoding(rawValue: code) else {
-      throw CompressionError.unknownCode(section: r.section, offset: at, kind: "index coding", code: Int(code))
+      throw CompressionError.unknownCode(
+        section: r.section, offset: at, kind: "index coding", code: Int(code))
     }
     let count = shape.reduce(1, *)
     let positions: [Int]?

@@ -101,7 +101,8 @@ public enum SymbolStream {
     case .fixedWidth:
       let width = Int(try r.u8())
       guard width <= 32, count * width <= r.remaining * 8 else {
-        throw r.corrupt(expected: "\(count) symbols of ≤ 32 bits in \(r.remaining) bytes", found: "width \(width)")
+        throw r.corrupt(
+          expected: "\(count) symbols of ≤ 32 bits in \(r.remaining) bytes", found: "width \(width)")
       }
       let bytes = try r.raw((count * width + 7) / 8)
       var bits = BitReader(

@@ -13,7 +13,8 @@ public struct Agreement: Codable, Sendable, Equatable {
 
   public init(dense: [Int], compressed: [Int], labels: [Int]) throws {
     guard dense.count == compressed.count else {
-      throw EvaluationError.lengthMismatch(what: "dense vs compressed predictions", expected: dense.count, found: compressed.count)
+      throw EvaluationError.lengthMismatch(
+        what: "dense vs compressed predictions", expected: dense.count, found: compressed.count)
     }
     guard labels.count == dense.count else {
       throw EvaluationError.lengthMismatch(what: "labels", expected: dense.count, found: labels.count)
@@ -50,7 +51,8 @@ public struct GroupDisparity: Codable, Sendable, Equatable {
 
   public init(groups: [String], correct: [Bool]) throws {
     guard groups.count == correct.count else {
-      throw EvaluationError.lengthMismatch(what: "groups vs outcomes", expected: correct.count, found: groups.count)
+      throw EvaluationError.lengthMismatch(
+        what: "groups vs outcomes", expected: correct.count, found: groups.count)
     }
     var totals: [String: (n: Int, ok: Int)] = [:]
     for (group, ok) in zip(groups, correct) {
@@ -71,7 +73,9 @@ public struct GroupDisparity: Codable, Sendable, Equatable {
 
   /// Lowest over highest group accuracy (1 = parity).
   public var ratio: Double {
-    guard let lo = groups.map(\.accuracy).min(), let hi = groups.map(\.accuracy).max(), hi > 0 else { return 1 }
+    guard let lo = groups.map(\.accuracy).min(), let hi = groups.map(\.accuracy).max(), hi > 0 else {
+      return 1
+    }
     return lo / hi
   }
 }

@@ -11,12 +11,14 @@ public struct ClassificationMetrics: Codable, Sendable, Equatable {
 
   public init(predictions: [Int], labels: [Int], classCount: Int) throws {
     guard predictions.count == labels.count else {
-      throw EvaluationError.lengthMismatch(what: "predictions vs labels", expected: labels.count, found: predictions.count)
+      throw EvaluationError.lengthMismatch(
+        what: "predictions vs labels", expected: labels.count, found: predictions.count)
     }
     var confusion = [[Int]](repeating: [Int](repeating: 0, count: classCount), count: classCount)
     for (index, (p, t)) in zip(predictions, labels).enumerated() {
       guard (0..<classCount).contains(p), (0..<classCount).contains(t) else {
-        throw EvaluationError.classOutOfRange(index: index, value: (0..<classCount).contains(p) ? t : p, classCount: classCount)
+        throw EvaluationError.classOutOfRange(
+          index: index, value: (0..<classCount).contains(p) ? t : p, classCount: classCount)
       }
       confusion[t][p] += 1
     }

@@ -44,7 +44,8 @@ public enum Corruption: Codable, Sendable, Equatable, CustomStringConvertible {
       for i in x.indices { x[i] = clip(x[i] + delta) }
     case .translate(let dx, let dy):
       guard images.rank == 4 else {
-        throw EvaluationError.shape(what: "translate input", expected: "[N, C, H, W]", found: "\(images.shape)")
+        throw EvaluationError.shape(
+          what: "translate input", expected: "[N, C, H, W]", found: "\(images.shape)")
       }
       let (h, w) = (images.shape[2], images.shape[3])
       var out = [Float](repeating: 0, count: x.count)

@@ -8,7 +8,9 @@ public struct LatencyStats: Codable, Sendable, Equatable {
   public init(samples: [Double]) { self.samples = samples }
 
   /// Times `body` `runs` times after `warmup` untimed runs.
-  public static func measure(warmup: Int = 2, runs: Int = 10, _ body: () throws -> Void) rethrows -> LatencyStats {
+  public static func measure(warmup: Int = 2, runs: Int = 10, _ body: () throws -> Void) rethrows
+    -> LatencyStats
+  {
     precondition(runs > 0, "LatencyStats.measure: runs must be positive, got \(runs)")
     for _ in 0..<warmup { try body() }
     var samples: [Double] = []

@@ -36,7 +36,8 @@ public struct DeepCompressionRecipe: Sendable {
 
   public init(
     name: String, keptFractions: [String: Double], pruningRounds: Int = 3,
-    compression: CompressionOptions = CompressionOptions(), fineTuning: CentroidFineTuning = CentroidFineTuning(steps: 200),
+    compression: CompressionOptions = CompressionOptions(),
+    fineTuning: CentroidFineTuning = CentroidFineTuning(steps: 200),
     outputDirectory: String
   ) {
     self.name = name
@@ -77,17 +78,22 @@ public struct DeepCompressionRecipe: Sendable {
     let rounds = try pruner.run(&pruned, recovery: &recovery)
     let prunedError = try bench.testError(of: pruned)
     let kept = rounds.last?.kept ?? [:]
-    progress("      kept \(kept.sorted { $0.key < $1.key }.map { "\($0.key) \(deepCompressionPercent($0.value))" }.joined(separator: ", "))")
+    progress(
+      "      kept \(kept.sorted { $0.key < $1.key }.map { "\($0.key) \(deepCompressionPercent($0.value))" }.joined(separator: ", "))"
+    )
     progress("      pruned test error \(deepCompressionPercent(prunedError))")
 
-    progress("[3/6] weight sharing (k-means, bits fc=\(compression.bits[.fullyConnected]!), conv=\(compression.bits[.convolution]!))")
+    progress(
+      "[3/6] weight sharing (k-means, bits fc=\(compression.bits[.fullyConnected]!), conv=\(compression.bits[.convolution]!))"
+    )
     var model = quantize(pruned, options: compression)
     let sharedError = try bench.testError(of: model.graph)
     progress("      shared-weight test error before fine-tuning \(deepCompressionPercent(sharedError))")
 
     progress("[4/6] centroid fine-tuning: \(fineTuning.steps) steps")
     var source = WorkbenchGradients(bench: bench)
-    try fineTuneCentroids(&model.layers, in: &model.graph, source: &source, settings: fineTuning) { step, total in
+    try fineTuneCentroids(&model.layers, in: &model.graph, source: &source, settings: fineTuning) {
+      step, total in
       if step % max(total / 4, 1) == 0 || step == total { progress("      step \(step)/\(total)") }
     }
     model.refreshGraph()
@@ -99,7 +105,10 @@ public struct DeepCompressionRecipe: Sendable {
     raw.minimumElements = Int.max
     let sizes = try [
       (stagePath("dense"), quantize(dense, options: raw), raw),
-      (stagePath("pruned"), quantize(pruned, options: CompressionOptions(scheme: .float32, entropyCoding: false)), fixed),
+      (
+        stagePath("pruned"),
+        quantize(pruned, options: CompressionOptions(scheme: .float32, entropyCoding: false)), fixed
+      ),
       (stagePath("quantized"), model, fixed),
     ].map { path, m, options in
       try writePKZ(m, to: path, options: options)
@@ -112,13 +121,15 @@ public struct DeepCompressionRecipe: Sendable {
     let decoded = try readPKZ(path: finalPath)
     let finalError = try bench.testError(of: decoded.graph)
     return DeepCompressionResult(
-      name: name, denseBytes: sizes[0], prunedBytes: sizes[1], quantizedBytes: sizes[2], huffmanBytes: finalBytes,
+      name: name, denseBytes: sizes[0], prunedBytes: sizes[1], quantizedBytes: sizes[2],
+      huffmanBytes: finalBytes,
       denseError: denseError, prunedError: prunedError, sharedError: sharedError, finalError: finalError,
       kept: kept, rounds: rounds, report: report, bitExact: decoded.graph == model.graph, path: finalPath)
   }
 
   func keptSummary() -> String {
-    keptFractions.sorted { $0.key < $1.key }.map { "\($0.key) \(deepCompressionPercent($0.value))" }.joined(separator: ", ")
+    keptFractions.sorted { $0.key < $1.key }.map { "\($0.key) \(deepCompressionPercent($0.value))" }.joined(
+      separator: ", ")
   }
 }
 

@@ -37,7 +37,8 @@ public struct DeepCompressionResult: Sendable {
 
   public static let published: [String: Published] = [
     "lenet300": Published(
-      model: "LeNet-300-100", originalKB: 1070, compressedKB: 27, ratio: 40, error: 0.0158, referenceError: 0.0164),
+      model: "LeNet-300-100", originalKB: 1070, compressedKB: 27, ratio: 40, error: 0.0158,
+      referenceError: 0.0164),
     "lenet5": Published(
       model: "LeNet-5", originalKB: 1720, compressedKB: 44, ratio: 39, error: 0.0074, referenceError: 0.0080),
   ]
@@ -47,12 +48,17 @@ public struct DeepCompressionResult: Sendable {
     func kb(_ bytes: Int) -> String { String(format: "%.1f KB", Double(bytes) / 1000) }
     func row(_ cells: [String]) -> String {
       zip(cells, [24, 12, 12, 12, 12, 8, 11]).map { c, w in
-        c.count >= w ? c : (c == cells[0] ? c + String(repeating: " ", count: w - c.count)
-          : String(repeating: " ", count: w - c.count) + c)
+        c.count >= w
+          ? c
+          : (c == cells[0]
+            ? c + String(repeating: " ", count: w - c.count)
+            : String(repeating: " ", count: w - c.count) + c)
       }.joined(separator: " ")
     }
     var lines = [
-      row(["\(published?.model ?? name)", "original", "pruned", "quantized", "Huffman", "ratio", "test error"]),
+      row([
+        "\(published?.model ?? name)", "original", "pruned", "quantized", "Huffman", "ratio", "test error",
+      ]),
       row([
         "PruneKit (files on disk)", kb(denseBytes), kb(prunedBytes), kb(quantizedBytes), kb(huffmanBytes),
         String(format: "%.1fx", ratio), deepCompressionPercent(finalError),
@@ -62,7 +68,8 @@ public struct DeepCompressionResult: Sendable {
       lines.append(
         row([
           "Han et al. 2016, Table 1", String(format: "%.0f KB", p.originalKB), "-", "-",
-          String(format: "%.0f KB", p.compressedKB), String(format: "%.0fx", p.ratio), deepCompressionPercent(p.error),
+          String(format: "%.0f KB", p.compressedKB), String(format: "%.0fx", p.ratio),
+          deepCompressionPercent(p.error),
         ]))
     }
     lines.append(
@@ -70,7 +77,9 @@ public struct DeepCompressionResult: Sendable {
         + "\(deepCompressionPercent(sharedError)), final .pkz \(deepCompressionPercent(finalError))"
         + (published.map { " (paper's reference \(deepCompressionPercent($0.referenceError)))" } ?? ""))
     lines.append(
-      "kept: " + kept.sorted { $0.key < $1.key }.map { "\($0.key) \(deepCompressionPercent($0.value))" }.joined(separator: ", "))
+      "kept: "
+        + kept.sorted { $0.key < $1.key }.map { "\($0.key) \(deepCompressionPercent($0.value))" }.joined(
+          separator: ", "))
     lines.append("decoded .pkz equals the compressed model bit for bit: \(bitExact ? "yes" : "NO")")
     return lines.joined(separator: "\n")
   }

@@ -45,11 +45,14 @@ public struct ModelEnergy: Codable, Sendable {
 
 /// Synthesises seeded inputs for every graph input: floats uniform in [0, 1), integers 0 except
 /// `*mask*` inputs (1); the first symbolic dimension is `batch`, later ones `sequence`.
-public func syntheticInputs(for graph: Graph, batch: Int, sequence: Int, seed: UInt64) throws -> [String: Tensor] {
+public func syntheticInputs(for graph: Graph, batch: Int, sequence: Int, seed: UInt64) throws -> [String:
+  Tensor]
+{
   var inputs: [String: Tensor] = [:]
   for (index, info) in graph.inputs.enumerated() where graph.initializers[info.name] == nil {
     guard let dims = info.shape else {
-      throw ModelGraphError.invalidModel("graph input '\(info.name)' has no declared shape; cannot synthesise it")
+      throw ModelGraphError.invalidModel(
+        "graph input '\(info.name)' has no declared shape; cannot synthesise it")
     }
     var shape: [Int] = []
     for (axis, dim) in dims.enumerated() {
@@ -62,22 +65,30 @@ public func syntheticInputs(for graph: Graph, batch: Int, sequence: Int, seed: U
       inputs[info.name] = Tensor.uniform(shape, seed: seed &+ UInt64(index)).converted(to: info.dtype)
     } else {
       let fill: Int64 = info.name.lowercased().contains("mask") ? 1 : 0
-      inputs[info.name] = Tensor(shape: shape, int64s: [Int64](repeating: fill, count: Tensor.elementCount(shape)))
-        .converted(to: info.dtype)
+      inputs[info.name] = Tensor(
+        shape: shape, int64s: [Int64](repeating: fill, count: Tensor.elementCount(shape))
+      )
+      .converted(to: info.dtype)
     }
   }
   return inputs
 }
 
 /// Runs `graph` `options.runs` times inside an energy session and models its energy.
-public func measureEnergy(of graph: Graph, named name: String, options: EnergyRunOptions) throws -> ModelEnergy {
+public func measureEnergy(of graph: Graph, named name: String, options: EnergyRunOptions) throws
+  -> ModelEnergy
+{
   guard options.batch > 0, options.runs > 0, options.sequence > 0 else {
     throw EnergyError.invalidArgument(
-      "batch, runs and sequence must be positive (got \(options.batch), \(options.runs), \(options.sequence))")
+      "batch, runs and sequence must be positive (got \(options.batch), \(options.runs), \(options.sequence))"
+    )
   }
   let executor = try Executor(graph: graph)
-  let inputs = try syntheticInputs(for: graph, batch: options.batch, sequence: options.sequence, seed: options.seed)
-  let warm = try LatencyStats.measure(warmup: max(0, options.warmup - 1), runs: 1) { _ = try executor.run(inputs) }
+  let inputs = try syntheticInputs(
+    for: graph, batch: options.batch, sequence: options.sequence, seed: options.seed)
+  let warm = try LatencyStats.measure(warmup: max(0, options.warmup - 1), runs: 1) {
+    _ = try executor.run(inputs)
+  }
   let runs = max(options.runs, Int((options.minSeconds / max(warm.min, 1e-7)).rounded(.up)))
   let session = try EnergySession(probe: options.probe, samplingInterval: 1.0)
   let latency = try LatencyStats.measure(warmup: 0, runs: runs) { _ = try executor.run(inputs) }
@@ -87,18 +98,21 @@ public func measureEnergy(of graph: Graph, named name: String, options: EnergyRu
   let perInference = region.scaled(by: 1 / Double(runs * options.batch))
 
   let cost = try graph.costs(inputShapes: inputs.mapValues(\.shape))
-  let model = EnergyModel(profile: try HardwareProfile.builtin(options.profile), weightsFrom: options.weightsFrom)
+  let model = EnergyModel(
+    profile: try HardwareProfile.builtin(options.profile), weightsFrom: options.weightsFrom)
   var modelled: [String: EnergyFigure] = [:]
   var storages: [WeightStorage] = [.dense]
   if cost.totals.nonzeroParameters < cost.totals.parameters {
     storages.append(.sparse(valueBits: 32, indexBits: options.indexBits))
   }
   for storage in storages {
-    modelled[storage.description] = model.run(cost, storage: storage).total.scaled(by: 1 / Double(options.batch))
+    modelled[storage.description] = model.run(cost, storage: storage).total.scaled(
+      by: 1 / Double(options.batch))
   }
   let table = try CarbonIntensityTable.builtin()
   let carbon = try CarbonEstimate(
-    energy: perInference.scaled(by: 1e6), intensity: try table.intensity(for: options.region), pue: options.pue)
+    energy: perInference.scaled(by: 1e6), intensity: try table.intensity(for: options.region),
+    pue: options.pue)
   return ModelEnergy(
     model: name, batch: options.batch, runs: runs, latency: latency, perInference: perInference,
     region: region, skippedMeters: session.skipped, modelled: modelled, carbonPerMillion: carbon,

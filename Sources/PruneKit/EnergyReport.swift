@@ -29,7 +29,8 @@ public enum EnergyReporting {
       ])
       for (storage, figure) in r.modelled.sorted(by: { $0.key < $1.key }) {
         let carbon = try? CarbonEstimate(
-          energy: figure.scaled(by: 1e6), intensity: r.carbonPerMillion.intensity, pue: r.carbonPerMillion.pue)
+          energy: figure.scaled(by: 1e6), intensity: r.carbonPerMillion.intensity, pue: r.carbonPerMillion.pue
+        )
         rows.append([
           r.model, storage, "modelled", microjoules(figure.joules), "",
           formatNumber(figure.joules * 1e6 / 3.6e6), carbon.map { formatNumber($0.grams) } ?? "",
@@ -50,7 +51,9 @@ public enum EnergyReporting {
       } ?? [])
     let shape = ReportTable(
       title: "What runs",
-      columns: ["model", "parameters", "non-zero", "MACs/inference", "non-zero MACs", "latency ms/batch (median)"],
+      columns: [
+        "model", "parameters", "non-zero", "MACs/inference", "non-zero MACs", "latency ms/batch (median)",
+      ],
       rows: results.map {
         [
           $0.model, "\($0.parameters)", "\($0.nonzeroParameters)", "\($0.macs)", "\($0.nonzeroMACs)",
@@ -89,14 +92,17 @@ public enum EnergyReporting {
       let ram = domain { $0 == "ram" || $0.hasPrefix("dram") }
       let cpu = figure.domains.isEmpty ? figure.joules : figure.joules - gpu - ram
       let kWh = { (j: Double) in String(j / 3.6e6) }
-      let kg = figure.joules / 3.6e6 * r.carbonPerMillion.intensity.gramsPerKWh * r.carbonPerMillion.pue / 1000
+      let kg =
+        figure.joules / 3.6e6 * r.carbonPerMillion.intensity.gramsPerKWh * r.carbonPerMillion.pue / 1000
       return EmissionsRecord(values: [
         "timestamp": timestamp, "project_name": "prunekit", "run_id": r.model, "duration": String(seconds),
         "emissions": String(kg), "emissions_rate": String(seconds > 0 ? kg / seconds : 0),
-        "cpu_power": String(seconds > 0 ? cpu / seconds : 0), "gpu_power": String(seconds > 0 ? gpu / seconds : 0),
+        "cpu_power": String(seconds > 0 ? cpu / seconds : 0),
+        "gpu_power": String(seconds > 0 ? gpu / seconds : 0),
         "ram_power": String(seconds > 0 ? ram / seconds : 0), "cpu_energy": kWh(cpu), "gpu_energy": kWh(gpu),
         "ram_energy": kWh(ram), "energy_consumed": kWh(figure.joules),
-        "country_name": r.carbonPerMillion.intensity.name, "country_iso_code": r.carbonPerMillion.intensity.code,
+        "country_name": r.carbonPerMillion.intensity.name,
+        "country_iso_code": r.carbonPerMillion.intensity.code,
         "os": ProcessInfo.processInfo.operatingSystemVersionString,
         "cpu_count": String(ProcessInfo.processInfo.activeProcessorCount), "tracking_mode": "process",
         "cpu_model": cpuModelName() ?? "", "ram_total_size": ramTotalGB().map { String($0) } ?? "",

@@ -40,7 +40,9 @@ public struct IterativePruningRecipe {
     public var rounds: [PruningRound]
   }
 
-  public mutating func run(_ graph: inout Graph, test: ImageDataset, log: @escaping (String) -> Void) throws -> Result {
+  public mutating func run(_ graph: inout Graph, test: ImageDataset, log: @escaping (String) -> Void) throws
+    -> Result
+  {
     let denseError = 1 - Double(try Trainer.evaluate(graph: graph, on: test).accuracy)
     log(String(format: "dense test error %.2f%%", 100 * denseError))
     let han = HanIterativePruning(
@@ -51,7 +53,10 @@ public struct IterativePruningRecipe {
     let layers = Array(kept.keys)
     let reports = try pruner.run(&graph, recovery: &recovery) { g in
       let error = 1 - Double(try Trainer.evaluate(graph: g, on: test).accuracy)
-      log(String(format: "round done: test error %.2f%%, sparsity %.2f%%", 100 * error, 100 * g.sparsity(of: layers)))
+      log(
+        String(
+          format: "round done: test error %.2f%%, sparsity %.2f%%", 100 * error, 100 * g.sparsity(of: layers))
+      )
       return 1 - error
     }
     let names = Array(kept.keys)

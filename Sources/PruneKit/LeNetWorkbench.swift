@@ -19,7 +19,8 @@ public final class LeNetWorkbench: DeepCompressionWorkbench {
     public var paperKeptFractions: [String: Double] {
       switch self {
       case .lenet300: return ["fc1.weight": 0.08, "fc2.weight": 0.09, "fc3.weight": 0.26]
-      case .lenet5: return ["conv1.weight": 0.66, "conv2.weight": 0.12, "fc1.weight": 0.08, "fc2.weight": 0.19]
+      case .lenet5:
+        return ["conv1.weight": 0.66, "conv2.weight": 0.12, "fc1.weight": 0.08, "fc2.weight": 0.19]
       }
     }
 
@@ -67,7 +68,9 @@ public final class LeNetWorkbench: DeepCompressionWorkbench {
   private var gradientStep = 0
   private var order: [Int] = []
 
-  public init(model: Model, settings: Settings = Settings(), dataDirectory: String, cacheDirectory: String?) throws {
+  public init(model: Model, settings: Settings = Settings(), dataDirectory: String, cacheDirectory: String?)
+    throws
+  {
     self.model = model
     self.settings = settings
     self.train = try MNIST.load(directory: dataDirectory, split: .train, limit: settings.trainLimit)
@@ -119,7 +122,9 @@ public final class LeNetWorkbench: DeepCompressionWorkbench {
     let (_, _, grads) = try trainer.gradients(on: batch, training: false)
     var out = [String: Tensor]()
     for name in names {
-      guard let i = trainer.parameters.index(of: name) else { throw ModelGraphError.missingInitializer(name: name) }
+      guard let i = trainer.parameters.index(of: name) else {
+        throw ModelGraphError.missingInitializer(name: name)
+      }
       out[name] = Tensor(shape: trainer.parameters.shapes[i], floats: grads[i])
     }
     return out
@@ -146,9 +151,12 @@ public final class LeNetWorkbench: DeepCompressionWorkbench {
         done += 1
         self.onProgress?(
           "\(label) epoch \(epoch + 1)/\(epochs)", done, steps,
-          String(format: "loss %.4f acc %.2f%%", lossSum / Double(seen), 100 * Double(correct) / Double(seen)))
+          String(format: "loss %.4f acc %.2f%%", lossSum / Double(seen), 100 * Double(correct) / Double(seen))
+        )
       }[0]
-      onLog?(String(format: "%@ epoch %d/%d: loss %.4f, %.1f s", label, epoch + 1, epochs, report.loss, report.seconds))
+      onLog?(
+        String(
+          format: "%@ epoch %d/%d: loss %.4f, %.1f s", label, epoch + 1, epochs, report.loss, report.seconds))
     }
     graph = trainer.graph
   }

@@ -38,8 +38,10 @@ public struct TrainerRecovery: Recovery {
         batchSize: batchSize, schedule: .cosine(minimumFactor: 0), seed: seed &+ UInt64(round) &* 1000))
     for epoch in 0..<epochs {
       let report = try trainer.train(on: data, epochs: 1, startEpoch: epoch, totalEpochs: epochs)[0]
-      log?(String(format: "  retrain round %d epoch %d: loss %.4f, train acc %.2f%%, %.0f s", round + 1, epoch + 1,
-        report.loss, 100 * report.accuracy, report.seconds))
+      log?(
+        String(
+          format: "  retrain round %d epoch %d: loss %.4f, train acc %.2f%%, %.0f s", round + 1, epoch + 1,
+          report.loss, 100 * report.accuracy, report.seconds))
     }
     let masks = graph.masks
     graph = trainer.graph
@@ -68,7 +70,9 @@ public struct TrainerGradientSource: GradientSource {
     for indices in order {
       let g = try trainer.gradients(on: data.batch(indices), training: false).gradients
       for (i, name) in trainer.parameters.names.enumerated() {
-        if sums[name] == nil { sums[name] = g[i] } else {
+        if sums[name] == nil {
+          sums[name] = g[i]
+        } else {
           for j in 0..<g[i].count { sums[name]![j] += g[i][j] }
         }
       }
@@ -95,8 +99,10 @@ public struct DatasetEvaluator: Evaluator {
 /// Data-backed sources for pruning built from a `--data` argument (an MNIST-format IDX folder).
 public enum PruneDataSources {
   /// Gradients over the training split at `data` ("default" = the repository's MNIST copy).
-  public static func gradientSource(for graph: Graph, data: String, seed: UInt64) throws -> any GradientSource {
-    TrainerGradientSource(data: try MNIST.load(directory: folder(data), split: .train, limit: 4096), seed: seed)
+  public static func gradientSource(for graph: Graph, data: String, seed: UInt64) throws -> any GradientSource
+  {
+    TrainerGradientSource(
+      data: try MNIST.load(directory: folder(data), split: .train, limit: 4096), seed: seed)
   }
 
   public static func folder(_ data: String?) throws -> String {

@@ -60,9 +60,12 @@ public enum PruneRecipe {
           what: "structured \(structure.rawValue)", expected: "at least one prunable group",
           found: "none (see `DependencyGraph.description`)")
       }
-      let plan = try StructuredPruner(criterion: criterion, ratio: options.ratio).plan(for: graph, groups: groups)
+      let plan = try StructuredPruner(criterion: criterion, ratio: options.ratio).plan(
+        for: graph, groups: groups)
       try applyStructured(plan, to: &graph)
-      groupsText = groups.map { "\($0.description)\n  kept \(plan.kept[$0.id]?.count ?? $0.size) of \($0.size)" }
+      groupsText = groups.map {
+        "\($0.description)\n  kept \(plan.kept[$0.id]?.count ?? $0.size) of \($0.size)"
+      }
     } else {
       let builder = MaskBuilder(criterion: criterion, scope: options.scope, pattern: options.pattern)
       try graph.setMasks(builder.masks(for: graph, parameters: parameters, sparsity: options.sparsity))
@@ -82,14 +85,19 @@ public enum PruneRecipe {
           what: "--method taylor", expected: "gradients from training data (--data)", found: "no data")
       }
       // Structured groups also read biases and norm parameters: ask for every float initializer.
-      let names = options.structure == nil ? parameters : graph.initializerOrder.filter {
-        graph.initializers[$0]?.dtype == .float32
-      }
+      let names =
+        options.structure == nil
+        ? parameters
+        : graph.initializerOrder.filter {
+          graph.initializers[$0]?.dtype == .float32
+        }
       return TaylorImportance(gradients: try source.gradients(of: graph, for: names))
     }
   }
 
-  static func summary(before: Graph, after: Graph, parameters: [String], groups: [String]) throws -> PruneSummary {
+  static func summary(before: Graph, after: Graph, parameters: [String], groups: [String]) throws
+    -> PruneSummary
+  {
     let costBefore = try before.costs(inputShapes: before.inputShapes())
     let costAfter = try after.costs(inputShapes: after.inputShapes())
     let kept = after.keptFractions(of: parameters)
@@ -99,7 +107,8 @@ public enum PruneRecipe {
         shapeAfter: after.initializers[name]?.shape ?? [], kept: kept[name] ?? 0)
     }
     return PruneSummary(
-      layers: layers, parametersBefore: costBefore.totals.parameters, parametersAfter: costAfter.totals.parameters,
+      layers: layers, parametersBefore: costBefore.totals.parameters,
+      parametersAfter: costAfter.totals.parameters,
       nonzeroAfter: costAfter.totals.nonzeroParameters, macsBefore: costBefore.totals.macs,
       macsAfter: costAfter.totals.macs, nonzeroMACsAfter: costAfter.totals.nonzeroMACs, groups: groups)
   }

@@ -1,3 +1,5 @@
+import Foundation
+
 /// Self-contained HTML: inline CSS and SVG charts, no scripts, no external resources.
 extension ReportDocument {
   public func html() -> String {
@@ -28,7 +30,8 @@ extension ReportDocument {
 extension ReportTable {
   public func html() -> String {
     var out = title.map { "<h3>\(escapeHTML($0))</h3>\n" } ?? ""
-    out += "<table><thead><tr>" + columns.map { "<th>\(escapeHTML($0))</th>" }.joined() + "</tr></thead><tbody>\n"
+    out +=
+      "<table><thead><tr>" + columns.map { "<th>\(escapeHTML($0))</th>" }.joined() + "</tr></thead><tbody>\n"
     for row in rows { out += "<tr>" + row.map { "<td>\(escapeHTML($0))</td>" }.joined() + "</tr>\n" }
     out += "</tbody></table>\n"
     for note in notes { out += "<p class=\"note\">\(escapeHTML(note))</p>\n" }
@@ -64,7 +67,8 @@ extension BarChart {
       let colour = Self.palette[(groups.firstIndex(of: bar.group ?? "") ?? 0) % Self.palette.count]
       let w = length(bar.value)
       out += "<text x=\"0\" y=\"\(y + 14)\" font-size=\"12\">\(escapeHTML(bar.label))</text>"
-      out += "<rect x=\"\(labelWidth)\" y=\"\(y)\" width=\"\(String(format: "%.1f", w))\" height=\"16\" fill=\"\(colour)\"/>"
+      out +=
+        "<rect x=\"\(labelWidth)\" y=\"\(y)\" width=\"\(String(format: "%.1f", w))\" height=\"16\" fill=\"\(colour)\"/>"
       out += "<text x=\"\(String(format: "%.1f", labelWidth + w + 4))\" y=\"\(y + 13)\" font-size=\"11\">"
       out += "\(formatNumber(bar.value))</text>\n"
     }
@@ -77,7 +81,5 @@ func escapeHTML(_ text: String) -> String {
   text.replacingOccurrences(of: "&", with: "&amp;").replacingOccurrences(of: "<", with: "&lt;")
     .replacingOccurrences(of: ">", with: "&gt;").replacingOccurrences(of: "\"", with: "&quot;")
 }
-
-import Foundation
 
 private func Foundation_log10(_ x: Double) -> Double { log10(x) }

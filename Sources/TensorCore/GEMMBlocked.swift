@@ -3,10 +3,11 @@ import TensorCoreAVX512
 
 /// A register-blocked micro-kernel: C[mr, nr] (row stride ldc) ← alpha·(Apacked[kc][mr] ·
 /// Bpacked[kc][nr]) + beta·C, C not read when beta == 0.
-typealias MicroKernel = @Sendable (
-  _ kc: Int, _ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>, _ c: UnsafeMutablePointer<Float>,
-  _ ldc: Int, _ alpha: Float, _ beta: Float
-) -> Void
+typealias MicroKernel =
+  @Sendable (
+    _ kc: Int, _ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>, _ c: UnsafeMutablePointer<Float>,
+    _ ldc: Int, _ alpha: Float, _ beta: Float
+  ) -> Void
 
 /// A micro-kernel and the cache blocking around it (Goto & van de Geijn 2008): an mc×kc block of A
 /// stays in L2, a kc×nr sliver of B streams through L1, a kc×nc panel of B stays in L3.

@@ -25,11 +25,15 @@ public func div(_ a: Tensor, _ b: Tensor) throws -> Tensor {
 }
 /// Elementwise max with broadcasting (float32 or int64).
 public func maximum(_ a: Tensor, _ b: Tensor) throws -> Tensor {
-  try binary(a, b, "maximum", { $0.replacing(with: $1, where: $0 .< $1) }, { Swift.max($0, $1) }, { Swift.max($0, $1) })
+  try binary(
+    a, b, "maximum", { $0.replacing(with: $1, where: $0 .< $1) }, { Swift.max($0, $1) }, { Swift.max($0, $1) }
+  )
 }
 /// Elementwise min with broadcasting (float32 or int64).
 public func minimum(_ a: Tensor, _ b: Tensor) throws -> Tensor {
-  try binary(a, b, "minimum", { $0.replacing(with: $1, where: $1 .< $0) }, { Swift.min($0, $1) }, { Swift.min($0, $1) })
+  try binary(
+    a, b, "minimum", { $0.replacing(with: $1, where: $1 .< $0) }, { Swift.min($0, $1) }, { Swift.min($0, $1) }
+  )
 }
 /// a ** b with broadcasting (float32; int64 inputs are computed in Double and truncated).
 public func pow(_ a: Tensor, _ b: Tensor) throws -> Tensor {
@@ -170,10 +174,12 @@ private func binaryFloat(
   _ vector: ((SIMD16<Float>, SIMD16<Float>) -> SIMD16<Float>)?, _ scalar: (Float, Float) -> Float
 ) throws -> Tensor {
   guard a.dtype == .float32, b.dtype == .float32 else {
-    throw TensorError.dtypeMismatch(operation: name, expected: .float32, found: a.dtype == .float32 ? b.dtype : a.dtype)
+    throw TensorError.dtypeMismatch(
+      operation: name, expected: .float32, found: a.dtype == .float32 ? b.dtype : a.dtype)
   }
   let shape = try broadcastShape(a.shape, b.shape)
-  let (dims, strides) = coalesce(shape, [broadcastStrides(a.shape, to: shape), broadcastStrides(b.shape, to: shape)])
+  let (dims, strides) = coalesce(
+    shape, [broadcastStrides(a.shape, to: shape), broadcastStrides(b.shape, to: shape)])
   let count = Tensor.elementCount(shape)
   let rank = dims.count
   let inner = dims[rank - 1]
@@ -182,7 +188,9 @@ private func binaryFloat(
   let out = [Float](unsafeUninitializedCapacity: count) { buffer, initialized in
     x.withUnsafeBufferPointer { xb in
       y.withUnsafeBufferPointer { yb in
-        guard count > 0, let px = xb.baseAddress, let py = yb.baseAddress, let d = buffer.baseAddress else { return }
+        guard count > 0, let px = xb.baseAddress, let py = yb.baseAddress, let d = buffer.baseAddress else {
+          return
+        }
         parallelRanges(count) { start, end in
           var position = start
           while position < end {

@@ -110,8 +110,7 @@ extension Tensor {
   }
 
   /// (sorted reduced axes, output shape, output shape with reduced axes kept as 1).
-  private func reductionShapes(_ axes: [Int]?, keepDims: Bool, _ op: String) throws -> ([Int], [Int], [Int])
-  {
+  private func reductionShapes(_ axes: [Int]?, keepDims: Bool, _ op: String) throws -> ([Int], [Int], [Int]) {
     let list = axes ?? []
     var reduced = Set<Int>()
     for axis in list { reduced.insert(try Tensor.normalizedAxis(axis, rank: rank, operation: op)) }
@@ -148,7 +147,8 @@ private func reduceRows(_ x: [Float], rows: Int, length: Int, _ kind: ReductionK
 
 /// [outer, length, inner] → [outer, inner]: rows of `inner` elements combined with SIMD16 (e.g. BERT
 /// mean pooling over tokens).
-private func reduceMiddle(_ x: [Float], outer: Int, length: Int, inner: Int, _ kind: ReductionKind) -> [Float] {
+private func reduceMiddle(_ x: [Float], outer: Int, length: Int, inner: Int, _ kind: ReductionKind) -> [Float]
+{
   var out = [Float](repeating: 0, count: outer * inner)
   x.withUnsafeBufferPointer { src in
     out.withUnsafeMutableBufferPointer { dst in

@@ -80,7 +80,8 @@ extension Tensor {
       if newShape[axis] > 0 { offset += start * own[axis] }
       strides[axis] = own[axis] * step
     }
-    return Tensor(shape: newShape, storage: storage.strided(shape: newShape, strides: strides, offset: offset))
+    return Tensor(
+      shape: newShape, storage: storage.strided(shape: newShape, strides: strides, offset: offset))
   }
 
   /// ONNX Expand: broadcasts to broadcastShape(shape, target) (the target may have 1s where self has more).

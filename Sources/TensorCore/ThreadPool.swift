@@ -60,8 +60,9 @@ public final class ThreadPool: @unchecked Sendable {
   /// threads. The caller promises that different i touch disjoint memory.
   public func parallelFor(_ count: Int, threads: Int = .max, _ body: (Int) -> Void) {
     let participants = min(threads, threadCount, maxThreads, count)
-    if participants <= 1 || !busy.compareExchange(expected: false, desired: true, ordering: .acquiring)
-      .exchanged
+    if participants <= 1
+      || !busy.compareExchange(expected: false, desired: true, ordering: .acquiring)
+        .exchanged
     {
       for i in 0..<count { body(i) }
       return

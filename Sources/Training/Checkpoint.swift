@@ -19,7 +19,9 @@ public enum Checkpoint {
       try ModelFile.save(graph, to: path)
     case "safetensors":
       var tensors: [String: Tensor] = [:]
-      for (name, tensor) in graph.orderedInitializers where tensor.dtype == .float32 { tensors[name] = tensor }
+      for (name, tensor) in graph.orderedInitializers where tensor.dtype == .float32 {
+        tensors[name] = tensor
+      }
       for (name, mask) in graph.masks { tensors[name + maskSuffix] = mask.converted(to: .float32) }
       try SafeTensorsWriter.write(
         tensors, metadata: ["format": "prunekit-checkpoint", "graph": graph.name], to: path)
@@ -42,9 +44,14 @@ public enum Checkpoint {
           what: "\(path): tensor '\(name)'", message: "graph '\(graph.name)' has no initializer '\(target)'")
       }
       guard existing.shape == tensor.shape else {
-        throw TrainingError.shapeMismatch(node: "\(path): \(name)", expected: "\(existing.shape)", found: "\(tensor.shape)")
+        throw TrainingError.shapeMismatch(
+          node: "\(path): \(name)", expected: "\(existing.shape)", found: "\(tensor.shape)")
       }
-      if name.hasSuffix(maskSuffix) { result.masks[target] = tensor } else { result.setInitializer(name, tensor) }
+      if name.hasSuffix(maskSuffix) {
+        result.masks[target] = tensor
+      } else {
+        result.setInitializer(name, tensor)
+      }
     }
     return result
   }

@@ -74,7 +74,8 @@ public final class Trainer {
     throws
   {
     guard let input = graph.inputs.first, let output = graph.outputs.first else {
-      throw TrainingError.invalidArgument(what: "graph '\(graph.name)'", message: "needs an input and an output")
+      throw TrainingError.invalidArgument(
+        what: "graph '\(graph.name)'", message: "needs an input and an output")
     }
     self.baseGraph = graph
     self.parameters = try ParameterSet(graph: graph)
@@ -125,7 +126,9 @@ public final class Trainer {
 
   /// One optimisation step on `batch` at `learningRate`.
   @discardableResult
-  public func step(on batch: Batch, learningRate: Float, epoch: Int = 0, stepsPerEpoch: Int = 1, totalSteps: Int = 1)
+  public func step(
+    on batch: Batch, learningRate: Float, epoch: Int = 0, stepsPerEpoch: Int = 1, totalSteps: Int = 1
+  )
     throws -> StepReport
   {
     let (loss, correct, grads, state) = try pass(
@@ -193,7 +196,8 @@ public final class Trainer {
     -> EvaluationResult
   {
     guard let input = graph.inputs.first?.name, let output = graph.outputs.first?.name else {
-      throw TrainingError.invalidArgument(what: "graph '\(graph.name)'", message: "needs an input and an output")
+      throw TrainingError.invalidArgument(
+        what: "graph '\(graph.name)'", message: "needs an input and an output")
     }
     var lossSum: Double = 0, correct = 0
     var predictions: [Int] = []
@@ -203,7 +207,9 @@ public final class Trainer {
       start += batchSize
       var context = ForwardContext(training: false)
       let pass = try ForwardPass(graph: graph, inputs: [input: batch.inputs], context: &context)
-      guard let logits = pass.value(output) else { throw TrainingError.missingValue(node: "graph output", name: output) }
+      guard let logits = pass.value(output) else {
+        throw TrainingError.missingValue(node: "graph output", name: output)
+      }
       let (loss, _, c) = try Loss.softmaxCrossEntropy(logits: logits, labels: batch.labels)
       lossSum += Double(loss) * Double(batch.labels.count)
       correct += c

@@ -37,9 +37,10 @@ struct BenchKernelsCommand: ParsableCommand {
           throw ValidationError(
             "\(variant.name) is wrong on \(shape.label): error \(error) > \(problem.tolerance)")
         }
-        row.gflops[variant.name] = problem.gflops(seconds: bestSecondsPerCall(repeats: repeats) {
-          problem.run(variant)
-        })
+        row.gflops[variant.name] = problem.gflops(
+          seconds: bestSecondsPerCall(repeats: repeats) {
+            problem.run(variant)
+          })
       }
       rows.append(row)
     }

@@ -47,7 +47,9 @@ struct BenchMiniLMCommand: ParsableCommand {
         perOp[node.opType, default: 0] += Double(now - last) / 1e6
         last = now
       }
-      for (op, ms) in perOp.sorted(by: { $0.value > $1.value }) { print(String(format: "  %-28@ %8.1f ms", op, ms)) }
+      for (op, ms) in perOp.sorted(by: { $0.value > $1.value }) {
+        print(String(format: "  %-28@ %8.1f ms", op, ms))
+      }
     }
     print("MiniLM-L6 batch \(batch) × sequence \(sequence), \(threads) threads, \(repeats) runs")
     print("engine                   median ms   best ms")
@@ -57,11 +59,17 @@ struct BenchMiniLMCommand: ParsableCommand {
       return
     }
     let (name, median, best, output) = peerResult
-    let diff = Self.maxAbsDifference(reference.floats, output, mask: inputs["attention_mask"]!.int64s, width: 384)
+    let diff = Self.maxAbsDifference(
+      reference.floats, output, mask: inputs["attention_mask"]!.int64s, width: 384)
     print(Self.row(name, median, best))
     print(String(format: "outputs: max abs difference %.2e over unmasked tokens", diff))
-    print(String(format: "speed: PruneKit %.2f× onnxruntime (median), %.2f× (best)", median / ours.median, best / ours.best))
-    if diff > 1e-3 { throw ValidationError("outputs differ from onnxruntime by \(diff) (> 1e-3): timing not valid") }
+    print(
+      String(
+        format: "speed: PruneKit %.2f× onnxruntime (median), %.2f× (best)", median / ours.median,
+        best / ours.best))
+    if diff > 1e-3 {
+      throw ValidationError("outputs differ from onnxruntime by \(diff) (> 1e-3): timing not valid")
+    }
   }
 
   /// Seeded token ids: [CLS] random ids [SEP], random lengths, zero padding with a zero mask.
@@ -72,14 +80,16 @@ struct BenchMiniLMCommand: ParsableCommand {
     for b in 0..<batch {
       let length = Int.random(in: max(2, sequence / 4)...sequence, using: &rng)
       for t in 0..<length {
-        ids[b * sequence + t] = t == 0 ? 101 : (t == length - 1 ? 102 : Int64.random(in: 1000..<30000, using: &rng))
+        ids[b * sequence + t] =
+          t == 0 ? 101 : (t == length - 1 ? 102 : Int64.random(in: 1000..<30000, using: &rng))
         mask[b * sequence + t] = 1
       }
     }
     return [
       "input_ids": Tensor(shape: [batch, sequence], int64s: ids),
       "attention_mask": Tensor(shape: [batch, sequence], int64s: mask),
-      "token_type_ids": Tensor(shape: [batch, sequence], int64s: [Int64](repeating: 0, count: batch * sequence)),
+      "token_type_ids": Tensor(
+        shape: [batch, sequence], int64s: [Int64](repeating: 0, count: batch * sequence)),
     ]
   }
 
@@ -129,4 +139,3 @@ struct BenchMiniLMCommand: ParsableCommand {
     return worst
   }
 }
-

@@ -29,7 +29,8 @@ struct CompressCommand: ParsableCommand {
   @Option(help: "Quantization scheme: kmeans, int8 or float32 (no quantization).")
   var scheme: String = "kmeans"
 
-  @Flag(name: .customLong("no-huffman"), help: "Store streams in fixed width (the paper's quantized-only stage).")
+  @Flag(
+    name: .customLong("no-huffman"), help: "Store streams in fixed width (the paper's quantized-only stage).")
   var noHuffman = false
 
   @Option(name: .customLong("min-elements"), help: "Weights with fewer elements stay raw.")
@@ -51,7 +52,8 @@ struct CompressCommand: ParsableCommand {
     }
     var options = CompressionOptions(scheme: s, entropyCoding: huffman, minimumElements: minElements)
     options.bits = try parseKindBits(bits, flag: "--bits", range: 1...16, into: options.bits)
-    options.indexBits = try parseKindBits(indexBits, flag: "--index-bits", range: 1...16, into: options.indexBits)
+    options.indexBits = try parseKindBits(
+      indexBits, flag: "--index-bits", range: 1...16, into: options.indexBits)
     return options
   }
 

@@ -6,7 +6,8 @@ struct DecompressCommand: ParsableCommand {
   static let configuration = CommandConfiguration(
     commandName: "decompress",
     abstract: "Decode a .pkz file back to ONNX (or another format prunekit writes).",
-    discussion: "Every checksum is verified first; the output holds the .pkz's quantized weights bit for bit.")
+    discussion: "Every checksum is verified first; the output holds the .pkz's quantized weights bit for bit."
+  )
 
   @Argument(help: "The .pkz file.")
   var model: String

@@ -7,7 +7,8 @@ import PruneKit
 struct DemoCommand: ParsableCommand {
   static let configuration = CommandConfiguration(
     commandName: "demo",
-    abstract: "Train (or reuse) LeNet, prune with retraining, share weights, Huffman-code, write and evaluate a .pkz.",
+    abstract:
+      "Train (or reuse) LeNet, prune with retraining, share weights, Huffman-code, write and evaluate a .pkz.",
     discussion: """
       Stages: dense training (cached in --cache, reused on the next run), iterative magnitude pruning \
       (Han et al. 2015) toward the paper's per-layer kept fractions with retraining after each round, \
@@ -20,19 +21,25 @@ struct DemoCommand: ParsableCommand {
 
   @Option(help: "lenet300 (LeNet-300-100) or lenet5.") var model: Model = .lenet300
   @Option(help: "Codebook bits per layer kind.") var bits: String = "fc=5,conv=8"
-  @Option(name: .customLong("index-bits"), help: "Relative-gap bits per layer kind.") var indexBits: String = "fc=5,conv=4"
+  @Option(name: .customLong("index-bits"), help: "Relative-gap bits per layer kind.") var indexBits: String =
+    "fc=5,conv=4"
   @Option(help: "Dense training epochs.") var epochs: Int = 8
-  @Option(name: .customLong("retrain-epochs"), help: "Retraining epochs after each pruning round.") var retrainEpochs = 3
+  @Option(name: .customLong("retrain-epochs"), help: "Retraining epochs after each pruning round.")
+  var retrainEpochs = 3
   @Option(name: .customLong("retrain-lr"), help: "Retraining learning rate (cosine to 0 each round).")
   var retrainLR: Float = 0.02
   @Option(help: "Pruning rounds.") var rounds = 5
-  @Option(name: .customLong("fine-tune-steps"), help: "Centroid fine-tuning mini-batches.") var fineTuneSteps = 600
-  @Option(name: .customLong("fine-tune-lr"), help: "Centroid fine-tuning learning rate.") var fineTuneLR: Float = 1e-4
+  @Option(name: .customLong("fine-tune-steps"), help: "Centroid fine-tuning mini-batches.")
+  var fineTuneSteps = 600
+  @Option(name: .customLong("fine-tune-lr"), help: "Centroid fine-tuning learning rate.") var fineTuneLR:
+    Float = 1e-4
   @Option(help: "Seed of the initial weights and the data order.") var seed: UInt64 = 1
   @Option(help: "MNIST-format data folder (default: the repository's copy).") var data: String?
   @Option(help: "Folder caching the dense model between runs.") var cache: String = ".prunekit-cache"
-  @Option(name: .shortAndLong, help: "Folder for the stage files and the final .pkz.") var output: String = "demo-output"
-  @Option(name: .customLong("train-limit"), help: "Use the first N training images only (quick runs).") var trainLimit: Int?
+  @Option(name: .shortAndLong, help: "Folder for the stage files and the final .pkz.") var output: String =
+    "demo-output"
+  @Option(name: .customLong("train-limit"), help: "Use the first N training images only (quick runs).")
+  var trainLimit: Int?
 
   func run() throws {
     let wall = Date()
@@ -58,7 +65,8 @@ struct DemoCommand: ParsableCommand {
     }
     bench.onLog = { note($0) }
     let recipe = DeepCompressionRecipe(
-      name: model.rawValue, keptFractions: kind.paperKeptFractions, pruningRounds: rounds, compression: options,
+      name: model.rawValue, keptFractions: kind.paperKeptFractions, pruningRounds: rounds,
+      compression: options,
       fineTuning: CentroidFineTuning(steps: fineTuneSteps, learningRate: fineTuneLR, momentum: 0.9),
       outputDirectory: output)
     note("data: \(folder); \(bench.train.count) training, \(bench.test.count) test images")

@@ -41,9 +41,13 @@ struct EnergyCommand: ParsableCommand {
 
   func validate() throws {
     guard (1...2).contains(models.count) else { throw ValidationError("give one or two models") }
-    guard batch > 0, runs > 0, sequence > 0 else { throw ValidationError("--batch, --runs and --sequence must be positive") }
+    guard batch > 0, runs > 0, sequence > 0 else {
+      throw ValidationError("--batch, --runs and --sequence must be positive")
+    }
     guard pue >= 1, pue < 10 else { throw ValidationError("--pue must be in [1, 10), got \(pue)") }
-    guard WeightMemory(rawValue: weightsFrom) != nil else { throw ValidationError("--weights-from must be dram or sram") }
+    guard WeightMemory(rawValue: weightsFrom) != nil else {
+      throw ValidationError("--weights-from must be dram or sram")
+    }
     guard (0...64).contains(indexBits) else { throw ValidationError("--index-bits must be in 0...64") }
   }
 
@@ -64,10 +68,12 @@ struct EnergyCommand: ParsableCommand {
       guard parts.count == 2, parts[0] > 0, parts[0] <= parts[1] else {
         throw ValidationError("--watts-per-thread must be LOW-HIGH, e.g. 2-8")
       }
-      options.probe = .system(fallback: CPUTimeEstimator(wattsPerThreadLow: parts[0], wattsPerThreadHigh: parts[1]))
+      options.probe = .system(
+        fallback: CPUTimeEstimator(wattsPerThreadLow: parts[0], wattsPerThreadHigh: parts[1]))
     }
     let results = try models.map { path in
-      try measureEnergy(of: ModelFile.loadAny(path), named: (path as NSString).lastPathComponent, options: options)
+      try measureEnergy(
+        of: ModelFile.loadAny(path), named: (path as NSString).lastPathComponent, options: options)
     }
     let document = EnergyReporting.document(results)
     if json {

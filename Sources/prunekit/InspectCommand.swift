@@ -8,7 +8,8 @@ struct InspectCommand: ParsableCommand {
     commandName: "inspect",
     abstract: "Print a model's per-layer parameters, MACs, weight bytes and sparsity.")
 
-  @Argument(help: "Model file (\((ModelFile.knownExtensions + ["pkz"]).map { ".\($0)" }.joined(separator: ", "))).")
+  @Argument(
+    help: "Model file (\((ModelFile.knownExtensions + ["pkz"]).map { ".\($0)" }.joined(separator: ", "))).")
   var model: String
 
   @Flag(help: "Print the full cost table as JSON.")
@@ -47,7 +48,9 @@ struct InspectCommand: ParsableCommand {
   static func table(_ costs: GraphCost, graph: Graph, all: Bool) -> String {
     var lines: [String] = []
     let inputs = costs.inputShapes.sorted { $0.key < $1.key }.map { "\($0.key) \($0.value)" }
-    lines.append("\(graph.name): \(graph.nodes.count) nodes, opset \(graph.opsetVersion); inputs \(inputs.joined(separator: ", "))")
+    lines.append(
+      "\(graph.name): \(graph.nodes.count) nodes, opset \(graph.opsetVersion); inputs \(inputs.joined(separator: ", "))"
+    )
     let header = ["node", "op", "output", "params", "MACs", "weight bytes", "sparsity"]
     var rows: [[String]] = []
     for n in costs.nodes where all || n.parameters > 0 || n.macs > 0 {
@@ -57,7 +60,9 @@ struct InspectCommand: ParsableCommand {
       ])
     }
     let t = costs.totals
-    rows.append(["total", "", "", group(t.parameters), group(t.macs), group(t.weightBytes), percent(t.sparsity)])
+    rows.append([
+      "total", "", "", group(t.parameters), group(t.macs), group(t.weightBytes), percent(t.sparsity),
+    ])
     let widths = header.indices.map { c in ([header] + rows).map { $0[c].count }.max() ?? 0 }
     func format(_ row: [String]) -> String {
       row.enumerated().map { c, s in
@@ -68,10 +73,14 @@ struct InspectCommand: ParsableCommand {
     lines.append(format(header))
     lines.append(widths.map { String(repeating: "-", count: $0) }.joined(separator: "  "))
     for (i, row) in rows.enumerated() {
-      if i == rows.count - 1 { lines.append(widths.map { String(repeating: "-", count: $0) }.joined(separator: "  ")) }
+      if i == rows.count - 1 {
+        lines.append(widths.map { String(repeating: "-", count: $0) }.joined(separator: "  "))
+      }
       lines.append(format(row))
     }
-    lines.append("FLOPs \(group(t.flops)); activations read \(group(t.activationBytesRead)) B, written \(group(t.activationBytesWritten)) B; non-zero MACs \(group(t.nonzeroMACs))")
+    lines.append(
+      "FLOPs \(group(t.flops)); activations read \(group(t.activationBytesRead)) B, written \(group(t.activationBytesWritten)) B; non-zero MACs \(group(t.nonzeroMACs))"
+    )
     return lines.joined(separator: "\n")
   }
 

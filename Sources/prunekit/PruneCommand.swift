@@ -46,7 +46,8 @@ struct PruneCommand: ParsableCommand {
   @Option(help: "Seed for random importance and data order.")
   var seed: UInt64 = 0
 
-  @Option(help: "Schedule: oneshot | iterative (Han et al. 2015: prune by q·σ, retrain, repeat; needs --data).")
+  @Option(
+    help: "Schedule: oneshot | iterative (Han et al. 2015: prune by q·σ, retrain, repeat; needs --data).")
   var schedule: String = "oneshot"
 
   @Option(help: "Iterative: prune→retrain rounds.") var rounds: Int = 3
@@ -67,7 +68,9 @@ struct PruneCommand: ParsableCommand {
 
   func run() throws {
     var options = PruneOptions()
-    guard let m = PruneOptions.Method(rawValue: method) else { throw ValidationError("--method: magnitude, random or taylor") }
+    guard let m = PruneOptions.Method(rawValue: method) else {
+      throw ValidationError("--method: magnitude, random or taylor")
+    }
     guard let s = PruningScope(rawValue: scope) else { throw ValidationError("--scope: layer or global") }
     options.method = m
     options.scope = s
@@ -75,15 +78,21 @@ struct PruneCommand: ParsableCommand {
     options.ratio = ratio
     options.seed = seed
     if let pattern {
-      guard let p = SparsityPattern(argument: pattern), case .nOfM = p else { throw ValidationError("--pattern N:M, e.g. 2:4") }
+      guard let p = SparsityPattern(argument: pattern), case .nOfM = p else {
+        throw ValidationError("--pattern N:M, e.g. 2:4")
+      }
       options.pattern = p
     }
     if let block {
-      guard let p = SparsityPattern(argument: block), case .block = p else { throw ValidationError("--block RxC, e.g. 4x4") }
+      guard let p = SparsityPattern(argument: block), case .block = p else {
+        throw ValidationError("--block RxC, e.g. 4x4")
+      }
       options.pattern = p
     }
     if let structured {
-      guard let kind = PruneOptions.Structure(rawValue: structured) else { throw ValidationError("--structured channels or heads") }
+      guard let kind = PruneOptions.Structure(rawValue: structured) else {
+        throw ValidationError("--structured channels or heads")
+      }
       options.structure = kind
     }
     if schedule == "iterative" { return try runIterative() }
@@ -124,7 +133,9 @@ struct PruneCommand: ParsableCommand {
       targets = [:]
       for item in kept.split(separator: ",") {
         let parts = item.split(separator: "=")
-        guard parts.count == 2, let f = Double(parts[1]) else { throw ValidationError("--kept name=fraction,…") }
+        guard parts.count == 2, let f = Double(parts[1]) else {
+          throw ValidationError("--kept name=fraction,…")
+        }
         targets[String(parts[0])] = f
       }
     }
@@ -141,19 +152,25 @@ struct PruneCommand: ParsableCommand {
     let paper = IterativePruningRecipe.paperKept(kind)
     print("layer           kept     paper (Han et al. 2015)")
     for name in result.kept.keys.sorted() {
-      print(name.padding(toLength: 15, withPad: " ", startingAt: 0) + String(format: " %6.2f%%  %6.2f%%", 100 * result.kept[name]!, 100 * (paper[name] ?? 0)))
+      print(
+        name.padding(toLength: 15, withPad: " ", startingAt: 0)
+          + String(format: " %6.2f%%  %6.2f%%", 100 * result.kept[name]!, 100 * (paper[name] ?? 0)))
     }
-    print(String(
-      format: "pruned %.2f%% of the weights; test error dense %.2f%% → pruned+retrained %.2f%%; wrote %@",
-      100 * result.prunedFraction, 100 * result.denseError, 100 * result.prunedError, output))
+    print(
+      String(
+        format: "pruned %.2f%% of the weights; test error dense %.2f%% → pruned+retrained %.2f%%; wrote %@",
+        100 * result.prunedFraction, 100 * result.denseError, 100 * result.prunedError, output))
   }
 
   static func table(_ s: PruneSummary) -> String {
-    var lines = ["layer".padding(toLength: 36, withPad: " ", startingAt: 0) + "shape before → after              kept"]
+    var lines = [
+      "layer".padding(toLength: 36, withPad: " ", startingAt: 0) + "shape before → after              kept"
+    ]
     for l in s.layers {
       let shapes = "\(l.shapeBefore) → \(l.shapeAfter)".padding(toLength: 34, withPad: " ", startingAt: 0)
-      lines.append(String(l.name.prefix(35)).padding(toLength: 36, withPad: " ", startingAt: 0) + shapes
-        + String(format: "%6.2f%%", 100 * l.kept))
+      lines.append(
+        String(l.name.prefix(35)).padding(toLength: 36, withPad: " ", startingAt: 0) + shapes
+          + String(format: "%6.2f%%", 100 * l.kept))
     }
     lines.append(
       "parameters \(s.parametersBefore) → \(s.parametersAfter) (non-zero \(s.nonzeroAfter)); "

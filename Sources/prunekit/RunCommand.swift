@@ -14,7 +14,8 @@ struct RunCommand: ParsableCommand {
       model's output names, to a temporary file renamed into place.
       """)
 
-  @Argument(help: "Model file (\((ModelFile.knownExtensions + ["pkz"]).map { ".\($0)" }.joined(separator: ", "))).")
+  @Argument(
+    help: "Model file (\((ModelFile.knownExtensions + ["pkz"]).map { ".\($0)" }.joined(separator: ", "))).")
   var model: String
 
   @Option(name: .long, help: "safetensors file with the input tensors.")
@@ -37,7 +38,9 @@ struct RunCommand: ParsableCommand {
 
   /// The tensors for `inputs`: by name; a single-input model falls back to the file's only tensor
   /// or the one named `input`.
-  static func feeds(for inputs: [ValueInfo], from file: SafeTensorsFile, path: String) throws -> [String: Tensor] {
+  static func feeds(for inputs: [ValueInfo], from file: SafeTensorsFile, path: String) throws -> [String:
+    Tensor]
+  {
     var feeds: [String: Tensor] = [:]
     for info in inputs {
       if file.contains(info.name) {

@@ -37,7 +37,8 @@ struct TrainCommand: ParsableCommand {
   @Option(help: "sgd, adam or adamw.") var optimizer: OptimizerName = .sgd
   @Option(help: "SGD momentum.") var momentum: Float = 0.9
   @Option(help: "Weight decay (L2 for SGD/Adam, decoupled for AdamW).") var weightDecay: Float = 5e-4
-  @Option(help: "cosine, step (x0.1 every third of the run) or constant.") var schedule: ScheduleName = .cosine
+  @Option(help: "cosine, step (x0.1 every third of the run) or constant.") var schedule: ScheduleName =
+    .cosine
   @Option(help: "Seed of the initial weights, the shuffling and dropout.") var seed: UInt64 = 1
   @Option(help: "Train on the first N training images only (quick runs).") var limit: Int?
   @Option(name: .shortAndLong, help: "Output file: .onnx or .safetensors.") var output: String
@@ -61,7 +62,8 @@ struct TrainCommand: ParsableCommand {
     let rate = lr ?? (optimizer == .sgd ? 0.05 : 1e-3)
     let opt: any Optimizer
     switch optimizer {
-    case .sgd: opt = SGD(learningRate: rate, momentum: momentum, nesterov: momentum > 0, weightDecay: weightDecay)
+    case .sgd:
+      opt = SGD(learningRate: rate, momentum: momentum, nesterov: momentum > 0, weightDecay: weightDecay)
     case .adam: opt = Adam(learningRate: rate, weightDecay: weightDecay)
     case .adamw: opt = Adam.adamW(learningRate: rate, weightDecay: weightDecay)
     }
@@ -72,26 +74,33 @@ struct TrainCommand: ParsableCommand {
       case .constant: .constant
       }
     let trainer = try Trainer(
-      graph: graph, optimizer: opt, configuration: TrainingConfiguration(batchSize: batch, schedule: plan, seed: seed))
+      graph: graph, optimizer: opt,
+      configuration: TrainingConfiguration(batchSize: batch, schedule: plan, seed: seed))
     var epochs: [[String: Double]] = []
     for epoch in 0..<self.epochs {
-      var bar = ProgressBar(total: (train.count + batch - 1) / batch, label: "epoch \(epoch + 1)/\(self.epochs)")
+      var bar = ProgressBar(
+        total: (train.count + batch - 1) / batch, label: "epoch \(epoch + 1)/\(self.epochs)")
       var (lossSum, correct, seen, steps) = (0.0, 0, 0, 0)
-      let report = try trainer.train(on: train, epochs: 1, startEpoch: epoch, totalEpochs: self.epochs) { step in
+      let report = try trainer.train(on: train, epochs: 1, startEpoch: epoch, totalEpochs: self.epochs) {
+        step in
         lossSum += Double(step.loss) * Double(step.count)
         correct += step.correct
         seen += step.count
         steps += 1
         bar.update(
           done: steps, unitsDone: seen, unit: "img",
-          fields: String(format: "loss %.4f acc %.2f%%", lossSum / Double(seen), 100 * Double(correct) / Double(seen)))
+          fields: String(
+            format: "loss %.4f acc %.2f%%", lossSum / Double(seen), 100 * Double(correct) / Double(seen)))
       }[0]
       let eval = try trainer.evaluate(on: test)
-      note(String(
-        format: "epoch %d/%d: train loss %.4f acc %.2f%%, test error %.2f%%, %.1f s", epoch + 1, self.epochs,
-        report.loss, 100 * report.accuracy, 100 * eval.error, report.seconds))
+      note(
+        String(
+          format: "epoch %d/%d: train loss %.4f acc %.2f%%, test error %.2f%%, %.1f s", epoch + 1,
+          self.epochs,
+          report.loss, 100 * report.accuracy, 100 * eval.error, report.seconds))
       epochs.append([
-        "epoch": Double(epoch + 1), "train_loss": Double(report.loss), "train_accuracy": Double(report.accuracy),
+        "epoch": Double(epoch + 1), "train_loss": Double(report.loss),
+        "train_accuracy": Double(report.accuracy),
         "test_error": Double(eval.error), "seconds": report.seconds,
       ])
     }
@@ -107,9 +116,10 @@ struct TrainCommand: ParsableCommand {
       let text = try JSONSerialization.data(withJSONObject: result, options: [.prettyPrinted, .sortedKeys])
       print(String(decoding: text, as: UTF8.self))
     } else {
-      print(String(
-        format: "%@: test error %.2f%% (%d/%d correct) after %d epochs, %.1f s; saved %@", model.rawValue,
-        100 * final.error, final.correct, final.count, self.epochs, seconds, output))
+      print(
+        String(
+          format: "%@: test error %.2f%% (%d/%d correct) after %d epochs, %.1f s; saved %@", model.rawValue,
+          100 * final.error, final.correct, final.count, self.epochs, seconds, output))
     }
   }
 }

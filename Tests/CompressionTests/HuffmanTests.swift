@@ -1,5 +1,5 @@
-import Testing
 import TensorCore
+import Testing
 
 @testable import Compression
 
@@ -67,7 +67,8 @@ func roundTrip(_ symbols: [UInt32], width: Int, entropy: Bool = true) throws -> 
   @Test func emptyAndOneSymbolStreamsRoundTrip() throws {
     #expect(try roundTrip([], width: 5) == [])
     #expect(try roundTrip([7], width: 5) == [7])
-    #expect(try roundTrip([UInt32](repeating: 3, count: 1000), width: 5) == [UInt32](repeating: 3, count: 1000))
+    #expect(
+      try roundTrip([UInt32](repeating: 3, count: 1000), width: 5) == [UInt32](repeating: 3, count: 1000))
     // The Huffman coding itself (not the constant shortcut) handles one symbol with a 1-bit code.
     let one = [UInt32](repeating: 4, count: 9)
     var r = ByteReader(bytes: SymbolStream.encodeHuffman(one), section: "test")

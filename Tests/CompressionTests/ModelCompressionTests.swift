@@ -1,7 +1,7 @@
 import Foundation
 import ModelGraph
-import Testing
 import TensorCore
+import Testing
 
 @testable import Compression
 

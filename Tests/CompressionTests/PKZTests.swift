@@ -1,7 +1,7 @@
 import Foundation
 import ModelGraph
-import Testing
 import TensorCore
+import Testing
 
 @testable import Compression
 
@@ -19,9 +19,13 @@ func syntheticGraph(seed: UInt64 = 1) -> Graph {
     Node(name: "flat", opType: "Flatten", inputs: ["r"], outputs: ["f"], attributes: ["axis": .int(1)]),
     Node(
       name: "fc1", opType: "Gemm", inputs: ["f", "fc1.w", "fc1.b"], outputs: ["h"],
-      attributes: ["transB": .int(1), "alpha": .float(1), "note": .string("ß"), "fs": .floats([0.5, -2]),
-        "ss": .strings(["a", ""]), "t": .tensor(Tensor(shape: [2], int64s: [-3, 4]))]),
-    Node(name: "fc2", opType: "Gemm", inputs: ["h", "fc2.w", ""], outputs: ["y"], attributes: ["transB": .int(1)]),
+      attributes: [
+        "transB": .int(1), "alpha": .float(1), "note": .string("ß"), "fs": .floats([0.5, -2]),
+        "ss": .strings(["a", ""]), "t": .tensor(Tensor(shape: [2], int64s: [-3, 4])),
+      ]),
+    Node(
+      name: "fc2", opType: "Gemm", inputs: ["h", "fc2.w", ""], outputs: ["y"], attributes: ["transB": .int(1)]
+    ),
   ]
   return Graph(
     name: "lenet-ish",
@@ -29,13 +33,18 @@ func syntheticGraph(seed: UInt64 = 1) -> Graph {
     initializers: [
       "conv.w": conv, "conv.b": Tensor.normal([8], seed: seed + 2), "fc1.w": fc1,
       "fc1.b": Tensor.normal([100], seed: seed + 3), "fc2.w": fc2,
-      "shape": Tensor(shape: [2], int64s: [1, -1]), "half": Tensor.normal([4, 4], seed: 9).converted(to: .float16),
+      "shape": Tensor(shape: [2], int64s: [1, -1]),
+      "half": Tensor.normal([4, 4], seed: 9).converted(to: .float16),
     ],
     initializerOrder: ["conv.w", "conv.b", "fc1.w", "fc1.b", "fc2.w", "shape", "half"],
-    inputs: [ValueInfo(name: "x", dtype: .float32, shape: [.symbolic("batch"), .fixed(1), .fixed(28), .fixed(28)])],
+    inputs: [
+      ValueInfo(name: "x", dtype: .float32, shape: [.symbolic("batch"), .fixed(1), .fixed(28), .fixed(28)])
+    ],
     outputs: [ValueInfo(name: "y", dtype: .float32, shape: nil)],
     opsetVersion: 17,
-    masks: ["conv.w": convMask, "fc1.w": fc1Mask.converted(to: .uint8), "conv.b": Tensor.filled([8], with: 1)],
+    masks: [
+      "conv.w": convMask, "fc1.w": fc1Mask.converted(to: .uint8), "conv.b": Tensor.filled([8], with: 1),
+    ],
     metadata: ["producer": "test", "source": "synthetic"])
 }
 
@@ -94,12 +103,16 @@ func sectionRanges(_ bytes: [UInt8]) throws -> [(String, Range<Int>)] {
     let (bytes, _) = encodePKZ(quantize(syntheticGraph()))
     for (section, range) in try sectionRanges(bytes) {
       // Bits at the start, middle and end of the section; the magic bytes (a separate check) excluded.
-      for index in Set([range.lowerBound + (section == "header" ? 8 : 0), range.lowerBound + range.count / 2, range.upperBound - 1]) {
+      for index in Set([
+        range.lowerBound + (section == "header" ? 8 : 0), range.lowerBound + range.count / 2,
+        range.upperBound - 1,
+      ]) {
         for bit in [0, 7] {
           var corrupt = bytes
           corrupt[index] ^= 1 << bit
           let error = #expect(throws: CompressionError.self) { try decodePKZ(corrupt) }
-          #expect(error?.section == section, "byte \(index) bit \(bit) of \(section): \(String(describing: error))")
+          #expect(
+            error?.section == section, "byte \(index) bit \(bit) of \(section): \(String(describing: error))")
         }
       }
     }
@@ -111,7 +124,9 @@ func sectionRanges(_ bytes: [UInt8]) throws -> [(String, Range<Int>)] {
     wrong[1] = 0x51
     #expect(throws: CompressionError.badMagic(offset: 0, found: Array(wrong[0..<8]))) { try decodePKZ(wrong) }
     let ranges = try sectionRanges(bytes)
-    for cut in [0, 5, 12, 40, ranges[1].1.lowerBound + 3, ranges[3].1.upperBound - 1, bytes.count - 5, bytes.count - 1] {
+    for cut in [
+      0, 5, 12, 40, ranges[1].1.lowerBound + 3, ranges[3].1.upperBound - 1, bytes.count - 5, bytes.count - 1,
+    ] {
       let error = #expect(throws: CompressionError.self) { try decodePKZ(Array(bytes[0..<cut])) }
       let description = error.map(String.init(describing:)) ?? ""
       #expect(description.contains("section '") && description.contains("byte"), "\(cut): \(description)")
@@ -146,7 +161,9 @@ func sectionRanges(_ bytes: [UInt8]) throws -> [(String, Range<Int>)] {
 
 /// Recomputes the section, header and file CRCs of a file whose section ranges are unchanged.
 func resign(_ bytes: inout [UInt8], sections: [PKZFormat.Section: Range<Int>]) {
-  func put(_ v: UInt32, at offset: Int) { for i in 0..<4 { bytes[offset + i] = UInt8(truncatingIfNeeded: v >> (8 * UInt32(i))) } }
+  func put(_ v: UInt32, at offset: Int) {
+    for i in 0..<4 { bytes[offset + i] = UInt8(truncatingIfNeeded: v >> (8 * UInt32(i))) }
+  }
   for (slot, kind) in PKZFormat.Section.allCases.enumerated() {
     put(CRC32.checksum(bytes[sections[kind]!]), at: 16 + 24 * slot + 4)
   }

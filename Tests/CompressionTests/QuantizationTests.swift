@@ -1,6 +1,6 @@
 import ModelGraph
-import Testing
 import TensorCore
+import Testing
 
 @testable import Compression
 
@@ -67,7 +67,9 @@ func sparseWeight(_ shape: [Int], density: Float, seed: UInt64) -> (weight: Tens
       // Error within half a step of the channel's scale.
       #expect(abs(fast[i] - w.floats[p]) <= params.scale * 0.5 + 1e-7)
     }
-    #expect(Int8ChannelParameters(low: -1, high: 1).quantize(0) == Int8ChannelParameters(low: -1, high: 1).zeroPoint)
+    #expect(
+      Int8ChannelParameters(low: -1, high: 1).quantize(0) == Int8ChannelParameters(low: -1, high: 1).zeroPoint
+    )
   }
 
   @Test(arguments: [2, 3, 4, 5, 8])
@@ -94,7 +96,8 @@ func sparseWeight(_ shape: [Int], density: Float, seed: UInt64) -> (weight: Tens
     let (w, m) = sparseWeight([40, 30], density: density, seed: 21)
     let (positions, _) = survivingEntries(of: w, mask: m)
     for entropy in [false, true] {
-      let blob = SparseIndexBlob.encode(positions: positions, shape: [40, 30], gapBits: 5, entropyCoding: entropy)
+      let blob = SparseIndexBlob.encode(
+        positions: positions, shape: [40, 30], gapBits: 5, entropyCoding: entropy)
       var r = ByteReader(bytes: blob, section: "streams")
       #expect(try SparseIndexBlob.decode(&r, shape: [40, 30], entries: positions.count) == positions)
       #expect(r.isAtEnd)
@@ -119,7 +122,8 @@ func sparseWeight(_ shape: [Int], density: Float, seed: UInt64) -> (weight: Tens
     var source = Constant()
     var layers = [layer]
     try fineTuneCentroids(
-      &layers, in: &graph, source: &source, settings: CentroidFineTuning(steps: 1, learningRate: 0.01, momentum: 0))
+      &layers, in: &graph, source: &source,
+      settings: CentroidFineTuning(steps: 1, learningRate: 0.01, momentum: 0))
     layer = layers[0]
     let tuned = graph.initializers["w"]!.floats
     #expect(tuned[1] == 0)

@@ -51,7 +51,9 @@ import Testing
     try #"{"name":"x","title":"x","source":"me","picojoules":{"fp32Add":1},"notes":[]}"#
       .write(toFile: path, atomically: true, encoding: .utf8)
     defer { try? FileManager.default.removeItem(atPath: path) }
-    #expect(throws: EnergyError.invalidProfile(file: path, reason: "picojoules.fp32Mult must be a positive number")) {
+    #expect(
+      throws: EnergyError.invalidProfile(file: path, reason: "picojoules.fp32Mult must be a positive number")
+    ) {
       try HardwareProfile.load(path)
     }
   }

@@ -45,8 +45,10 @@ import Testing
       }
       #expect(try topKAccuracy(logits: logits, labels: labels, k: k) == Double(hits) / Double(n))
     }
-    #expect(try topKAccuracy(logits: logits, labels: labels, k: 1)
-      == ClassificationMetrics(predictions: predictions(fromLogits: logits), labels: labels, classCount: c).accuracy)
+    #expect(
+      try topKAccuracy(logits: logits, labels: labels, k: 1)
+        == ClassificationMetrics(predictions: predictions(fromLogits: logits), labels: labels, classCount: c)
+        .accuracy)
   }
 }
 
@@ -61,7 +63,8 @@ import Testing
   }
 
   @Test func groupGapAndRatio() throws {
-    let d = try GroupDisparity(groups: ["a", "b", "a", "b", "b"], correct: [true, true, false, false, false])
+    let d = try GroupDisparity(
+      groups: ["a", "b", "a", "b", "b"], correct: [true, true, false, false, false])
     #expect(d.groups.map(\.name) == ["a", "b"])
     #expect(d.groups[0].accuracy == 0.5)
     #expect(abs(d.groups[1].accuracy - 1.0 / 3) < 1e-12)

@@ -1,6 +1,6 @@
 import Foundation
-import Testing
 import TensorCore
+import Testing
 
 @testable import ModelGraph
 
@@ -97,7 +97,9 @@ import TensorCore
     // Attention scores: [batch, heads, sequence, sequence].
     let scores = try #require(shapes["/m/encoder/layer.0/attention/self/Softmax_output_0"])
     #expect(scores.dims == [.symbolic("batch"), .fixed(12), .symbolic("sequence"), .symbolic("sequence")])
-    let costs = try graph.costs(inputShapes: ["input_ids": [1, 128], "attention_mask": [1, 128], "token_type_ids": [1, 128]])
+    let costs = try graph.costs(inputShapes: [
+      "input_ids": [1, 128], "attention_mask": [1, 128], "token_type_ids": [1, 128],
+    ])
     // Per token and layer: Q, K, V, O (384²) and the two FFN matrices (384·1536), plus attention
     // QKᵀ and AV (2 · 128 · 384 per token).
     let perToken = 4 * 384 * 384 + 2 * 384 * 1536 + 2 * 128 * 384
@@ -109,7 +111,10 @@ import TensorCore
       nodes: [Node(name: "weird_0", opType: "NonMaxSuppression", inputs: ["x"], outputs: ["y"])],
       inputs: [ValueInfo(name: "x", dtype: .float32, shape: [.fixed(2)])],
       outputs: [ValueInfo(name: "y", dtype: .float32, shape: nil)], opsetVersion: 17)
-    #expect(throws: ModelGraphError.unsupportedOp(node: "weird_0", opType: "NonMaxSuppression", domain: "", opset: 17)) {
+    #expect(
+      throws: ModelGraphError.unsupportedOp(
+        node: "weird_0", opType: "NonMaxSuppression", domain: "", opset: 17)
+    ) {
       try Executor(graph: graph)
     }
     let custom = Graph(
@@ -122,13 +127,21 @@ import TensorCore
 
   @Test func unsupportedAttributeIsAnErrorNotAWrongAnswer() throws {
     let graph = Graph(
-      nodes: [Node(name: "bn", opType: "BatchNormalization", inputs: ["x", "s", "b", "m", "v"], outputs: ["y"],
-                   attributes: ["training_mode": .int(1)])],
-      initializers: ["s": .filled([2], with: 1), "b": .zeros([2]), "m": .zeros([2]), "v": .filled([2], with: 1)],
+      nodes: [
+        Node(
+          name: "bn", opType: "BatchNormalization", inputs: ["x", "s", "b", "m", "v"], outputs: ["y"],
+          attributes: ["training_mode": .int(1)])
+      ],
+      initializers: [
+        "s": .filled([2], with: 1), "b": .zeros([2]), "m": .zeros([2]), "v": .filled([2], with: 1),
+      ],
       inputs: [ValueInfo(name: "x", dtype: .float32, shape: [.fixed(1), .fixed(2)])],
       outputs: [ValueInfo(name: "y", dtype: .float32, shape: nil)], opsetVersion: 15)
     let executor = try Executor(graph: graph)
-    #expect(throws: ModelGraphError.unsupportedAttribute(node: "bn", opType: "BatchNormalization", attribute: "training_mode", value: "1")) {
+    #expect(
+      throws: ModelGraphError.unsupportedAttribute(
+        node: "bn", opType: "BatchNormalization", attribute: "training_mode", value: "1")
+    ) {
       try executor.run(["x": .zeros([1, 2])])
     }
   }

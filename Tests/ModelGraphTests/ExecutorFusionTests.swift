@@ -1,6 +1,6 @@
 import Foundation
-import Testing
 import TensorCore
+import Testing
 
 @testable import ModelGraph
 
@@ -62,4 +62,3 @@ import TensorCore
     #expect(zip(y1, y2).allSatisfy { abs($0 - $1) <= Self.tolerance })
   }
 }
-

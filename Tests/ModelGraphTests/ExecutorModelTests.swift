@@ -1,6 +1,6 @@
 import Foundation
-import Testing
 import TensorCore
+import Testing
 
 @testable import ModelGraph
 
@@ -32,7 +32,9 @@ import TensorCore
     let graph = try ModelFile.load("\(Self.miniLM)/onnx/model.onnx")
     let reference = try SafeTensorsFile(path: "\(Self.miniLM)/reference.safetensors")
     var feeds: [String: Tensor] = [:]
-    for name in ["input_ids", "attention_mask", "token_type_ids"] { feeds[name] = try reference.tensor(named: name) }
+    for name in ["input_ids", "attention_mask", "token_type_ids"] {
+      feeds[name] = try reference.tensor(named: name)
+    }
     let hidden = try #require(try Executor(graph: graph).run(feeds)["last_hidden_state"])
     let want = try reference.tensor(named: "last_hidden_state")
     #expect(hidden.shape == want.shape)
@@ -81,18 +83,27 @@ import TensorCore
     let executor = try Executor(graph: graph)
     let x = Tensor.uniform([2, 1, 28, 28], seed: 3)
     var seen: [String] = []
-    let outputs = try executor.run(["input": x], keeping: ["/f/f.2/Relu_output_0"]) { node, _ in seen.append(node.name) }
+    let outputs = try executor.run(["input": x], keeping: ["/f/f.2/Relu_output_0"]) { node, _ in
+      seen.append(node.name)
+    }
     #expect(seen == graph.nodes.map(\.name))
     #expect(outputs["/f/f.2/Relu_output_0"]?.shape == [2, 300])
     #expect(Set(outputs.keys) == Set([graph.outputs[0].name, "/f/f.2/Relu_output_0"]))
     // Batch is dynamic: one executor runs any batch size.
-    #expect(try executor.run(["input": Tensor.uniform([5, 1, 28, 28], seed: 4)])[graph.outputs[0].name]?.shape == [5, 10])
+    #expect(
+      try executor.run(["input": Tensor.uniform([5, 1, 28, 28], seed: 4)])[graph.outputs[0].name]?.shape == [
+        5, 10,
+      ])
   }
 
   @Test func wrongInputShapeOrDtypeIsAnError() throws {
     let executor = try Executor(graph: try ModelFile.load("../shared/fixtures/onnx/mlp.onnx"))
     #expect(throws: ModelGraphError.self) { try executor.run(["input": .zeros([1, 28, 28])]) }
-    #expect(throws: ModelGraphError.self) { try executor.run(["input": Tensor(shape: [1, 1, 28, 28], int64s: .init(repeating: 0, count: 784))]) }
-    #expect(throws: ModelGraphError.missingValue(node: "graph input", name: "input")) { try executor.run([:]) }
+    #expect(throws: ModelGraphError.self) {
+      try executor.run(["input": Tensor(shape: [1, 1, 28, 28], int64s: .init(repeating: 0, count: 784))])
+    }
+    #expect(throws: ModelGraphError.missingValue(node: "graph input", name: "input")) {
+      try executor.run([:])
+    }
   }
 }

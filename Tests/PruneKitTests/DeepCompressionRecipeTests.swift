@@ -16,10 +16,12 @@ final class FakeWorkbench: DeepCompressionWorkbench {
     dense = Graph(
       name: "mlp",
       nodes: [
-        Node(name: "fc1", opType: "Gemm", inputs: ["input", "fc1.weight", "fc1.bias"], outputs: ["h"],
+        Node(
+          name: "fc1", opType: "Gemm", inputs: ["input", "fc1.weight", "fc1.bias"], outputs: ["h"],
           attributes: ["transB": .int(1)]),
         Node(name: "relu", opType: "Relu", inputs: ["h"], outputs: ["r"]),
-        Node(name: "fc2", opType: "Gemm", inputs: ["r", "fc2.weight"], outputs: ["logits"],
+        Node(
+          name: "fc2", opType: "Gemm", inputs: ["r", "fc2.weight"], outputs: ["logits"],
           attributes: ["transB": .int(1)]),
       ],
       initializers: [
@@ -43,7 +45,8 @@ final class FakeWorkbench: DeepCompressionWorkbench {
     gradientCalls += 1
     var out = [String: Tensor]()
     for (i, name) in names.enumerated() {
-      out[name] = Tensor.normal(graph.initializers[name]!.shape, std: 1e-3, seed: UInt64(gradientCalls * 10 + i))
+      out[name] = Tensor.normal(
+        graph.initializers[name]!.shape, std: 1e-3, seed: UInt64(gradientCalls * 10 + i))
     }
     return out
   }
@@ -60,14 +63,17 @@ final class FakeWorkbench: DeepCompressionWorkbench {
     let bench = try FakeWorkbench()
     let recipe = DeepCompressionRecipe(
       name: "mlp", keptFractions: ["fc1.weight": 0.1, "fc2.weight": 0.3], pruningRounds: 2,
-      compression: CompressionOptions(fcBits: 4), fineTuning: CentroidFineTuning(steps: 5), outputDirectory: dir)
+      compression: CompressionOptions(fcBits: 4), fineTuning: CentroidFineTuning(steps: 5),
+      outputDirectory: dir)
     var lines = [String]()
     let result = try recipe.run(bench) { lines.append($0) }
     #expect(bench.retrainRounds == [0, 1])
     #expect(bench.gradientCalls == 5)
     #expect(lines.contains { $0.hasPrefix("[6/6]") })
     #expect(result.bitExact)
-    for (stage, bytes) in [("dense", result.denseBytes), ("pruned", result.prunedBytes), ("quantized", result.quantizedBytes)] {
+    for (stage, bytes) in [
+      ("dense", result.denseBytes), ("pruned", result.prunedBytes), ("quantized", result.quantizedBytes),
+    ] {
       #expect(try fileSize("\(dir)/mlp-\(stage).pkz") == bytes)
     }
     #expect(try fileSize(result.path) == result.huffmanBytes)
@@ -108,7 +114,9 @@ final class FakeWorkbench: DeepCompressionWorkbench {
     #expect(result.bitExact)
     #expect(try fileSize(result.path) == result.huffmanBytes)
     #expect(result.ratio > 10)
-    for (name, target) in model.paperKeptFractions { #expect(abs(result.kept[name]! - target) < 0.05, "\(name)") }
+    for (name, target) in model.paperKeptFractions {
+      #expect(abs(result.kept[name]! - target) < 0.05, "\(name)")
+    }
     #expect(result.finalError < 0.9)
     // The dense model is cached and reused: same weights on the second call.
     let path = try #require(bench.cachePath)

@@ -19,7 +19,9 @@ struct SteppingCounter: CounterSource, @unchecked Sendable {
 func tinyLinearGraph() -> Graph {
   var graph = Graph(
     name: "tiny",
-    nodes: [Node(name: "fc", opType: "Gemm", inputs: ["x", "w"], outputs: ["y"], attributes: ["transB": .int(1)])],
+    nodes: [
+      Node(name: "fc", opType: "Gemm", inputs: ["x", "w"], outputs: ["y"], attributes: ["transB": .int(1)])
+    ],
     inputs: [ValueInfo(name: "x", dtype: .float32, shape: [.symbolic("batch"), .fixed(4)])],
     outputs: [ValueInfo(name: "y", dtype: .float32, shape: [.symbolic("batch"), .fixed(3)])])
   graph.setInitializer("w", Tensor(shape: [3, 4], floats: [1, 0, 2, 0, 0, 3, 0, 4, 5, 0, 6, 0]))
@@ -78,10 +80,14 @@ func tinyLinearGraph() -> Graph {
   @Test func badOptionsAreRejected() {
     var options = EnergyRunOptions()
     options.batch = 0
-    #expect(throws: EnergyError.self) { try measureEnergy(of: tinyLinearGraph(), named: "t", options: options) }
+    #expect(throws: EnergyError.self) {
+      try measureEnergy(of: tinyLinearGraph(), named: "t", options: options)
+    }
     options.batch = 1
     options.region = "XXX"
     options.minSeconds = 0
-    #expect(throws: EnergyError.self) { try measureEnergy(of: tinyLinearGraph(), named: "t", options: options) }
+    #expect(throws: EnergyError.self) {
+      try measureEnergy(of: tinyLinearGraph(), named: "t", options: options)
+    }
   }
 }

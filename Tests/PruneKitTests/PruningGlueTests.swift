@@ -37,7 +37,10 @@ import Testing
     #expect(scores.floats.contains { $0 > 0 })
     var g = graph
     let summary = try PruneRecipe.prune(
-      &g, options: { var o = PruneOptions(); o.method = .taylor; o.sparsity = 0.5; return o }(), gradients: source)
+      &g,
+      options: {
+        var o = PruneOptions(); o.method = .taylor; o.sparsity = 0.5; return o
+      }(), gradients: source)
     #expect(summary.layers.count == 3)
     #expect(abs(g.sparsity(of: ["fc1.weight", "fc2.weight", "fc3.weight"]) - 0.5) < 0.01)
   }

@@ -19,7 +19,8 @@ struct GraphBuilder {
     return name
   }
 
-  mutating func conv(_ name: String, _ x: String, cin: Int, cout: Int, k: Int = 3, groups: Int = 1) -> String {
+  mutating func conv(_ name: String, _ x: String, cin: Int, cout: Int, k: Int = 3, groups: Int = 1) -> String
+  {
     let w = weight("\(name).w", [cout, cin / groups, k, k])
     let b = weight("\(name).b", [cout])
     let pad = k / 2
@@ -36,13 +37,16 @@ struct GraphBuilder {
     let w = weight("\(name).w", [n, k])
     let b = weight("\(name).b", [n])
     graph.nodes.append(
-      Node(name: name, opType: "Gemm", inputs: [x, w, b], outputs: ["\(name).y"], attributes: ["transB": .int(1)]))
+      Node(
+        name: name, opType: "Gemm", inputs: [x, w, b], outputs: ["\(name).y"], attributes: ["transB": .int(1)]
+      ))
     return "\(name).y"
   }
 
   mutating func op(_ type: String, _ inputs: [String], _ attributes: [String: Attribute] = [:]) -> String {
     let name = "\(type.lowercased())\(graph.nodes.count)"
-    graph.nodes.append(Node(name: name, opType: type, inputs: inputs, outputs: ["\(name).y"], attributes: attributes))
+    graph.nodes.append(
+      Node(name: name, opType: type, inputs: inputs, outputs: ["\(name).y"], attributes: attributes))
     return "\(name).y"
   }
 
@@ -73,7 +77,8 @@ func residualGraph() -> Graph {
     let cut = Set(hidden.members.map { "\($0.role.rawValue) \($0.parameter)/\($0.axis)" })
     #expect(cut == ["output w1/0", "vector b1/0", "input w2/1"])
     // The last layer reaches the graph output.
-    let last = try #require(groups.first { $0.members.contains { $0.parameter == "w2" && $0.role == .output } })
+    let last = try #require(
+      groups.first { $0.members.contains { $0.parameter == "w2" && $0.role == .output } })
     #expect(last.blockedBy?.contains("graph output") == true)
     var g = tinyMLP()
     try pruneStructured(&g, criterion: MagnitudeImportance(), ratio: 0.5)
@@ -110,8 +115,12 @@ func residualGraph() -> Graph {
     let dg = DependencyGraph(graph: graph)
     let ga = try #require(dg.group(producedBy: "a.w"))
     let gb = try #require(dg.group(producedBy: "b.w"))
-    #expect(ga.members.contains(GroupMember(parameter: "fc.w", axis: 1, offset: 0, width: 9, role: .input, node: "fc")))
-    #expect(gb.members.contains(GroupMember(parameter: "fc.w", axis: 1, offset: 36, width: 9, role: .input, node: "fc")))
+    #expect(
+      ga.members.contains(
+        GroupMember(parameter: "fc.w", axis: 1, offset: 0, width: 9, role: .input, node: "fc")))
+    #expect(
+      gb.members.contains(
+        GroupMember(parameter: "fc.w", axis: 1, offset: 36, width: 9, role: .input, node: "fc")))
     // Keep channels 1, 3 of a and 0, 5 of b: fc columns must be those 9-wide blocks.
     let original = graph.initializers["fc.w"]!
     let plan = StructuredPlan(groups: [ga, gb], kept: [ga.id: [1, 3], gb.id: [0, 5]])
@@ -121,7 +130,9 @@ func residualGraph() -> Graph {
     let blocks = [1, 3, 4 + 0, 4 + 5]
     for row in 0..<5 {
       for (i, channel) in blocks.enumerated() {
-        for s in 0..<9 { #expect(fc.floats[row * 36 + i * 9 + s] == original.floats[row * 90 + channel * 9 + s]) }
+        for s in 0..<9 {
+          #expect(fc.floats[row * 36 + i * 9 + s] == original.floats[row * 90 + channel * 9 + s])
+        }
       }
     }
   }
@@ -153,7 +164,8 @@ func residualGraph() -> Graph {
     var pruned = graph
     let plan = try pruneStructured(&pruned, criterion: MagnitudeImportance(), ratio: 0.5)
     #expect(pruned.initializers["g.w"]?.shape == [4, 1, 3, 3])
-    let gg = try #require(plan.groups.first { $0.members.contains { $0.parameter == "g.w" && $0.role == .output } })
+    let gg = try #require(
+      plan.groups.first { $0.members.contains { $0.parameter == "g.w" && $0.role == .output } })
     #expect(Set(plan.kept[gg.id]!.map { $0 / 2 }) == [0, 1, 2, 3])
   }
 

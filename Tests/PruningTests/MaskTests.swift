@@ -8,9 +8,13 @@ import Testing
 func tinyMLP(seed: UInt64 = 1, quantized: Bool = false) -> Graph {
   var g = Graph(
     nodes: [
-      Node(name: "fc1", opType: "Gemm", inputs: ["x", "w1", "b1"], outputs: ["h"], attributes: ["transB": .int(1)]),
+      Node(
+        name: "fc1", opType: "Gemm", inputs: ["x", "w1", "b1"], outputs: ["h"],
+        attributes: ["transB": .int(1)]),
       Node(name: "relu", opType: "Relu", inputs: ["h"], outputs: ["r"]),
-      Node(name: "fc2", opType: "Gemm", inputs: ["r", "w2", "b2"], outputs: ["y"], attributes: ["transB": .int(1)]),
+      Node(
+        name: "fc2", opType: "Gemm", inputs: ["r", "w2", "b2"], outputs: ["y"],
+        attributes: ["transB": .int(1)]),
     ],
     inputs: [ValueInfo(name: "x", dtype: .float32, shape: [.symbolic("batch"), .fixed(8)])],
     outputs: [ValueInfo(name: "y", dtype: .float32, shape: [.symbolic("batch"), .fixed(4)])])
@@ -125,7 +129,9 @@ func tinyMLP(seed: UInt64 = 1, quantized: Bool = false) -> Graph {
     var zeroBlocks = 0
     for bi in 0..<(8 / rows) {
       for bj in 0..<(16 / cols) {
-        let cells = (0..<rows).flatMap { r in (0..<cols).map { c in mask[(bi * rows + r) * 16 + bj * cols + c] } }
+        let cells = (0..<rows).flatMap { r in
+          (0..<cols).map { c in mask[(bi * rows + r) * 16 + bj * cols + c] }
+        }
         #expect(Set(cells).count == 1, "block (\(bi),\(bj)) is mixed")
         if cells[0] == 0 { zeroBlocks += 1 }
       }

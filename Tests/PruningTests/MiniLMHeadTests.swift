@@ -37,7 +37,8 @@ func miniLMInputs(length: Int = 7) -> [String: Tensor] {
   @Test func removingHeadsKeepsTheModelRunnable() throws {
     var graph = try ModelFile.load(miniLMPath)
     let heads = try AttentionHeads.groups(in: graph)
-    let plan = try StructuredPruner(criterion: MagnitudeImportance(), ratio: 0.5).plan(for: graph, groups: heads)
+    let plan = try StructuredPruner(criterion: MagnitudeImportance(), ratio: 0.5).plan(
+      for: graph, groups: heads)
     // Dead heads: zero value columns and biases of the heads to be removed → their context is 0,
     // so removing them must not change the output.
     for group in heads {

@@ -14,8 +14,12 @@ let fixtures = "../shared/fixtures/onnx"
     // stem + b (residual partners, balanced over b's 4 conv groups); a (feeds grouped b);
     // down and c (concatenated; feed the head through GAP + Flatten).
     let residual = try #require(dg.group(producedBy: "b.weight"))
-    #expect(Set(residual.members.filter { $0.role == .output }.map(\.parameter)) == ["onnx::Conv_42", "b.weight"])
-    #expect(Set(residual.members.filter { $0.role == .input }.map(\.parameter)) == ["a.weight", "down.weight", "c.weight"])
+    #expect(
+      Set(residual.members.filter { $0.role == .output }.map(\.parameter)) == ["onnx::Conv_42", "b.weight"])
+    #expect(
+      Set(residual.members.filter { $0.role == .input }.map(\.parameter)) == [
+        "a.weight", "down.weight", "c.weight",
+      ])
     #expect(residual.balancedBlocks == 4)
     #expect(try #require(dg.group(producedBy: "a.weight")).members.contains { $0.convGroups == 4 })
     let c = try #require(dg.group(producedBy: "c.weight"))

@@ -6,7 +6,8 @@ import Testing
 
 @Suite struct ScheduleTests {
   @Test func cubicScheduleValues() {
-    let s = CubicSparsitySchedule(initialSparsity: 0, finalSparsity: 0.9, startStep: 0, frequency: 10, updates: 10)
+    let s = CubicSparsitySchedule(
+      initialSparsity: 0, finalSparsity: 0.9, startStep: 0, frequency: 10, updates: 10)
     #expect(s.sparsity(at: 0) == 0)
     #expect(abs(s.sparsity(at: 50) - 0.7875) < 1e-12)  // 0.9 − 0.9·0.5³
     #expect(abs(s.sparsity(at: 25) - 0.5203125) < 1e-12)  // 0.9 − 0.9·0.75³
@@ -15,7 +16,8 @@ import Testing
     #expect(s.isUpdateStep(30) && !s.isUpdateStep(35) && !s.isUpdateStep(110))
     let values = (0...120).map { s.sparsity(at: $0) }
     #expect(zip(values, values.dropFirst()).allSatisfy { $0 <= $1 })
-    let late = CubicSparsitySchedule(initialSparsity: 0.2, finalSparsity: 0.8, startStep: 100, frequency: 5, updates: 4)
+    let late = CubicSparsitySchedule(
+      initialSparsity: 0.2, finalSparsity: 0.8, startStep: 100, frequency: 5, updates: 4)
     #expect(late.sparsity(at: 50) == 0.2)
     #expect(abs(late.sparsity(at: 110) - (0.8 - 0.6 * 0.125)) < 1e-12)
   }
@@ -41,10 +43,14 @@ import Testing
     let mask = HanIterativePruning.mask(weights: w, sigma: sigma, quality: 1.0, previous: nil)
     #expect(mask.floats == [1, 0, 0, 0, 1, 1, 0, 0])  // |w| > 1.732
     let previous = Tensor(shape: [8], floats: [0, 1, 1, 1, 1, 1, 1, 1])
-    #expect(HanIterativePruning.mask(weights: w, sigma: sigma, quality: 0.5, previous: previous).floats == [0, 1, 0, 1, 1, 1, 0, 0])
+    #expect(
+      HanIterativePruning.mask(weights: w, sigma: sigma, quality: 0.5, previous: previous).floats == [
+        0, 1, 0, 1, 1, 1, 0, 0,
+      ])
     let q = HanIterativePruning.quality(forKept: 0.25, weights: Tensor.normal([1000], seed: 1).floats)
     let t = Tensor.normal([1000], seed: 1)
-    let kept = HanIterativePruning.mask(weights: t, sigma: HanIterativePruning.standardDeviation(t.floats), quality: q, previous: nil)
+    let kept = HanIterativePruning.mask(
+      weights: t, sigma: HanIterativePruning.standardDeviation(t.floats), quality: q, previous: nil)
     #expect(abs(kept.floats.reduce(0, +) / 1000 - 0.25) < 0.002)
   }
 
@@ -55,7 +61,9 @@ import Testing
     var recovery = RecoveryClosure { g, round in
       rounds.append(round)
       // A "retraining" that moves every weight, pruned ones included: the schedule must re-zero them.
-      for name in ["w1", "w2"] { g.initializers[name]!.floats = g.initializers[name]!.floats.map { $0 + 0.001 } }
+      for name in ["w1", "w2"] {
+        g.initializers[name]!.floats = g.initializers[name]!.floats.map { $0 + 0.001 }
+      }
     }
     let han = HanIterativePruning(qualities: ["w1": 1.5], defaultQuality: 0.5, rounds: 3)
     let reports = try han.run(&graph, recovery: &recovery, evaluate: { _ in 0.5 })
@@ -78,7 +86,9 @@ import Testing
     var graph = tinyMLP()
     let ticket = try LotteryTicket(saving: graph, parameters: ["w1", "w2"])
     var train = RecoveryClosure { g, _ in
-      for name in ["w1", "w2"] { g.initializers[name]!.floats = g.initializers[name]!.floats.map { $0 * 3 + 0.01 } }
+      for name in ["w1", "w2"] {
+        g.initializers[name]!.floats = g.initializers[name]!.floats.map { $0 * 3 + 0.01 }
+      }
     }
     let reports = try ticket.iterate(&graph, train: &train, rounds: 2, ratePerRound: 0.5)
     #expect(abs(reports[1].sparsity - 0.75) < 0.02)
@@ -121,7 +131,8 @@ import Testing
     var graph = tinyMLP()
     try pruneLayers(&graph, sparsities: allocation.sparsities)
     let params = Double(48 + 24)
-    let removed = (1 - graph.keptFractions(of: ["w1"])["w1"]!) * 48 + (1 - graph.keptFractions(of: ["w2"])["w2"]!) * 24
+    let removed =
+      (1 - graph.keptFractions(of: ["w1"])["w1"]!) * 48 + (1 - graph.keptFractions(of: ["w2"])["w2"]!) * 24
     #expect(removed / params >= 0.5 - 1e-9)
     #expect(throws: PruningError.self) { try SparsityAllocator().allocate(report, target: .sparsity(0.95)) }
   }

@@ -68,7 +68,9 @@ func maxDifference(_ a: Tensor, _ b: Tensor) -> Float {
     let after = try graph.costs(inputShapes: ["input": [1, 3, 16, 16]]).totals.macs
     #expect(after < before / 3)
     // Export and load back: same outputs.
-    let path = FileManager.default.temporaryDirectory.appendingPathComponent("pruned-resblock-\(getpid()).onnx").path
+    let path = FileManager.default.temporaryDirectory.appendingPathComponent(
+      "pruned-resblock-\(getpid()).onnx"
+    ).path
     defer { try? FileManager.default.removeItem(atPath: path) }
     try ModelFile.save(graph, to: path)
     let reloaded = try ModelFile.load(path)

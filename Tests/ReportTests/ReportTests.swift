@@ -18,7 +18,9 @@ import Testing
         charts: [
           BarChart(
             title: "Energy", unit: "µJ",
-            bars: [.init(label: "dense", value: 10, group: "a"), .init(label: "pruned", value: 1, group: "b")])
+            bars: [
+              .init(label: "dense", value: 10, group: "a"), .init(label: "pruned", value: 1, group: "b"),
+            ])
         ])
     ])
 

@@ -87,7 +87,9 @@ import Testing
       let d = shape[(shape.count + axis)...].reduce(1, *)
       let g = Tensor.normal([d], seed: 6), b = Tensor.normal([d], seed: 7)
       let fast = try layerNormWithStatistics(x, scale: g, bias: b, axis: axis)
-      #expect(maxAbsDiff(fast.output, try layerNormReference(x, scale: g, bias: b, axis: axis)) <= Self.normTolerance)
+      #expect(
+        maxAbsDiff(fast.output, try layerNormReference(x, scale: g, bias: b, axis: axis))
+          <= Self.normTolerance)
       #expect(fast.mean.count == x.count / d)
       #expect(fast.mean.floats.allSatisfy { Swift.abs($0 - 3) < 2 })
       // without bias, and unit scale: each row has mean 0 and variance ≈ 1

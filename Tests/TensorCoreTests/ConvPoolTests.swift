@@ -20,13 +20,27 @@ import Testing
   /// Random cases plus the shapes that take special paths: 1×1, depthwise, grouped, large stride.
   static let convCases: [ConvCase] = {
     var cases = [
-      ConvCase(n: 1, c: 8, h: 5, w: 7, o: 6, kh: 1, kw: 1, groups: 1, stride: [1, 1], padding: [0, 0, 0, 0], dilation: [1, 1]),
-      ConvCase(n: 2, c: 6, h: 9, w: 8, o: 6, kh: 3, kw: 3, groups: 6, stride: [1, 1], padding: [1, 1, 1, 1], dilation: [1, 1]),
-      ConvCase(n: 1, c: 5, h: 11, w: 10, o: 10, kh: 3, kw: 3, groups: 5, stride: [2, 2], padding: [1, 0, 2, 1], dilation: [1, 1]),
-      ConvCase(n: 1, c: 4, h: 9, w: 17, o: 4, kh: 5, kw: 5, groups: 4, stride: [1, 2], padding: [2, 2, 2, 2], dilation: [2, 1]),
-      ConvCase(n: 2, c: 3, h: 28, w: 28, o: 5, kh: 5, kw: 5, groups: 1, stride: [1, 1], padding: [0, 0, 0, 0], dilation: [1, 1]),
-      ConvCase(n: 1, c: 8, h: 6, w: 6, o: 12, kh: 3, kw: 1, groups: 4, stride: [3, 1], padding: [0, 1, 0, 1], dilation: [1, 1]),
-      ConvCase(n: 1, c: 4, h: 7, w: 7, o: 4, kh: 1, kw: 1, groups: 1, stride: [2, 2], padding: [0, 0, 0, 0], dilation: [1, 1]),
+      ConvCase(
+        n: 1, c: 8, h: 5, w: 7, o: 6, kh: 1, kw: 1, groups: 1, stride: [1, 1], padding: [0, 0, 0, 0],
+        dilation: [1, 1]),
+      ConvCase(
+        n: 2, c: 6, h: 9, w: 8, o: 6, kh: 3, kw: 3, groups: 6, stride: [1, 1], padding: [1, 1, 1, 1],
+        dilation: [1, 1]),
+      ConvCase(
+        n: 1, c: 5, h: 11, w: 10, o: 10, kh: 3, kw: 3, groups: 5, stride: [2, 2], padding: [1, 0, 2, 1],
+        dilation: [1, 1]),
+      ConvCase(
+        n: 1, c: 4, h: 9, w: 17, o: 4, kh: 5, kw: 5, groups: 4, stride: [1, 2], padding: [2, 2, 2, 2],
+        dilation: [2, 1]),
+      ConvCase(
+        n: 2, c: 3, h: 28, w: 28, o: 5, kh: 5, kw: 5, groups: 1, stride: [1, 1], padding: [0, 0, 0, 0],
+        dilation: [1, 1]),
+      ConvCase(
+        n: 1, c: 8, h: 6, w: 6, o: 12, kh: 3, kw: 1, groups: 4, stride: [3, 1], padding: [0, 1, 0, 1],
+        dilation: [1, 1]),
+      ConvCase(
+        n: 1, c: 4, h: 7, w: 7, o: 4, kh: 1, kw: 1, groups: 1, stride: [2, 2], padding: [0, 0, 0, 0],
+        dilation: [1, 1]),
     ]
     var rng = SeededGenerator(seed: 2024)
     for _ in 0..<12 {
@@ -56,9 +70,11 @@ import Testing
     let b = Tensor.normal([c.o], seed: seed + 200)
     for bias in [b, nil] {
       let fast = try conv2d(
-        x, weight: w, bias: bias, stride: c.stride, padding: c.padding, dilation: c.dilation, groups: c.groups)
+        x, weight: w, bias: bias, stride: c.stride, padding: c.padding, dilation: c.dilation, groups: c.groups
+      )
       let reference = try conv2dReference(
-        x, weight: w, bias: bias, stride: c.stride, padding: c.padding, dilation: c.dilation, groups: c.groups)
+        x, weight: w, bias: bias, stride: c.stride, padding: c.padding, dilation: c.dilation, groups: c.groups
+      )
       #expect(fast.shape == reference.shape)
       #expect(maxAbsDiff(fast, reference) <= Self.convTolerance, "\(c)")
     }
@@ -114,13 +130,16 @@ import Testing
     let stride = [randomInt(&rng, 1...3), randomInt(&rng, 1...3)]
     let padding = (0..<4).map { i in randomInt(&rng, 0...(kernel[i % 2] - 1) / 2 + 0) }
     let ceil = seed % 2 == 0
-    let shape = [randomInt(&rng, 1...2), randomInt(&rng, 1...3), kernel[0] + randomInt(&rng, 0...9),
-                 kernel[1] + randomInt(&rng, 0...17)]
+    let shape = [
+      randomInt(&rng, 1...2), randomInt(&rng, 1...3), kernel[0] + randomInt(&rng, 0...9),
+      kernel[1] + randomInt(&rng, 0...17),
+    ]
     let x = Tensor.normal(shape, seed: UInt64(seed))
     let dilation = [randomInt(&rng, 1...2), 1]
     let paddedShape = [shape[2] + padding[0] + padding[2], shape[3] + padding[1] + padding[3]]
     if (kernel[0] - 1) * dilation[0] + 1 <= paddedShape[0] {
-      let fast = try maxPool2d(x, kernel: kernel, stride: stride, padding: padding, dilation: dilation, ceilMode: ceil)
+      let fast = try maxPool2d(
+        x, kernel: kernel, stride: stride, padding: padding, dilation: dilation, ceilMode: ceil)
       let ref = try maxPool2dReference(
         x, kernel: kernel, stride: stride, padding: padding, dilation: dilation, ceilMode: ceil)
       #expect(maxAbsDiff(fast, ref) == 0, "max \(shape) k\(kernel) s\(stride) p\(padding)")
@@ -141,7 +160,8 @@ import Testing
     let x = Tensor(shape: [1, 1, 3, 3], floats: [1, 5, 2, 7, 3, 9, 4, 8, 6])
     let out = try maxPool2d(x, kernel: [2, 2], stride: [1, 1])
     #expect(out.floats == [7, 9, 8, 9])
-    let avg = try avgPool2d(x, kernel: [2, 2], stride: [2, 2], padding: [0, 0, 1, 1], countIncludePad: false)
+    let avg = try avgPool2d(
+      x, kernel: [2, 2], stride: [2, 2], padding: [0, 0, 1, 1], countIncludePad: false)
     #expect(avg.floats == [4, 5.5, 6, 6])
   }
 }

@@ -33,9 +33,11 @@ import Testing
 
   /// The script's input formula: (((i·37 + salt) mod 17) − 8) / 4.
   static func pattern(_ shape: [Int], salt: Int, scale: Float = 1) -> Tensor {
-    Tensor(shape: shape, floats: (0..<Tensor.elementCount(shape)).map { i in
-      Float((i * 37 + salt) % 17 - 8) / 4 * scale
-    })
+    Tensor(
+      shape: shape,
+      floats: (0..<Tensor.elementCount(shape)).map { i in
+        Float((i * 37 + salt) % 17 - 8) / 4 * scale
+      })
   }
 
   func find(_ name: String, _ predicate: (Case) -> Bool = { _ in true }) throws -> Case {

@@ -8,7 +8,8 @@ let repositoryMNIST = URL(fileURLWithPath: #filePath).deletingLastPathComponent(
   .appendingPathComponent("../../Data/mnist").standardized.path
 
 func temporaryDirectory() throws -> String {
-  let dir = FileManager.default.temporaryDirectory.appendingPathComponent("prunekit-training-\(UUID().uuidString)")
+  let dir = FileManager.default.temporaryDirectory.appendingPathComponent(
+    "prunekit-training-\(UUID().uuidString)")
   try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
   return dir.path
 }
@@ -16,7 +17,9 @@ func temporaryDirectory() throws -> String {
 /// An IDX file: header (magic 0000 type rank, big-endian dims) + payload.
 func idxBytes(type: UInt8, shape: [Int], payload: [UInt8]) -> [UInt8] {
   var bytes: [UInt8] = [0, 0, type, UInt8(shape.count)]
-  for d in shape { bytes += [UInt8(d >> 24 & 255), UInt8(d >> 16 & 255), UInt8(d >> 8 & 255), UInt8(d & 255)] }
+  for d in shape {
+    bytes += [UInt8(d >> 24 & 255), UInt8(d >> 16 & 255), UInt8(d >> 8 & 255), UInt8(d & 255)]
+  }
   return bytes + payload
 }
 
@@ -50,13 +53,15 @@ func idxBytes(type: UInt8, shape: [Int], payload: [UInt8]) -> [UInt8] {
     let labels = idxBytes(type: 8, shape: [3], payload: [1, 2, 3])
     try Data(labels).write(to: URL(fileURLWithPath: dir + "/t10k-images-idx3-ubyte"))
     try Data(labels).write(to: URL(fileURLWithPath: dir + "/t10k-labels-idx1-ubyte"))
-    #expect(throws: TrainingError.malformed(
-      file: dir + "/t10k-images-idx3-ubyte", offset: 3, expected: "magic 0x00000803 (uint8, rank 3)",
-      found: "0x00000801 (rank 1)")
+    #expect(
+      throws: TrainingError.malformed(
+        file: dir + "/t10k-images-idx3-ubyte", offset: 3, expected: "magic 0x00000803 (uint8, rank 3)",
+        found: "0x00000801 (rank 1)")
     ) { try MNIST.load(directory: dir, split: .test) }
     // Short payload.
-    #expect(throws: TrainingError.malformed(
-      file: "x", offset: 8, expected: "4 bytes of data for shape [4]", found: "3 bytes")
+    #expect(
+      throws: TrainingError.malformed(
+        file: "x", offset: 8, expected: "4 bytes of data for shape [4]", found: "3 bytes")
     ) { try IDXArray.parse(idxBytes(type: 8, shape: [4], payload: [1, 2, 3]), file: "x") }
     // Missing training files: the error names what was tried.
     do {
@@ -68,7 +73,8 @@ func idxBytes(type: UInt8, shape: [Int], payload: [UInt8]) -> [UInt8] {
     // Truncated gzip: zlib's error with the path.
     let gz = try FileBytes.read(repositoryMNIST + "/t10k-labels.idx1-ubyte.gz")
     #expect(gz.count == 10_008)
-    let compressed = try Data(contentsOf: URL(fileURLWithPath: repositoryMNIST + "/t10k-labels.idx1-ubyte.gz"))
+    let compressed = try Data(
+      contentsOf: URL(fileURLWithPath: repositoryMNIST + "/t10k-labels.idx1-ubyte.gz"))
     try compressed.prefix(compressed.count / 2).write(to: URL(fileURLWithPath: dir + "/cut.gz"))
     #expect(throws: TrainingError.self) { try FileBytes.read(dir + "/cut.gz") }
   }
@@ -77,14 +83,19 @@ func idxBytes(type: UInt8, shape: [Int], payload: [UInt8]) -> [UInt8] {
     let text = "id,text,score\r\n1,\"hello, world\",0.5\n2,\"say \"\"hi\"\"\nthere\",1\n3,plain,\n"
     let table = try CSVTable.parse(Array(text.utf8), file: "t.csv")
     #expect(table.header == ["id", "text", "score"])
-    #expect(table.rows == [["1", "hello, world", "0.5"], ["2", "say \"hi\"\nthere", "1"], ["3", "plain", ""]])
+    #expect(
+      table.rows == [["1", "hello, world", "0.5"], ["2", "say \"hi\"\nthere", "1"], ["3", "plain", ""]])
     #expect(try table.column("text")[0] == "hello, world")
     #expect(throws: TrainingError.self) { try table.column("missing") }
-    #expect(throws: TrainingError.malformed(file: "r.csv", offset: 4, expected: "2 fields (as in the header)", found: "3 fields")) {
+    #expect(
+      throws: TrainingError.malformed(
+        file: "r.csv", offset: 4, expected: "2 fields (as in the header)", found: "3 fields")
+    ) {
       try CSVTable.parse(Array("a,b\n1,2,3\n".utf8), file: "r.csv")
     }
-    #expect(throws: TrainingError.malformed(
-      file: "q.csv", offset: 6, expected: "a closing quote for the field opened here", found: "end of file")
+    #expect(
+      throws: TrainingError.malformed(
+        file: "q.csv", offset: 6, expected: "a closing quote for the field opened here", found: "end of file")
     ) { try CSVTable.parse(Array("a,b\n1,\"2\n".utf8), file: "q.csv") }
   }
 
@@ -106,6 +117,8 @@ func idxBytes(type: UInt8, shape: [Int], payload: [UInt8]) -> [UInt8] {
     let batch = data.batch(batches[0])
     #expect(batch.inputs.shape == [32, 1, 28, 28])
     #expect(batch.labels == batches[0].map { data.labels[$0] })
-    #expect(Array(batch.inputs.floats[0..<784]) == Array(data.images[(batches[0][0] * 784)..<(batches[0][0] * 784 + 784)]))
+    #expect(
+      Array(batch.inputs.floats[0..<784])
+        == Array(data.images[(batches[0][0] * 784)..<(batches[0][0] * 784 + 784)]))
   }
 }

@@ -21,7 +21,8 @@ struct GradientCheck {
   var eps: Float = GradientCheck.defaultStep
   var tolerance = GradientCheck.defaultTolerance
 
-  func loss(_ inputs: [String: Tensor], _ parameters: [String: Tensor], weights r: [Double]) throws -> Double {
+  func loss(_ inputs: [String: Tensor], _ parameters: [String: Tensor], weights r: [Double]) throws -> Double
+  {
     var context = ForwardContext(training: training, seed: 42)
     let pass = try ForwardPass(graph: graph, inputs: inputs, parameters: parameters, context: &context)
     let y = pass.value(graph.outputs[0].name)!.floats
@@ -101,7 +102,9 @@ func randn(_ shape: [Int], seed: UInt64, scale: Float = 1) -> Tensor {
 
 /// Values spread at least `gap` apart (a seeded permutation of k·gap), for ops with kinks (MaxPool).
 func distinct(_ shape: [Int], seed: UInt64, gap: Float = 0.05) -> Tensor {
-  var values = (0..<Tensor.elementCount(shape)).map { Float($0) * gap - Float(Tensor.elementCount(shape)) * gap / 2 }
+  var values = (0..<Tensor.elementCount(shape)).map {
+    Float($0) * gap - Float(Tensor.elementCount(shape)) * gap / 2
+  }
   seededShuffle(&values, seed: seed)
   return Tensor(shape: shape, floats: values)
 }

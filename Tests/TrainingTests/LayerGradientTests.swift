@@ -7,7 +7,9 @@ import Testing
 
 @Suite struct ActivationAndShapeGradientTests {
   @Test func relu() throws {
-    try GradientCheck(graph: singleOpGraph("Relu", inputs: ["x"]), inputs: ["x": awayFromZero([3, 7], seed: 1)]).run()
+    try GradientCheck(
+      graph: singleOpGraph("Relu", inputs: ["x"]), inputs: ["x": awayFromZero([3, 7], seed: 1)]
+    ).run()
   }
 
   @Test(arguments: ["none", "tanh"])
@@ -28,14 +30,17 @@ import Testing
 
   @Test func addBroadcast() throws {
     let graph = singleOpGraph("Add", inputs: ["a", "b"])
-    try GradientCheck(graph: graph, inputs: ["a": randn([2, 3, 4], seed: 1), "b": randn([3, 1], seed: 2)]).run()
+    try GradientCheck(graph: graph, inputs: ["a": randn([2, 3, 4], seed: 1), "b": randn([3, 1], seed: 2)])
+      .run()
   }
 
   @Test func concatMiddleAxis() throws {
     let graph = singleOpGraph("Concat", inputs: ["a", "b", "c"], attributes: ["axis": .int(1)])
     try GradientCheck(
       graph: graph,
-      inputs: ["a": randn([2, 1, 3], seed: 1), "b": randn([2, 3, 3], seed: 2), "c": randn([2, 2, 3], seed: 3)]
+      inputs: [
+        "a": randn([2, 1, 3], seed: 1), "b": randn([2, 3, 3], seed: 2), "c": randn([2, 2, 3], seed: 3),
+      ]
     ).run()
   }
 
@@ -95,8 +100,10 @@ import Testing
   func averagePool(countIncludePad: Int) throws {
     let graph = singleOpGraph(
       "AveragePool", inputs: ["x"],
-      attributes: ["kernel_shape": .ints([2, 3]), "strides": .ints([2, 1]), "pads": .ints([1, 0, 0, 1]),
-                   "count_include_pad": .int(countIncludePad)])
+      attributes: [
+        "kernel_shape": .ints([2, 3]), "strides": .ints([2, 1]), "pads": .ints([1, 0, 0, 1]),
+        "count_include_pad": .int(countIncludePad),
+      ])
     try GradientCheck(graph: graph, inputs: ["x": randn([1, 2, 5, 4], seed: 1)]).run()
   }
 
@@ -126,7 +133,8 @@ import Testing
     let channel0 = (0..<4).flatMap { n in (0..<4).map { xv[n * 12 + $0] } }.map(Double.init)
     let mu = channel0.reduce(0, +) / 16
     let unbiased = channel0.map { ($0 - mu) * ($0 - mu) }.reduce(0, +) / 15
-    let oldMean = Double(graph.initializers["mean"]!.floats[0]), oldVar = Double(graph.initializers["var"]!.floats[0])
+    let oldMean = Double(graph.initializers["mean"]!.floats[0]),
+      oldVar = Double(graph.initializers["var"]!.floats[0])
     #expect(abs(Double(pass.stateUpdates["mean"]!.floats[0]) - (0.9 * oldMean + 0.1 * mu)) < 1e-5)
     #expect(abs(Double(pass.stateUpdates["var"]!.floats[0]) - (0.9 * oldVar + 0.1 * unbiased)) < 1e-5)
   }
@@ -138,7 +146,8 @@ import Testing
   @Test func layerNorm() throws {
     let graph = singleOpGraph(
       "LayerNormalization", inputs: ["x", "scale", "bias"],
-      parameters: ["scale": randn([3, 4], seed: 2), "bias": randn([3, 4], seed: 3)], attributes: ["axis": .int(1)])
+      parameters: ["scale": randn([3, 4], seed: 2), "bias": randn([3, 4], seed: 3)],
+      attributes: ["axis": .int(1)])
     try GradientCheck(graph: graph, inputs: ["x": randn([2, 3, 4], seed: 1, scale: 2)]).run()
   }
 }

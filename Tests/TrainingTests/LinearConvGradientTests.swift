@@ -11,8 +11,10 @@ import Testing
     let a = randn(transA ? [k, m] : [m, k], seed: 1), b = randn(transB ? [n, k] : [k, n], seed: 2)
     let graph = singleOpGraph(
       "Gemm", inputs: ["a", "b", "c"], parameters: ["b": b, "c": randn([n], seed: 3)],
-      attributes: ["transA": .int(transA ? 1 : 0), "transB": .int(transB ? 1 : 0), "alpha": .float(0.7),
-                   "beta": .float(1.3)])
+      attributes: [
+        "transA": .int(transA ? 1 : 0), "transB": .int(transB ? 1 : 0), "alpha": .float(0.7),
+        "beta": .float(1.3),
+      ])
     try GradientCheck(graph: graph, inputs: ["a": a]).run()
     // Forward against the definition Y = alpha·A'·B' + beta·C.
     var context = ForwardContext(training: false)
@@ -31,7 +33,8 @@ import Testing
 
   @Test func gemmBiasColumnBroadcast() throws {
     let graph = singleOpGraph(
-      "Gemm", inputs: ["a", "b", "c"], parameters: ["b": randn([4, 2], seed: 2), "c": randn([3, 1], seed: 3)])
+      "Gemm", inputs: ["a", "b", "c"],
+      parameters: ["b": randn([4, 2], seed: 2), "c": randn([3, 1], seed: 3)])
     try GradientCheck(graph: graph, inputs: ["a": randn([3, 4], seed: 1)]).run()
   }
 
@@ -42,7 +45,9 @@ import Testing
 
   @Test func matMulBatched() throws {
     let graph = singleOpGraph("MatMul", inputs: ["a", "b"])
-    try GradientCheck(graph: graph, inputs: ["a": randn([2, 3, 4], seed: 1), "b": randn([2, 4, 5], seed: 2)]).run()
+    try GradientCheck(
+      graph: graph, inputs: ["a": randn([2, 3, 4], seed: 1), "b": randn([2, 4, 5], seed: 2)]
+    ).run()
   }
 }
 
@@ -93,7 +98,8 @@ func convReference(
       "strides": .ints([c.stride, c.stride]), "pads": .ints([c.pad, c.pad, c.pad, c.pad]),
       "dilations": .ints([c.dilation, c.dilation]), "group": .int(c.groups), "kernel_shape": .ints([3, 3]),
     ]
-    let graph = singleOpGraph("Conv", inputs: ["x", "w", "b"], parameters: ["w": w, "b": b], attributes: attributes)
+    let graph = singleOpGraph(
+      "Conv", inputs: ["x", "w", "b"], parameters: ["w": w, "b": b], attributes: attributes)
     try GradientCheck(graph: graph, inputs: ["x": x]).run()
     var context = ForwardContext(training: false)
     let y = try ForwardPass(graph: graph, inputs: ["x": x], context: &context).value("y0")!

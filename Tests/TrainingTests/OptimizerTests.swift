@@ -27,9 +27,13 @@ struct OptimizerFixture: Decodable {
     var g = Graph(
       name: "mlp",
       nodes: [
-        Node(name: "fc1", opType: "Gemm", inputs: ["x", "fc1.weight", "fc1.bias"], outputs: ["h"], attributes: ["transB": .int(1)]),
+        Node(
+          name: "fc1", opType: "Gemm", inputs: ["x", "fc1.weight", "fc1.bias"], outputs: ["h"],
+          attributes: ["transB": .int(1)]),
         Node(name: "relu", opType: "Relu", inputs: ["h"], outputs: ["r"]),
-        Node(name: "fc2", opType: "Gemm", inputs: ["r", "fc2.weight", "fc2.bias"], outputs: ["logits"], attributes: ["transB": .int(1)]),
+        Node(
+          name: "fc2", opType: "Gemm", inputs: ["r", "fc2.weight", "fc2.bias"], outputs: ["logits"],
+          attributes: ["transB": .int(1)]),
       ],
       inputs: [ValueInfo(name: "x", dtype: .float32, shape: nil)],
       outputs: [ValueInfo(name: "logits", dtype: .float32, shape: nil)])

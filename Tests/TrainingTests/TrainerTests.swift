@@ -11,7 +11,8 @@ import Testing
       let parameters = try ParameterSet(graph: graph)
       #expect(parameters.scalarCount == count, "\(graph.name)")
       var context = ForwardContext(training: false)
-      let pass = try ForwardPass(graph: graph, inputs: ["input": randn([3, 1, 28, 28], seed: 2)], context: &context)
+      let pass = try ForwardPass(
+        graph: graph, inputs: ["input": randn([3, 1, 28, 28], seed: 2)], context: &context)
       #expect(pass.value("logits")?.shape == [3, 10])
     }
     #expect(LeNet.lenet5(seed: 1) == LeNet.lenet5(seed: 1))
@@ -45,14 +46,20 @@ import Testing
     var g = Graph(
       name: "composite",
       nodes: [
-        Node(name: "c1", opType: "Conv", inputs: ["x", "w1"], outputs: ["a"], attributes: ["pads": .ints([1, 1, 1, 1])]),
+        Node(
+          name: "c1", opType: "Conv", inputs: ["x", "w1"], outputs: ["a"],
+          attributes: ["pads": .ints([1, 1, 1, 1])]),
         Node(name: "bn", opType: "BatchNormalization", inputs: ["a", "s", "b", "m", "v"], outputs: ["bn"]),
         Node(name: "r", opType: "Gelu", inputs: ["bn"], outputs: ["r"]),
         Node(name: "add", opType: "Add", inputs: ["r", "x"], outputs: ["res"]),
-        Node(name: "cat", opType: "Concat", inputs: ["res", "a"], outputs: ["cat"], attributes: ["axis": .int(1)]),
+        Node(
+          name: "cat", opType: "Concat", inputs: ["res", "a"], outputs: ["cat"], attributes: ["axis": .int(1)]
+        ),
         Node(name: "gap", opType: "GlobalAveragePool", inputs: ["cat"], outputs: ["gap"]),
         Node(name: "flat", opType: "Flatten", inputs: ["gap"], outputs: ["flat"]),
-        Node(name: "fc", opType: "Gemm", inputs: ["flat", "wf", "bf"], outputs: ["y0"], attributes: ["transB": .int(1)]),
+        Node(
+          name: "fc", opType: "Gemm", inputs: ["flat", "wf", "bf"], outputs: ["y0"],
+          attributes: ["transB": .int(1)]),
       ],
       inputs: [ValueInfo(name: "x", dtype: .float32, shape: nil)],
       outputs: [ValueInfo(name: "y0", dtype: .float32, shape: nil)])
@@ -76,7 +83,8 @@ import Testing
         Node(name: "bn", opType: "BatchNormalization", inputs: ["a", "s", "b", "m", "v"], outputs: ["n"]),
         Node(name: "gap", opType: "GlobalAveragePool", inputs: ["n"], outputs: ["p"]),
         Node(name: "f", opType: "Flatten", inputs: ["p"], outputs: ["f"]),
-        Node(name: "fc", opType: "Gemm", inputs: ["f", "wf"], outputs: ["y"], attributes: ["transB": .int(1)]),
+        Node(
+          name: "fc", opType: "Gemm", inputs: ["f", "wf"], outputs: ["y"], attributes: ["transB": .int(1)]),
       ],
       inputs: [ValueInfo(name: "x", dtype: .float32, shape: nil)],
       outputs: [ValueInfo(name: "y", dtype: .float32, shape: nil)])
@@ -111,14 +119,17 @@ import Testing
 @Suite struct CheckpointTests {
   @Test func safetensorsRoundTripWithMasks() throws {
     var graph = LeNet.lenet300100(seed: 4)
-    graph.masks["fc2.weight"] = Tensor(shape: [100, 300], floats: (0..<30_000).map { Float($0 % 3 == 0 ? 0 : 1) })
+    graph.masks["fc2.weight"] = Tensor(
+      shape: [100, 300], floats: (0..<30_000).map { Float($0 % 3 == 0 ? 0 : 1) })
     let dir = try temporaryDirectory()
     defer { try? FileManager.default.removeItem(atPath: dir) }
     try Checkpoint.save(graph, to: dir + "/c.safetensors")
     let restored = try Checkpoint.load(dir + "/c.safetensors", into: LeNet.lenet300100(seed: 99))
     #expect(restored.initializers == graph.initializers)
     #expect(restored.masks == graph.masks)
-    #expect(throws: TrainingError.self) { try Checkpoint.load(dir + "/c.safetensors", into: LeNet.lenet5(seed: 1)) }
+    #expect(throws: TrainingError.self) {
+      try Checkpoint.load(dir + "/c.safetensors", into: LeNet.lenet5(seed: 1))
+    }
     #expect(throws: TrainingError.self) { try Checkpoint.save(graph, to: dir + "/c.pt") }
   }
 }

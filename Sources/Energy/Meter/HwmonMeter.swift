@@ -50,6 +50,8 @@ public struct HwmonSource: CounterSource {
   }
 
   public func read() throws -> [EnergyCounter] {
-    try counters().map { EnergyCounter(domain: $0.domain, microjoules: try readCounterValue($0.path, reader)) }
+    try counters().map {
+      EnergyCounter(domain: $0.domain, microjoules: try readCounterValue($0.path, reader))
+    }
   }
 }

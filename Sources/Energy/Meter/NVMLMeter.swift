@@ -41,7 +41,8 @@ public struct NVMLSource: CounterSource {
       let devices = try library.devices()
       guard !devices.isEmpty else { return .unavailable(reason: "NVML reports no GPU") }
       for index in devices.indices { _ = try library.totalEnergyMillijoules(device: index) }
-      return .available(devices.enumerated().map { "gpu-\($0.offset) (\($0.element))" }.joined(separator: ", "))
+      return .available(
+        devices.enumerated().map { "gpu-\($0.offset) (\($0.element))" }.joined(separator: ", "))
     } catch {
       return .unavailable(reason: "\(error)")
     }

@@ -76,7 +76,8 @@ public struct EnergyModel: Sendable {
       joules: total, provenance: .modelled,
       method: "MACs × (fp32 mult + add) + weight words × \(weightsFrom.rawValue) access"
         + " + activation words × SRAM access (\(profile.name))",
-      constants: profile.picojoules.mapValues { "\($0) pJ" }.merging(["source": profile.source]) { a, _ in a },
+      constants: profile.picojoules.mapValues { "\($0) pJ" }.merging(["source": profile.source]) { a, _ in a
+      },
       notes: ["Modelled from operation and byte counts, not measured; activations assumed on chip."],
       domains: [
         "arithmetic": energies.reduce(0) { $0 + $1.arithmetic },

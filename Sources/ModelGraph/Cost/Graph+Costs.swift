@@ -87,7 +87,8 @@ extension Graph {
       // The main weight (input 1 of MatMul/Gemm/Conv) sets how many MACs a sparse kernel needs.
       let mainWeight = node.inputs.count > 1 ? node.inputs[1] : ""
       if cost.macs > 0, let w = initializers[mainWeight], w.count > 0 {
-        cost.nonzeroMACs = Int((Double(cost.macs) * Double(w.count - zeros(mainWeight)) / Double(w.count)).rounded())
+        cost.nonzeroMACs = Int(
+          (Double(cost.macs) * Double(w.count - zeros(mainWeight)) / Double(w.count)).rounded())
       } else {
         cost.nonzeroMACs = cost.macs
       }
@@ -108,9 +109,12 @@ extension Graph {
         totals.nonzeroParameters += w.count - zeros(name)
       }
     }
-    totals.sparsity = totals.parameters == 0 ? 0 : 1 - Double(totals.nonzeroParameters) / Double(totals.parameters)
+    totals.sparsity =
+      totals.parameters == 0 ? 0 : 1 - Double(totals.nonzeroParameters) / Double(totals.parameters)
     var usedShapes: [String: [Int]] = [:]
-    for info in inputs where initializers[info.name] == nil { usedShapes[info.name] = shapes[info.name]?.shape }
+    for info in inputs where initializers[info.name] == nil {
+      usedShapes[info.name] = shapes[info.name]?.shape
+    }
     return GraphCost(inputShapes: usedShapes, nodes: nodes, totals: totals)
   }
 }

@@ -47,13 +47,18 @@ extension Fusion {
         chain.append(n)
         value = graph.nodes[n].outputs[0]
       }
-      if let n = readers.only(value), graph.nodes[n].opType == "Add", let m = other(graph.nodes[n], than: value) {
+      if let n = readers.only(value), graph.nodes[n].opType == "Add",
+        let m = other(graph.nodes[n], than: value)
+      {
         mask = m
         chain.append(n)
         value = graph.nodes[n].outputs[0]
       }
       guard graph.opsetVersion >= 13, let s = readers.only(value), graph.nodes[s].opType == "Softmax",
-        [-1, 3].contains(graph.nodes[s].attributes["axis"].flatMap { if case .int(let a) = $0 { return a } else { return nil } } ?? -1),
+        [-1, 3].contains(
+          graph.nodes[s].attributes["axis"].flatMap {
+            if case .int(let a) = $0 { return a } else { return nil }
+          } ?? -1),
         let pv = readers.only(graph.nodes[s].outputs[0]), graph.nodes[pv].opType == "MatMul",
         graph.nodes[pv].inputs[0] == graph.nodes[s].outputs[0],
         let (v, vShape, vNodes) = source(graph.nodes[pv].inputs[1], perm: [0, 2, 1, 3]),
@@ -114,7 +119,8 @@ enum AttentionOp {
           let t = p.baseAddress!
           // scores[i, j] = scale · Σ_d Q[b, i, h·D + d] · K[b, j, h·D + d]
           gemm(
-            transA: false, transB: true, m: sq, n: sk, k: dim, alpha: scale, a: Q.base + b * sq * width + h * dim,
+            transA: false, transB: true, m: sq, n: sk, k: dim, alpha: scale,
+            a: Q.base + b * sq * width + h * dim,
             lda: width, b: K.base + b * sk * width + h * dim, ldb: width, beta: 0, c: t, ldc: sk, threads: 1)
           for i in 0..<sq {
             let row = t + i * sk
@@ -139,8 +145,10 @@ enum AttentionOp {
 
   private static func withPointers(
     _ q: [Float], _ k: [Float], _ v: [Float], _ m: [Float], _ out: inout [Float],
-    _ body: (SendableConstPointer<Float>, SendableConstPointer<Float>, SendableConstPointer<Float>,
-      SendableConstPointer<Float>, SendablePointer<Float>) throws -> Void
+    _ body: (
+      SendableConstPointer<Float>, SendableConstPointer<Float>, SendableConstPointer<Float>,
+      SendableConstPointer<Float>, SendablePointer<Float>
+    ) throws -> Void
   ) rethrows {
     let mask = m.isEmpty ? [Float](repeating: 0, count: 1) : m
     try q.withUnsafeBufferPointer { pq in

@@ -60,7 +60,8 @@ enum Fusion {
     var nodes = graph.nodes
     var removed = Set<Int>()
     for (i, div) in graph.nodes.enumerated() where div.opType == "Div" && div.domain.isEmpty {
-      guard div.inputs.count == 2, let c = scalar(graph, div.inputs[1]), abs(c - Float(2).squareRoot()) < 1e-4,
+      guard div.inputs.count == 2, let c = scalar(graph, div.inputs[1]),
+        abs(c - Float(2).squareRoot()) < 1e-4,
         let e = readers.only(div.outputs[0]), graph.nodes[e].opType == "Erf",
         let a = readers.only(graph.nodes[e].outputs[0]), graph.nodes[a].opType == "Add",
         let one = other(graph.nodes[a], than: graph.nodes[e].outputs[0]), scalar(graph, one) == 1,
@@ -70,7 +71,8 @@ enum Fusion {
         let half = other(graph.nodes[h], than: graph.nodes[m].outputs[0]), scalar(graph, half) == 0.5
       else { continue }
       nodes[i] = Node(
-        name: div.name + "/fused_gelu", opType: "Gelu", inputs: [div.inputs[0]], outputs: graph.nodes[h].outputs)
+        name: div.name + "/fused_gelu", opType: "Gelu", inputs: [div.inputs[0]],
+        outputs: graph.nodes[h].outputs)
       removed.formUnion([e, a, m, h])
     }
     return nodes.enumerated().filter { !removed.contains($0.offset) }.map(\.element)

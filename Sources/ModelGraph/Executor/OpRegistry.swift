@@ -74,7 +74,8 @@ public struct DenseKernelSelector: KernelSelector {
 
   public func kernel(for node: Node, in graph: Graph) throws -> OpKernel {
     let key = OpKey(node.opType, domain: node.domain)
-    guard let definition = table[key], key.domain.isEmpty ? definition.opsets.contains(graph.opsetVersion) : true
+    guard let definition = table[key],
+      key.domain.isEmpty ? definition.opsets.contains(graph.opsetVersion) : true
     else {
       throw ModelGraphError.unsupportedOp(
         node: node.name, opType: node.opType, domain: node.domain, opset: graph.opsetVersion)

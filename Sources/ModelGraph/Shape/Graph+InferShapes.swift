@@ -18,7 +18,11 @@ public struct ValueShape: Sendable, Equatable, Codable {
 extension Dim: Codable {
   public init(from decoder: Decoder) throws {
     let c = try decoder.singleValueContainer()
-    if let n = try? c.decode(Int.self) { self = .fixed(n) } else { self = .symbolic(try c.decode(String.self)) }
+    if let n = try? c.decode(Int.self) {
+      self = .fixed(n)
+    } else {
+      self = .symbolic(try c.decode(String.self))
+    }
   }
 
   public func encode(to encoder: Encoder) throws {
@@ -61,7 +65,8 @@ extension Graph {
         return inputShapes[info.name]![axis]
       }
     }
-    let second = order.isEmpty ? first : try concreteShapes(inputShapes: movedInputs, symbols: moved, selector: selector)
+    let second =
+      order.isEmpty ? first : try concreteShapes(inputShapes: movedInputs, symbols: moved, selector: selector)
     var result: [String: ValueShape] = [:]
     for (name, a) in first {
       let b = second[name]?.shape ?? a.shape
@@ -115,9 +120,12 @@ extension Graph {
         // Only the input's shape matters.
         let t =
           node.opType == "Size"
-          ? Tensor(shape: [], int64s: [Int64(x.shape.reduce(1, *))]) : try shapeOp(ctx, x.shape.map { Int64($0) })
+          ? Tensor(shape: [], int64s: [Int64(x.shape.reduce(1, *))])
+          : try shapeOp(ctx, x.shape.map { Int64($0) })
         outs = [(t.shape, .int64, t)]
-      } else if present.allSatisfy({ $0.value != nil }) && present.reduce(0, { $0 + $1.shape.reduce(1, *) }) <= 1 << 22 {
+      } else if present.allSatisfy({ $0.value != nil })
+        && present.reduce(0, { $0 + $1.shape.reduce(1, *) }) <= 1 << 22
+      {
         outs = try kernel(&ctx).map { ($0.shape, $0.dtype, $0.count <= valueLimit ? $0 : nil) }
       } else if let rule = ShapeRules.rule(for: node.opType), node.domain.isEmpty {
         let shapes = ins.map { $0?.shape ?? [] }
@@ -126,7 +134,9 @@ extension Graph {
         ctx.inputs = ins.map { a in a.map { $0.value ?? Tensor.zeros($0.shape, dtype: $0.dtype) } }
         outs = try kernel(&ctx).map { ($0.shape, $0.dtype, nil) }
       }
-      for (i, name) in node.outputs.enumerated() where !name.isEmpty && i < outs.count { known[name] = outs[i] }
+      for (i, name) in node.outputs.enumerated() where !name.isEmpty && i < outs.count {
+        known[name] = outs[i]
+      }
     }
     return known
   }

@@ -37,7 +37,8 @@ enum ShapeRules {
     case "Gemm": return gemm
     case "Conv": return conv
     case "MaxPool", "AveragePool": return pool
-    case "GlobalAveragePool", "GlobalMaxPool": return { _, s, t in [(Array(s[0].prefix(2)) + [Int](repeating: 1, count: s[0].count - 2), t[0])] }
+    case "GlobalAveragePool", "GlobalMaxPool":
+      return { _, s, t in [(Array(s[0].prefix(2)) + [Int](repeating: 1, count: s[0].count - 2), t[0])] }
     case "Transpose":
       return { ctx, s, t in
         let perm = try ctx.ints("perm") ?? Array((0..<s[0].count).reversed())

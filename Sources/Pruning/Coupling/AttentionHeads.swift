@@ -79,12 +79,15 @@ struct AttentionTracer {
     }
     switch node.opType {
     case "MatMul":
-      return Projection(node: node, weight: node.inputs[1], outAxis: 1, inAxis: 0, outSize: w.shape[1], inSize: w.shape[0], bias: bias)
+      return Projection(
+        node: node, weight: node.inputs[1], outAxis: 1, inAxis: 0, outSize: w.shape[1], inSize: w.shape[0],
+        bias: bias)
     case "Gemm":
       let t = node.int("transB", default: 0) != 0
       let gemmBias = node.inputs.count > 2 && !node.inputs[2].isEmpty ? node.inputs[2] : nil
       return Projection(
-        node: node, weight: node.inputs[1], outAxis: t ? 0 : 1, inAxis: t ? 1 : 0, outSize: w.shape[t ? 0 : 1],
+        node: node, weight: node.inputs[1], outAxis: t ? 0 : 1, inAxis: t ? 1 : 0,
+        outSize: w.shape[t ? 0 : 1],
         inSize: w.shape[t ? 1 : 0], bias: bias ?? gemmBias)
     default:
       throw fail(node, "expected a MatMul/Gemm projection, found \(node.opType)")
@@ -104,7 +107,9 @@ struct AttentionTracer {
     // Output: p·v → Transpose → Reshape (merge heads) → projection.
     var out = context
     while true {
-      guard let next = graph.consumers(of: out.outputs[0]).first, graph.consumers(of: out.outputs[0]).count == 1 else {
+      guard let next = graph.consumers(of: out.outputs[0]).first,
+        graph.consumers(of: out.outputs[0]).count == 1
+      else {
         throw fail(out, "the attention context has no single reader")
       }
       if ["Transpose", "Reshape", "Identity", "Dropout"].contains(next.opType) {
@@ -124,12 +129,15 @@ struct AttentionTracer {
     let headDim = try self.headDim(hidden: hidden, splits: Array(splits.prefix(splitCount)), at: context)
     var group = PruningGroup(id: 0, kind: .heads(headDim: headDim), size: hidden / headDim)
     for p in [q, k, v] {
-      group.members.append(GroupMember(parameter: p.weight, axis: p.outAxis, width: headDim, role: .output, node: p.node.name))
+      group.members.append(
+        GroupMember(parameter: p.weight, axis: p.outAxis, width: headDim, role: .output, node: p.node.name))
       if let b = p.bias, let t = constantTensor(b, in: graph) {
-        group.members.append(GroupMember(parameter: b, axis: t.rank - 1, width: headDim, role: .vector, node: p.node.name))
+        group.members.append(
+          GroupMember(parameter: b, axis: t.rank - 1, width: headDim, role: .vector, node: p.node.name))
       }
     }
-    group.members.append(GroupMember(parameter: o.weight, axis: o.inAxis, width: headDim, role: .input, node: o.node.name))
+    group.members.append(
+      GroupMember(parameter: o.weight, axis: o.inAxis, width: headDim, role: .input, node: o.node.name))
     for split in splits.prefix(splitCount) {
       let entries = shapeEntries(split.inputs[1])
       if entries.count >= 2, let (value, index) = entries[entries.count - 2].location,
@@ -139,7 +147,9 @@ struct AttentionTracer {
       }
     }
     for merge in splits.dropFirst(splitCount) {
-      if let last = shapeEntries(merge.inputs[1]).last, last.value == hidden, let (value, index) = last.location {
+      if let last = shapeEntries(merge.inputs[1]).last, last.value == hidden,
+        let (value, index) = last.location
+      {
         group.shapeConstants.append(ShapeConstantUse(value: value, index: index, perUnit: headDim))
       }
     }

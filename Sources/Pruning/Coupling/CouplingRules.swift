@@ -19,7 +19,8 @@ extension CouplingBuilder {
         let s = newSpace(size: cout, parameter: node.inputs[1], axis: 0, node: node)
         spaces.block(s, "depthwise node '\(node.name)' ties its output to an input that cannot be cut")
         if let x { block(x, "depthwise node '\(node.name)' reads a concatenated or flattened input") }
-        return setOutput(node, ChannelLayout(axis: 1 - w.rank, rank: w.rank, segments: [Segment(space: s, width: 1)]))
+        return setOutput(
+          node, ChannelLayout(axis: 1 - w.rank, rank: w.rank, segments: [Segment(space: s, width: 1)]))
       }
       let s = x.segments[0].space
       spaces.add(GroupMember(parameter: node.inputs[1], axis: 0, role: .output, node: node.name), to: s)
@@ -69,7 +70,9 @@ extension CouplingBuilder {
     let layout = ChannelLayout(axis: -1, rank: 2, segments: [Segment(space: s, width: 1)])
     if node.inputs.count > 2, !node.inputs[2].isEmpty {
       if let c = constantTensor(node.inputs[2], in: graph) {
-        if c.rank >= 1, c.shape[c.rank - 1] == n { addVector(node.inputs[2], axis: c.rank - 1, layout: layout, node: node) }
+        if c.rank >= 1, c.shape[c.rank - 1] == n {
+          addVector(node.inputs[2], axis: c.rank - 1, layout: layout, node: node)
+        }
       } else {
         spaces.block(s, "node '\(node.name)': bias C is not a constant")
       }
@@ -83,7 +86,9 @@ extension CouplingBuilder {
       layouts[node.inputs[1]] == nil
     else { return blockInputs(node, "MatMul whose right operand is not a constant matrix") }
     if let a = layouts[node.inputs[0]] {
-      if a.axis != -1 { blockInputs(node, "channels not on the last axis") } else {
+      if a.axis != -1 {
+        blockInputs(node, "channels not on the last axis")
+      } else {
         addInputs(a, parameter: node.inputs[1], axis: 0, width: b.shape[0], node: node)
       }
     }
@@ -107,11 +112,15 @@ extension CouplingBuilder {
         if c.shape[index] == total(first), !first.segments.contains(where: { $0.width == 0 }) {
           addVector(name, axis: index, layout: first, node: node)
         } else {
-          block(first, "node '\(node.name)': constant '\(name)' of shape \(c.shape) does not match the channels")
+          block(
+            first, "node '\(node.name)': constant '\(name)' of shape \(c.shape) does not match the channels")
           ok = false
         }
       } else {
-        block(first, "node '\(node.name)' (\(node.opType)) combines the channels with '\(name)', whose layout is unknown")
+        block(
+          first,
+          "node '\(node.name)' (\(node.opType)) combines the channels with '\(name)', whose layout is unknown"
+        )
         ok = false
       }
     }
@@ -124,7 +133,9 @@ extension CouplingBuilder {
   mutating func channelNorm(_ node: Node) {
     guard let x = layouts[node.inputs[0]] else { return }
     if let index = x.axisIndex, index != 1 { return blockInputs(node, "channels are not on axis 1") }
-    for name in node.inputs.dropFirst() where !name.isEmpty { addVector(name, axis: 0, layout: x, node: node) }
+    for name in node.inputs.dropFirst() where !name.isEmpty {
+      addVector(name, axis: 0, layout: x, node: node)
+    }
     setOutput(node, x)
   }
 
@@ -136,7 +147,9 @@ extension CouplingBuilder {
     if x.axis < first {
       return setOutput(node, x)  // the channel axis is not normalised over
     }
-    guard first == -1, x.axis == -1 else { return blockInputs(node, "normalises over the channels and other axes") }
+    guard first == -1, x.axis == -1 else {
+      return blockInputs(node, "normalises over the channels and other axes")
+    }
     for name in node.inputs.dropFirst() where !name.isEmpty {
       if let c = constantTensor(name, in: graph) { addVector(name, axis: c.rank - 1, layout: x, node: node) }
     }
@@ -153,21 +166,27 @@ extension CouplingBuilder {
     if axis < 0 { axis += rank }
     guard axis == index else { return blockInputs(node, "flattens axes before the channel axis") }
     let spatial = index == rank - 1 ? 1 : 0
-    setOutput(node, ChannelLayout(axis: -1, rank: 2, segments: x.segments.map { Segment(space: $0.space, width: spatial) }))
+    setOutput(
+      node,
+      ChannelLayout(axis: -1, rank: 2, segments: x.segments.map { Segment(space: $0.space, width: spatial) }))
   }
 
   /// Reshape: [batch, -1] at the channel axis acts as Flatten; a target keeping the leading dims
   /// (0s) and the channel axis last passes through. Anything else blocks.
   mutating func reshape(_ node: Node) {
     guard let x = layouts[node.inputs[0]] else { return }
-    guard node.inputs.count > 1, let target = constantTensor(node.inputs[1], in: graph), target.dtype == .int64,
+    guard node.inputs.count > 1, let target = constantTensor(node.inputs[1], in: graph),
+      target.dtype == .int64,
       let rank = x.rank, let index = x.axisIndex
     else { return blockInputs(node, "target shape is computed at run time or the rank is unknown") }
     let s = target.int64s.map(Int.init)
     if s.count == 2, index == 1, s[1] == -1 || s[1] > 0 {
       let spatial = index == rank - 1 ? 1 : 0
       guard x.segments.allSatisfy({ $0.width == 1 }) else { return blockInputs(node, "already flattened") }
-      return setOutput(node, ChannelLayout(axis: -1, rank: 2, segments: x.segments.map { Segment(space: $0.space, width: spatial) }))
+      return setOutput(
+        node,
+        ChannelLayout(
+          axis: -1, rank: 2, segments: x.segments.map { Segment(space: $0.space, width: spatial) }))
     }
     if s.count == rank, index == rank - 1, s.dropLast().allSatisfy({ $0 == 0 }), s.last == -1 {
       return setOutput(node, x)

@@ -15,7 +15,9 @@ public struct CubicSparsitySchedule: Sendable, Equatable {
   /// Number of pruning updates n.
   public var updates: Int
 
-  public init(initialSparsity: Double = 0, finalSparsity: Double, startStep: Int = 0, frequency: Int, updates: Int) {
+  public init(
+    initialSparsity: Double = 0, finalSparsity: Double, startStep: Int = 0, frequency: Int, updates: Int
+  ) {
     self.initialSparsity = initialSparsity
     self.finalSparsity = finalSparsity
     self.startStep = startStep
@@ -48,7 +50,8 @@ public struct GradualPruner {
   public var selection: PrunableSelection
   public private(set) var history: [(step: Int, sparsity: Double)] = []
 
-  public init(schedule: CubicSparsitySchedule, builder: MaskBuilder, selection: PrunableSelection = .default) {
+  public init(schedule: CubicSparsitySchedule, builder: MaskBuilder, selection: PrunableSelection = .default)
+  {
     self.schedule = schedule
     self.builder = builder
     self.selection = selection

@@ -74,8 +74,10 @@ public struct HanIterativePruning {
         var q = (qualities[name] ?? defaultQuality) * Double(round + 1) / Double(rounds)
         if let target = keptTargets[name], sigmas[name]! > 0 {
           let kept = pow(target, Double(round + 1) / Double(rounds))
-          q = Self.quality(forKept: kept, weights: graph.initializers[name]!.floats) * Self.standardDeviation(
-            graph.initializers[name]!.floats) / sigmas[name]!
+          q =
+            Self.quality(forKept: kept, weights: graph.initializers[name]!.floats)
+            * Self.standardDeviation(
+              graph.initializers[name]!.floats) / sigmas[name]!
         }
         masks[name] = Self.mask(
           weights: graph.initializers[name]!, sigma: sigmas[name]!, quality: q, previous: graph.masks[name])

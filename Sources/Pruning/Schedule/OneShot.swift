@@ -19,6 +19,7 @@ public struct OneShotPruning {
     try graph.applyMasks()
     let parameters = selection.parameters(in: graph)
     return PruningRound(
-      round: 0, sparsity: graph.sparsity(of: parameters), kept: graph.keptFractions(of: parameters), quality: nil)
+      round: 0, sparsity: graph.sparsity(of: parameters), kept: graph.keptFractions(of: parameters),
+      quality: nil)
   }
 }

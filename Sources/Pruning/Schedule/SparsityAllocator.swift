@@ -38,7 +38,8 @@ public struct SparsityAllocator {
     let weights = curves.map { Double(useMACs ? $0.macs : $0.parameters) }
     let total = weights.reduce(0, +)
     guard total > 0 else {
-      throw PruningError.invalidArgument(what: "allocation", expected: "layers with sizes/MACs", found: "none")
+      throw PruningError.invalidArgument(
+        what: "allocation", expected: "layers with sizes/MACs", found: "none")
     }
     let losses: [[Double]] = curves.map { curve in
       var running = 0.0
@@ -49,11 +50,13 @@ public struct SparsityAllocator {
     }
     var need = Int((goal * Double(Self.buckets)).rounded(.up))
     while true {
-      guard let level = Self.cheapest(curves: curves, losses: losses, weights: weights, total: total, need: need)
+      guard
+        let level = Self.cheapest(curves: curves, losses: losses, weights: weights, total: total, need: need)
       else {
         let most = zip(curves, weights).reduce(0) { $0 + ($1.0.sparsities.max() ?? 0) * $1.1 } / total
         throw PruningError.invalidArgument(
-          what: "allocation target", expected: "reachable with the curves' sparsities (max \(most))", found: "\(goal)")
+          what: "allocation target", expected: "reachable with the curves' sparsities (max \(most))",
+          found: "\(goal)")
       }
       let achieved = curves.indices.reduce(0) { $0 + curves[$1].sparsities[level[$1]] * weights[$1] } / total
       // Bucket rounding can fall a hair short: ask for one more bucket then.
@@ -70,7 +73,9 @@ public struct SparsityAllocator {
 
   /// Exact multiple-choice knapsack over the grid (dynamic programme on the removed fraction in
   /// 1/`buckets` steps): the level per layer with the least summed loss removing ≥ need buckets.
-  static func cheapest(curves: [SensitivityCurve], losses: [[Double]], weights: [Double], total: Double, need: Int)
+  static func cheapest(
+    curves: [SensitivityCurve], losses: [[Double]], weights: [Double], total: Double, need: Int
+  )
     -> [Int]?
   {
     var best = [Double](repeating: .infinity, count: buckets + 1)
@@ -122,7 +127,8 @@ public struct SparsityAllocator {
 
 /// Applies per-layer sparsities (e.g. from `SparsityAllocator`) with layer-wise masks by `criterion`.
 public func pruneLayers(
-  _ graph: inout Graph, sparsities: [String: Double], criterion: any ImportanceCriterion = MagnitudeImportance()
+  _ graph: inout Graph, sparsities: [String: Double],
+  criterion: any ImportanceCriterion = MagnitudeImportance()
 ) throws {
   let builder = MaskBuilder(criterion: criterion, scope: .layer)
   for (layer, s) in sparsities.sorted(by: { $0.key < $1.key }) {

@@ -39,7 +39,9 @@ public struct StructuredPruner {
     }
     var kept: [Int: [Int]] = [:]
     for group in groups {
-      if let reason = group.blockedBy { throw PruningError.groupNotPrunable(group: group.name, reason: reason) }
+      if let reason = group.blockedBy {
+        throw PruningError.groupNotPrunable(group: group.name, reason: reason)
+      }
       guard group.isPrunable else {
         throw PruningError.groupNotPrunable(group: group.name, reason: "no layer creates its channels")
       }

@@ -37,7 +37,8 @@ public func applyStructured(_ plan: StructuredPlan, to graph: inout Graph) throw
     for (axis, cut) in axes.sorted(by: { $0.key < $1.key }) {
       try transform(parameter, in: &graph) { tensor in
         guard axis < tensor.rank else {
-          throw PruningError.unsupportedParameter(name: parameter, expected: "rank > \(axis)", found: "\(tensor.shape)")
+          throw PruningError.unsupportedParameter(
+            name: parameter, expected: "rank > \(axis)", found: "\(tensor.shape)")
         }
         return gather(tensor, axis: axis, indices: (0..<tensor.shape[axis]).filter { !cut.contains($0) })
       }
@@ -104,7 +105,9 @@ func gather(_ tensor: Tensor, axis: Int, indices: [Int]) -> Tensor {
 }
 
 private func setAttribute(_ node: String, _ key: String, _ value: Attribute, in graph: inout Graph) {
-  if let index = graph.nodes.firstIndex(where: { $0.name == node }) { graph.nodes[index].attributes[key] = value }
+  if let index = graph.nodes.firstIndex(where: { $0.name == node }) {
+    graph.nodes[index].attributes[key] = value
+  }
 }
 
 /// Sets element `use.index` of an int64 shape constant to units × perUnit.

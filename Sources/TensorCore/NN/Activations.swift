@@ -77,6 +77,8 @@ public func clipReference(_ x: Tensor, min low: Float = -.infinity, max high: Fl
 public func exp(_ x: Tensor) -> Tensor { mapSIMD(x, simdExp, { Foundation.exp($0) }) }
 public func log(_ x: Tensor) -> Tensor { x.map { Foundation.log($0) } }
 public func sqrt(_ x: Tensor) -> Tensor { mapSIMD(x, { $0.squareRoot() }, { $0.squareRoot() }) }
-public func abs(_ x: Tensor) -> Tensor { mapSIMD(x, { $0.replacing(with: -$0, where: $0 .< 0) }, { Swift.abs($0) }) }
+public func abs(_ x: Tensor) -> Tensor {
+  mapSIMD(x, { $0.replacing(with: -$0, where: $0 .< 0) }, { Swift.abs($0) })
+}
 public func neg(_ x: Tensor) -> Tensor { mapSIMD(x, { -$0 }, { -$0 }) }
 public func reciprocal(_ x: Tensor) -> Tensor { mapSIMD(x, { 1 / $0 }, { 1 / $0 }) }

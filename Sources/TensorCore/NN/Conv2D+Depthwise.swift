@@ -63,7 +63,9 @@ private func depthwisePlane(
   let offsets = UnsafeMutablePointer<Int>.allocate(capacity: taps)
   defer { offsets.deallocate() }
   for ky in 0..<g.kernelHeight {
-    for kx in 0..<g.kernelWidth { offsets[ky * g.kernelWidth + kx] = ky * g.dilationH * pw + kx * g.dilationW }
+    for kx in 0..<g.kernelWidth {
+      offsets[ky * g.kernelWidth + kx] = ky * g.dilationH * pw + kx * g.dilationW
+    }
   }
   for oy in 0..<oh {
     let top = padded + oy * g.strideH * pw

@@ -19,7 +19,8 @@ public func conv2d(
   let og = p.outChannels / groups
   let spatial = g.outHeight * g.outWidth
   let k = g.columnRows
-  let direct = g.kernelHeight == 1 && g.kernelWidth == 1 && g.strideH == 1 && g.strideW == 1
+  let direct =
+    g.kernelHeight == 1 && g.kernelWidth == 1 && g.strideH == 1 && g.strideW == 1
     && g.padTop == 0 && g.padLeft == 0 && g.padBottom == 0 && g.padRight == 0
   var out = [Float](repeating: 0, count: p.batch * p.outChannels * spatial)
   let (x, w, b) = (input.floats, weight.floats, bias?.floats)

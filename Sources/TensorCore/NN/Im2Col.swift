@@ -44,7 +44,8 @@ public struct Conv2DGeometry: Sendable, Equatable {
     guard outHeight > 0, outWidth > 0 else {
       throw TensorError.shapeMismatch(
         operation: operation,
-        expected: "input at least the dilated kernel \(kernel) (dilation \(dilation)) after padding \(padding)",
+        expected:
+          "input at least the dilated kernel \(kernel) (dilation \(dilation)) after padding \(padding)",
         found: "[\(channels), \(height), \(width)]")
     }
   }

@@ -51,7 +51,8 @@ public func batchNormInferenceReference(
   var out = v
   for i in 0..<v.count {
     let ch = (i / inner) % c
-    let normalized = (Double(v[i]) - Double(mean.floats[ch]))
+    let normalized =
+      (Double(v[i]) - Double(mean.floats[ch]))
       / (Double(variance.floats[ch]) + Double(epsilon)).squareRoot()
     out[i] = Float(normalized * Double(scale.floats[ch]) + Double(bias.floats[ch]))
   }
@@ -185,7 +186,8 @@ public func layerNormReference(
 }
 
 /// (rows, D, statistics shape); scale and bias must hold D elements.
-private func layerNormShape(_ x: Tensor, scale: Tensor, bias: Tensor?, axis: Int) throws -> (Int, Int, [Int]) {
+private func layerNormShape(_ x: Tensor, scale: Tensor, bias: Tensor?, axis: Int) throws -> (Int, Int, [Int])
+{
   let a = try Tensor.normalizedAxis(axis, rank: x.rank, operation: "layerNorm")
   let d = x.shape[a...].reduce(1, *)
   for p in [scale] + (bias.map { [$0] } ?? []) where p.count != d || p.dtype != .float32 {

@@ -113,7 +113,9 @@ private func pool(
 }
 
 /// Max pooling of one plane; the window range is clipped once per output instead of tested per tap.
-private func maxPoolPlane(_ g: Conv2DGeometry, _ plane: UnsafePointer<Float>, _ out: UnsafeMutablePointer<Float>) {
+private func maxPoolPlane(
+  _ g: Conv2DGeometry, _ plane: UnsafePointer<Float>, _ out: UnsafeMutablePointer<Float>
+) {
   for oy in 0..<g.outHeight {
     let y0 = oy * g.strideH - g.padTop
     let kyStart = y0 >= 0 ? 0 : (-y0 + g.dilationH - 1) / g.dilationH

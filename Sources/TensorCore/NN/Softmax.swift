@@ -168,7 +168,9 @@ private func softmaxStrided(
             for j in 0..<dim { store(load(s.base + base + j * inner) - shift, d.base + base + j * inner) }
           } else {
             let inv = 1 / sum
-            for j in 0..<dim { store(load(UnsafePointer(d.base + base + j * inner)) * inv, d.base + base + j * inner) }
+            for j in 0..<dim {
+              store(load(UnsafePointer(d.base + base + j * inner)) * inv, d.base + base + j * inner)
+            }
           }
           i += 16
         }

@@ -1,5 +1,4 @@
 import CZlib
-
 import ModelGraph
 import TensorCore
 

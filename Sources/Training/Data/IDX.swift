@@ -41,7 +41,8 @@ public struct IDXArray: Sendable, Equatable {
     func magicText() -> String {
       bytes.prefix(4).map { String($0, radix: 16).leftPadded(to: 2) }.joined()
     }
-    let expectedMagic = expectedRank.map { "magic 0x0000080\($0) (uint8, rank \($0))" } ?? "IDX magic 0x0000TTDD"
+    let expectedMagic =
+      expectedRank.map { "magic 0x0000080\($0) (uint8, rank \($0))" } ?? "IDX magic 0x0000TTDD"
     guard bytes.count >= 4, bytes[0] == 0, bytes[1] == 0 else {
       throw TrainingError.malformed(
         file: file, offset: 0, expected: expectedMagic,

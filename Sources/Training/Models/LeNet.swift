@@ -41,9 +41,12 @@ struct GraphBuilder {
     self.seed = seed
     graph = Graph(
       name: name,
-      inputs: [ValueInfo(name: "input", dtype: .float32, shape: [.symbolic("N"), .fixed(1), .fixed(28), .fixed(28)])],
+      inputs: [
+        ValueInfo(name: "input", dtype: .float32, shape: [.symbolic("N"), .fixed(1), .fixed(28), .fixed(28)])
+      ],
       outputs: [ValueInfo(name: "logits", dtype: .float32, shape: [.symbolic("N"), .fixed(10)])],
-      opsetVersion: 17, metadata: ["producer": "PruneKit Training", "input_normalisation": "(pixel/255 - 0.1307) / 0.3081"])
+      opsetVersion: 17,
+      metadata: ["producer": "PruneKit Training", "input_normalisation": "(pixel/255 - 0.1307) / 0.3081"])
   }
 
   private mutating func nextSeed() -> UInt64 {
@@ -51,16 +54,23 @@ struct GraphBuilder {
     return seed &* 0x9E37_79B9_7F4A_7C15 &+ UInt64(counter)
   }
 
-  private mutating func add(_ op: String, _ inputs: [String], _ output: String? = nil, _ attributes: [String: Attribute] = [:]) -> String {
+  private mutating func add(
+    _ op: String, _ inputs: [String], _ output: String? = nil, _ attributes: [String: Attribute] = [:]
+  ) -> String {
     let name = output ?? "\(op.lowercased())_\(graph.nodes.count)"
     graph.nodes.append(
-      Node(name: "\(op)_\(graph.nodes.count)", opType: op, inputs: inputs, outputs: [name], attributes: attributes))
+      Node(
+        name: "\(op)_\(graph.nodes.count)", opType: op, inputs: inputs, outputs: [name],
+        attributes: attributes))
     return name
   }
 
-  mutating func linear(_ x: String, _ prefix: String, in inputs: Int, out outputs: Int, output: String? = nil) -> String {
+  mutating func linear(_ x: String, _ prefix: String, in inputs: Int, out outputs: Int, output: String? = nil)
+    -> String
+  {
     graph.setInitializer("\(prefix).weight", Initializer.kaimingUniform([outputs, inputs], seed: nextSeed()))
-    graph.setInitializer("\(prefix).bias", Initializer.defaultBias(count: outputs, fanIn: inputs, seed: nextSeed()))
+    graph.setInitializer(
+      "\(prefix).bias", Initializer.defaultBias(count: outputs, fanIn: inputs, seed: nextSeed()))
     return add("Gemm", [x, "\(prefix).weight", "\(prefix).bias"], output, ["transB": .int(1)])
   }
 
@@ -68,8 +78,10 @@ struct GraphBuilder {
     let shape = [outputs, inputs, kernel, kernel]
     graph.setInitializer("\(prefix).weight", Initializer.kaimingUniform(shape, seed: nextSeed()))
     graph.setInitializer(
-      "\(prefix).bias", Initializer.defaultBias(count: outputs, fanIn: inputs * kernel * kernel, seed: nextSeed()))
-    return add("Conv", [x, "\(prefix).weight", "\(prefix).bias"], nil, ["kernel_shape": .ints([kernel, kernel])])
+      "\(prefix).bias",
+      Initializer.defaultBias(count: outputs, fanIn: inputs * kernel * kernel, seed: nextSeed()))
+    return add(
+      "Conv", [x, "\(prefix).weight", "\(prefix).bias"], nil, ["kernel_shape": .ints([kernel, kernel])])
   }
 
   mutating func relu(_ x: String) -> String { add("Relu", [x]) }

@@ -60,8 +60,10 @@ let erfOp = DifferentiableOp { node, inputs, _ in
 /// Constant: the `value` attribute (or value_float / value_floats / value_int / value_ints).
 let constantOp = DifferentiableOp { node, _, _ in
   let value: Tensor
-  switch (node.attributes["value"], node.attributes["value_float"], node.attributes["value_floats"],
-    node.attributes["value_int"], node.attributes["value_ints"])
+  switch (
+    node.attributes["value"], node.attributes["value_float"], node.attributes["value_floats"],
+    node.attributes["value_int"], node.attributes["value_ints"]
+  )
   {
   case (.tensor(let t)?, _, _, _, _): value = t
   case (_, .float(let f)?, _, _, _): value = .scalar(f)
@@ -69,7 +71,8 @@ let constantOp = DifferentiableOp { node, _, _ in
   case (_, _, _, .int(let i)?, _): value = Tensor(shape: [], int64s: [Int64(i)])
   case (_, _, _, _, .ints(let i)?): value = Tensor(shape: [i.count], int64s: i.map { Int64($0) })
   default:
-    throw TrainingError.unsupportedAttribute(node: node.name, opType: node.opType, attribute: "value", value: "missing")
+    throw TrainingError.unsupportedAttribute(
+      node: node.name, opType: node.opType, attribute: "value", value: "missing")
   }
   let output = value.dtype == .float32 || value.dtype == .int64 ? value : value.converted(to: .float32)
   return OpStep(outputs: [output]) { _ in [] }

@@ -15,7 +15,9 @@ let dropoutOp = DifferentiableOp(nonDifferentiableInputs: [1, 2]) { node, inputs
   let wantsMask = node.outputs.count > 1 && !node.outputs[1].isEmpty
   guard context.training && ratio > 0 else {
     var outputs = [x]
-    if wantsMask { outputs.append(try Tensor(shape: x.shape, dtype: .bool, bytes: [UInt8](repeating: 1, count: x.count))) }
+    if wantsMask {
+      outputs.append(try Tensor(shape: x.shape, dtype: .bool, bytes: [UInt8](repeating: 1, count: x.count)))
+    }
     return OpStep(outputs: outputs) { grads in [grads[0], nil, nil] }
   }
   let scale = 1 / (1 - ratio)
@@ -24,7 +26,9 @@ let dropoutOp = DifferentiableOp(nonDifferentiableInputs: [1, 2]) { node, inputs
   let mask = Tensor(shape: x.shape, floats: keep)
   let y = zipFloats(x, mask, *)
   var outputs = [y]
-  if wantsMask { outputs.append(try Tensor(shape: x.shape, dtype: .bool, bytes: keep.map { $0 != 0 ? 1 : 0 })) }
+  if wantsMask {
+    outputs.append(try Tensor(shape: x.shape, dtype: .bool, bytes: keep.map { $0 != 0 ? 1 : 0 }))
+  }
   return OpStep(outputs: outputs) { grads in
     guard let dy = grads[0] else { return [nil, nil, nil] }
     return [zipFloats(dy, mask, *), nil, nil]

@@ -1,8 +1,9 @@
+import ModelGraph
+import TensorCore
+
 #if canImport(Glibc)
   import Glibc
 #endif
-import ModelGraph
-import TensorCore
 
 /// BatchNormalization (ONNX BatchNormalization-15), LayerNormalization-17 and Softmax-13, forward
 /// and backward. Shapes: x [N, C, spatial…] for BatchNorm, rows of D = Π shape[axis...] for LayerNorm.
@@ -70,7 +71,9 @@ let batchNormOp = DifferentiableOp(nonDifferentiableInputs: [3, 4]) { node, inpu
   }
   var outputs = [Tensor(shape: x.shape, floats: y)]
   if node.outputs.count > 1 {
-    outputs += [context.stateUpdates[node.inputs[3]] ?? runMean, context.stateUpdates[node.inputs[4]] ?? runVar]
+    outputs += [
+      context.stateUpdates[node.inputs[3]] ?? runMean, context.stateUpdates[node.inputs[4]] ?? runVar,
+    ]
   }
   return OpStep(outputs: outputs) { grads in
     guard let dy = grads[0]?.floats else { return [nil, nil, nil, nil, nil] }

@@ -43,7 +43,8 @@ extension Node {
   /// Input `index`, which must be present and float32.
   func input(_ inputs: [Tensor?], _ index: Int) throws -> Tensor {
     guard index < inputs.count, let t = inputs[index] else {
-      throw TrainingError.missingValue(node: name, name: index < self.inputs.count ? self.inputs[index] : "#\(index)")
+      throw TrainingError.missingValue(
+        node: name, name: index < self.inputs.count ? self.inputs[index] : "#\(index)")
     }
     guard t.dtype == .float32 else {
       throw TrainingError.invalidArgument(
@@ -91,5 +92,7 @@ func zipFloats(_ a: Tensor, _ b: Tensor, _ f: (Float, Float) -> Float) -> Tensor
 func withPointers<R>(
   _ a: [Float], _ b: inout [Float], _ body: (UnsafePointer<Float>, UnsafeMutablePointer<Float>) -> R
 ) -> R {
-  a.withUnsafeBufferPointer { pa in b.withUnsafeMutableBufferPointer { pb in body(pa.baseAddress!, pb.baseAddress!) } }
+  a.withUnsafeBufferPointer { pa in
+    b.withUnsafeMutableBufferPointer { pb in body(pa.baseAddress!, pb.baseAddress!) }
+  }
 }

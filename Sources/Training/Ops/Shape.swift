@@ -46,7 +46,8 @@ let concatOp = DifferentiableOp { node, inputs, _ in
   let xs = try inputs.indices.map { try node.input(inputs, $0) }
   guard let first = xs.first else { throw node.shapeError("at least one input", []) }
   let axis = try normalizedAxis(try node.int("axis", default: 0), rank: first.rank, node: node)
-  for x in xs where x.rank != first.rank || x.shape[..<axis] != first.shape[..<axis]
+  for x in xs
+  where x.rank != first.rank || x.shape[..<axis] != first.shape[..<axis]
     || x.shape[(axis + 1)...] != first.shape[(axis + 1)...]
   {
     throw node.shapeError("\(first.shape) except along axis \(axis)", x.shape)

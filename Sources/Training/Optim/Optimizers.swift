@@ -35,7 +35,8 @@ public struct SGD: Optimizer {
     self.weightDecay = weightDecay
   }
 
-  public mutating func update(_ parameters: inout ParameterSet, gradients: [[Float]], learningRate lr: Float) {
+  public mutating func update(_ parameters: inout ParameterSet, gradients: [[Float]], learningRate lr: Float)
+  {
     let first = buffers.isEmpty
     if first { buffers = parameters.values.map { [Float](repeating: 0, count: $0.count) } }
     let (mu, damp, wd, nesterov) = (momentum, dampening, weightDecay, nesterov)
@@ -99,7 +100,8 @@ public struct Adam: Optimizer {
       decoupled: true)
   }
 
-  public mutating func update(_ parameters: inout ParameterSet, gradients: [[Float]], learningRate lr: Float) {
+  public mutating func update(_ parameters: inout ParameterSet, gradients: [[Float]], learningRate lr: Float)
+  {
     if m.isEmpty {
       m = parameters.values.map { [Float](repeating: 0, count: $0.count) }
       v = m

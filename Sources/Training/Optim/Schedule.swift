@@ -41,14 +41,17 @@ public enum Initializer {
 
   /// Kaiming (He et al. 2015) uniform: U(−b, b), b = gain·√(3/fanIn), gain = √(2/(1 + a²)).
   /// a = √5 is PyTorch's default for `nn.Linear`/`nn.Conv2d` weights (then b = 1/√fanIn).
-  public static func kaimingUniform(_ shape: [Int], a: Float = Float(5).squareRoot(), seed: UInt64) -> Tensor {
+  public static func kaimingUniform(_ shape: [Int], a: Float = Float(5).squareRoot(), seed: UInt64) -> Tensor
+  {
     let gain = (2 / (1 + a * a)).squareRoot()
     let bound = gain * (3 / Float(fans(shape).fanIn)).squareRoot()
     return Tensor.uniform(shape, low: -bound, high: bound, seed: seed)
   }
 
   /// Kaiming normal, fan-in mode: N(0, gain²/fanIn), gain = √2 for ReLU.
-  public static func kaimingNormal(_ shape: [Int], gain: Float = Float(2).squareRoot(), seed: UInt64) -> Tensor {
+  public static func kaimingNormal(_ shape: [Int], gain: Float = Float(2).squareRoot(), seed: UInt64)
+    -> Tensor
+  {
     Tensor.normal(shape, std: gain / Float(fans(shape).fanIn).squareRoot(), seed: seed)
   }
 

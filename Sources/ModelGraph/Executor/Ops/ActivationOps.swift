@@ -66,7 +66,8 @@ enum ActivationOps {
     }
     let x = try ctx.input(0)
     if x.dtype == .int64 {
-      return Tensor(shape: x.shape, int64s: x.int64s.map { Int64(Swift.min(Swift.max(Float($0), low), high)) })
+      return Tensor(
+        shape: x.shape, int64s: x.int64s.map { Int64(Swift.min(Swift.max(Float($0), low), high)) })
     }
     return try ElementwiseOps.unary(&ctx, { Swift.min(Swift.max($0, low), high) })
   }

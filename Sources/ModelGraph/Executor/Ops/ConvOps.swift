@@ -84,7 +84,8 @@ enum ConvOps {
     let w = try ctx.floatInput(1)
     let group = try ctx.int("group", default: 1)
     guard x.rank == 3 || x.rank == 4, w.rank == x.rank else {
-      throw ctx.shapeError(expected: "X [N, C, (H,) W] and W of the same rank", found: "\(x.shape), \(w.shape)")
+      throw ctx.shapeError(
+        expected: "X [N, C, (H,) W] and W of the same rank", found: "\(x.shape), \(w.shape)")
     }
     let (batch, channels) = (x.shape[0], x.shape[1])
     let outChannels = w.shape[0]
@@ -97,7 +98,9 @@ enum ConvOps {
     }
     let win = try Window(ctx, spatial: Array(x.shape[2...]), kernel: kernel)
     let bias = try ctx.optionalInput(2).map { b -> [Float] in
-      guard b.count == outChannels else { throw ctx.shapeError(expected: "B [\(outChannels)]", found: "\(b.shape)") }
+      guard b.count == outChannels else {
+        throw ctx.shapeError(expected: "B [\(outChannels)]", found: "\(b.shape)")
+      }
       return b.asFloats()
     }
     let (cg, mg) = (channels / group, outChannels / group)
@@ -110,8 +113,10 @@ enum ConvOps {
     xv.withUnsafeBufferPointer { px in
       wv.withUnsafeBufferPointer { pw in
         out.withUnsafeMutableBufferPointer { po in
-          let (X, W, Y) = (SendableConstPointer(px.baseAddress!), SendableConstPointer(pw.baseAddress!),
-                           SendablePointer(po.baseAddress!))
+          let (X, W, Y) = (
+            SendableConstPointer(px.baseAddress!), SendableConstPointer(pw.baseAddress!),
+            SendablePointer(po.baseAddress!)
+          )
           ThreadPool.shared.parallelFor(batch * group) { task in
             let (n, g) = (task / group, task % group)
             var cols = [Float](repeating: 0, count: rows * plane)

@@ -9,7 +9,9 @@ extension ConvOps {
     let w = try ctx.floatInput(1)
     let group = try ctx.int("group", default: 1)
     guard x.rank == 4 || x.rank == 3, w.rank == x.rank, x.shape[1] == w.shape[0], x.shape[1] % group == 0
-    else { throw ctx.shapeError(expected: "X [N, C, (H,) W], W [C, M/group, k…]", found: "\(x.shape), \(w.shape)") }
+    else {
+      throw ctx.shapeError(expected: "X [N, C, (H,) W], W [C, M/group, k…]", found: "\(x.shape), \(w.shape)")
+    }
     let d = x.rank - 2
     let spatial = Array(x.shape[2...])
     let kernel = try ctx.ints("kernel_shape") ?? Array(w.shape[2...])

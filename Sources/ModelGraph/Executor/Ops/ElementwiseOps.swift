@@ -10,7 +10,10 @@ enum ElementwiseOps {
     table[OpKey("Sub")] = OpDefinition { ctx in [try binary(&ctx, { $0 - $1 }, { $0 &- $1 }, fast: .sub)] }
     table[OpKey("Mul")] = OpDefinition { ctx in [try binary(&ctx, { $0 * $1 }, { $0 &* $1 }, fast: .mul)] }
     table[OpKey("Div")] = OpDefinition { ctx in
-      [try binary(&ctx, { $0 / $1 }, { $1 == 0 ? 0 : $0.dividedReportingOverflow(by: $1).partialValue }, fast: .div)]
+      [
+        try binary(
+          &ctx, { $0 / $1 }, { $1 == 0 ? 0 : $0.dividedReportingOverflow(by: $1).partialValue }, fast: .div)
+      ]
     }
     table[OpKey("Pow")] = OpDefinition { ctx in [try pow(&ctx)] }
     table[OpKey("Mod")] = OpDefinition { ctx in
@@ -19,8 +22,12 @@ enum ElementwiseOps {
       }
       return [try binary(&ctx, { fmodf($0, $1) }, { $1 == 0 ? 0 : (($0 % $1) + $1) % $1 })]
     }
-    table[OpKey("Min")] = OpDefinition { ctx in [try variadic(&ctx, { Swift.min($0, $1) }, { Swift.min($0, $1) })] }
-    table[OpKey("Max")] = OpDefinition { ctx in [try variadic(&ctx, { Swift.max($0, $1) }, { Swift.max($0, $1) })] }
+    table[OpKey("Min")] = OpDefinition { ctx in
+      [try variadic(&ctx, { Swift.min($0, $1) }, { Swift.min($0, $1) })]
+    }
+    table[OpKey("Max")] = OpDefinition { ctx in
+      [try variadic(&ctx, { Swift.max($0, $1) }, { Swift.max($0, $1) })]
+    }
     table[OpKey("Sum")] = OpDefinition { ctx in [try variadic(&ctx, { $0 + $1 }, { $0 &+ $1 })] }
     let unaries: [(String, @Sendable (Float) -> Float)] = [
       ("Sqrt", { $0.squareRoot() }), ("Log", { logf($0) }),
@@ -134,9 +141,11 @@ enum ElementwiseOps {
             let prefix = Array(shape.prefix(shape.count - trailingAxes(b.shape, of: shape)))
             let padded = [Int](repeating: 1, count: shape.count - b.shape.count) + b.shape
             let bPrefix = Array(padded.prefix(prefix.count))
-            let starts = Indexing.offsets(shape: prefix, strides: Indexing.broadcastStrides(bPrefix, to: prefix))
+            let starts = Indexing.offsets(
+              shape: prefix, strides: Indexing.broadcastStrides(bPrefix, to: prefix))
             for (k, start) in starts.enumerated() {
-              FloatOp.apply(fast, o.baseAddress! + k * block, y.baseAddress! + start * block, count: block, period: block)
+              FloatOp.apply(
+                fast, o.baseAddress! + k * block, y.baseAddress! + start * block, count: block, period: block)
             }
           } else {
             let oy = Indexing.offsets(shape: shape, strides: Indexing.broadcastStrides(b.shape, to: shape))

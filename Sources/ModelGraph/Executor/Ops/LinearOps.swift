@@ -86,8 +86,10 @@ enum LinearOps {
     av.withUnsafeBufferPointer { pa in
       bv.withUnsafeBufferPointer { pb in
         out.withUnsafeMutableBufferPointer { pc in
-          let (A, B, C) = (SendableConstPointer(pa.baseAddress!), SendableConstPointer(pb.baseAddress!),
-                           SendablePointer(pc.baseAddress!))
+          let (A, B, C) = (
+            SendableConstPointer(pa.baseAddress!), SendableConstPointer(pb.baseAddress!),
+            SendablePointer(pc.baseAddress!)
+          )
           if bShape.count == 2 {  // weights: fold all batch rows of A into one GEMM
             gemm(
               transA: false, transB: false, m: batchCount * m, n: n, k: k, alpha: 1, a: A.base, lda: k,

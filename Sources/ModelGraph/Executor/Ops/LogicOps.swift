@@ -52,7 +52,9 @@ enum LogicOps {
     let c = try ctx.input(0)
     let x = try ctx.input(1)
     let y = try ctx.input(2)
-    guard x.dtype == y.dtype else { throw ctx.dtypeError(input: 2, expected: x.dtype.rawValue, found: y.dtype) }
+    guard x.dtype == y.dtype else {
+      throw ctx.dtypeError(input: 2, expected: x.dtype.rawValue, found: y.dtype)
+    }
     guard let s1 = Indexing.broadcast(c.shape, x.shape), let shape = Indexing.broadcast(s1, y.shape) else {
       throw ctx.shapeError(expected: "broadcastable shapes", found: "\(c.shape), \(x.shape), \(y.shape)")
     }

@@ -16,7 +16,11 @@ enum MovementOps {
         throw ctx.shapeError(expected: "shape broadcastable with \(x.shape)", found: "\(dims)")
       }
       if shape == x.shape { return [x] }
-      return [x.gathering(offsets: Indexing.offsets(shape: shape, strides: Indexing.broadcastStrides(x.shape, to: shape)), shape: shape)]
+      return [
+        x.gathering(
+          offsets: Indexing.offsets(shape: shape, strides: Indexing.broadcastStrides(x.shape, to: shape)),
+          shape: shape)
+      ]
     }
     table[OpKey("Tile")] = OpDefinition { ctx in
       let x = try ctx.input(0)
@@ -32,7 +36,8 @@ enum MovementOps {
       let offsets = Indexing.offsets(shape: split, strides: splitStrides)
       // offsets are in [r0, d0, r1, d1] order; reorder to [r0·d0 + …] row-major of the output.
       let outIndex = Indexing.offsets(
-        shape: split, strides: (0..<x.rank).flatMap { d -> [Int] in
+        shape: split,
+        strides: (0..<x.rank).flatMap { d -> [Int] in
           let outStrides = Tensor.strides(of: shape)
           return [outStrides[d] * x.shape[d], outStrides[d]]
         })
@@ -60,7 +65,9 @@ enum MovementOps {
     for (i, p) in parts.enumerated() {
       guard p.rank == first.rank, p.dtype == first.dtype,
         (0..<p.rank).allSatisfy({ $0 == axis || p.shape[$0] == first.shape[$0] })
-      else { throw ctx.shapeError(expected: "\(first.shape) except axis \(axis)", found: "input \(i): \(p.shape)") }
+      else {
+        throw ctx.shapeError(expected: "\(first.shape) except axis \(axis)", found: "input \(i): \(p.shape)")
+      }
     }
     var shape = first.shape
     shape[axis] = parts.reduce(0) { $0 + $1.shape[axis] }
@@ -110,8 +117,10 @@ enum MovementOps {
     for s in sizes {
       var shape = x.shape
       shape[axis] = s
-      results.append(x.gathering(
-        offsets: Indexing.offsets(shape: shape, strides: strides, base: start * strides[axis]), shape: shape))
+      results.append(
+        x.gathering(
+          offsets: Indexing.offsets(shape: shape, strides: strides, base: start * strides[axis]), shape: shape
+        ))
       start += s
     }
     return results
@@ -123,7 +132,9 @@ enum MovementOps {
     let x = try ctx.input(0)
     let starts: [Int], ends: [Int], axesValue: [Int]?, steps: [Int]?
     if ctx.opset < 10 {
-      guard let s = try ctx.ints("starts"), let e = try ctx.ints("ends") else { throw ctx.unsupported("starts/ends", "missing") }
+      guard let s = try ctx.ints("starts"), let e = try ctx.ints("ends") else {
+        throw ctx.unsupported("starts/ends", "missing")
+      }
       (starts, ends, axesValue, steps) = (s, e, try ctx.ints("axes"), nil)
     } else {
       starts = try ctx.intValues(1)
@@ -132,8 +143,11 @@ enum MovementOps {
       steps = ctx.optionalInput(4) == nil ? nil : try ctx.intValues(4)
     }
     let axes = try (axesValue ?? Array(0..<starts.count)).map { try ctx.axis($0, rank: x.rank) }
-    guard ends.count == starts.count, axes.count == starts.count, (steps?.count ?? starts.count) == starts.count
-    else { throw ctx.shapeError(expected: "starts/ends/axes/steps of one length", found: "\(starts), \(ends)") }
+    guard ends.count == starts.count, axes.count == starts.count,
+      (steps?.count ?? starts.count) == starts.count
+    else {
+      throw ctx.shapeError(expected: "starts/ends/axes/steps of one length", found: "\(starts), \(ends)")
+    }
     var shape = x.shape
     let strides = Tensor.strides(of: x.shape)
     var readStrides = strides
@@ -157,7 +171,8 @@ enum MovementOps {
       readStrides[axis] = strides[axis] * step
     }
     if shape.contains(0) { return x.gathering(offsets: [], shape: shape) }
-    return x.gathering(offsets: Indexing.offsets(shape: shape, strides: readStrides, base: base), shape: shape)
+    return x.gathering(
+      offsets: Indexing.offsets(shape: shape, strides: readStrides, base: base), shape: shape)
   }
 
   /// Gather along `axis`: out[i…, j…, k…] = data[i…, indices[j…], k…] (negative indices wrap).
@@ -171,7 +186,9 @@ enum MovementOps {
     let inner = data.shape[(axis + 1)...].reduce(1, *)
     let resolved = try indices.map { i -> Int in
       let j = i < 0 ? i + dim : i
-      guard j >= 0, j < dim else { throw ctx.shapeError(expected: "indices in [-\(dim), \(dim))", found: "\(i)") }
+      guard j >= 0, j < dim else {
+        throw ctx.shapeError(expected: "indices in [-\(dim), \(dim))", found: "\(i)")
+      }
       return j
     }
     var offsets: [Int] = []

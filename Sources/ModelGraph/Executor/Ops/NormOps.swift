@@ -20,7 +20,9 @@ enum NormOps {
       ctx.input(1).asFloats(), ctx.input(2).asFloats(), ctx.input(3).asFloats(), ctx.input(4).asFloats()
     )
     var x = try ctx.takeInput(0)
-    guard x.dtype == .float32, x.rank >= 2 else { throw ctx.shapeError(expected: "X [N, C, …]", found: "\(x.shape)") }
+    guard x.dtype == .float32, x.rank >= 2 else {
+      throw ctx.shapeError(expected: "X [N, C, …]", found: "\(x.shape)")
+    }
     let channels = x.shape[1]
     guard [scale, bias, mean, variance].allSatisfy({ $0.count == channels }) else {
       throw ctx.shapeError(expected: "scale/B/mean/var of [\(channels)]", found: "\(scale.count) elements")
@@ -94,7 +96,9 @@ enum NormOps {
     guard Indexing.broadcast(t.shape, shape) == shape else {
       throw ctx.shapeError(expected: "scale/bias broadcastable to \(shape)", found: "\(t.shape)")
     }
-    return Indexing.offsets(shape: shape, strides: Indexing.broadcastStrides(t.shape, to: shape)).map { v[$0] }
+    return Indexing.offsets(shape: shape, strides: Indexing.broadcastStrides(t.shape, to: shape)).map {
+      v[$0]
+    }
   }
 
   /// Y = (X − mean_{n,c}) / √(var_{n,c} + ε) · scale[c] + B[c] over the spatial axes of X [N, C, …].

@@ -37,7 +37,9 @@ enum PadOp {
     guard ["constant", "reflect", "edge", "wrap"].contains(mode) else { throw ctx.unsupported("mode", mode) }
     value = ShapeOps.cast(value, to: x.dtype)
     let shape = (0..<rank).map { x.shape[$0] + pads[$0] + pads[$0 + rank] }
-    guard shape.allSatisfy({ $0 >= 0 }) else { throw ctx.shapeError(expected: "a non-negative padded shape", found: "\(shape)") }
+    guard shape.allSatisfy({ $0 >= 0 }) else {
+      throw ctx.shapeError(expected: "a non-negative padded shape", found: "\(shape)")
+    }
     // Per axis: output coordinate → input coordinate, or −1 for the constant.
     let maps = (0..<rank).map { d -> [Int] in
       let n = x.shape[d]

@@ -20,7 +20,9 @@ enum PoolOps {
   /// count_include_pad, from the mean's divisor).
   static func pool(_ ctx: OpContext, max isMax: Bool) throws -> Tensor {
     let x = try ctx.floatInput(0)
-    guard x.rank == 3 || x.rank == 4 else { throw ctx.shapeError(expected: "X [N, C, (H,) W]", found: "\(x.shape)") }
+    guard x.rank == 3 || x.rank == 4 else {
+      throw ctx.shapeError(expected: "X [N, C, (H,) W]", found: "\(x.shape)")
+    }
     guard let kernel = try ctx.ints("kernel_shape") else { throw ctx.unsupported("kernel_shape", "missing") }
     let ceilMode = try ctx.int("ceil_mode", default: 0) != 0
     let includePad = try ctx.int("count_include_pad", default: 0) != 0

@@ -16,12 +16,16 @@ enum ResizeOps {
     let rank = x.rank
     let legacy = ctx.opset < 11 || ctx.node.opType == "Upsample"
     let mode = try ctx.string("mode", default: "nearest")
-    guard mode == "nearest" || mode == "linear" || mode == "bilinear" else { throw ctx.unsupported("mode", mode) }
-    let transform = legacy ? "asymmetric" : try ctx.string("coordinate_transformation_mode", default: "half_pixel")
+    guard mode == "nearest" || mode == "linear" || mode == "bilinear" else {
+      throw ctx.unsupported("mode", mode)
+    }
+    let transform =
+      legacy ? "asymmetric" : try ctx.string("coordinate_transformation_mode", default: "half_pixel")
     let nearestMode = legacy ? "floor" : try ctx.string("nearest_mode", default: "round_prefer_floor")
     if try ctx.int("antialias", default: 0) != 0 { throw ctx.unsupported("antialias", "1") }
     if try ctx.string("keep_aspect_ratio_policy", default: "stretch") != "stretch" {
-      throw ctx.unsupported("keep_aspect_ratio_policy", try ctx.string("keep_aspect_ratio_policy", default: ""))
+      throw ctx.unsupported(
+        "keep_aspect_ratio_policy", try ctx.string("keep_aspect_ratio_policy", default: ""))
     }
     let axes = try (ctx.ints("axes") ?? Array(0..<rank)).map { try ctx.axis($0, rank: rank) }
     var scales = [Float](repeating: 1, count: rank)
@@ -29,14 +33,18 @@ enum ResizeOps {
     let scalesInput = legacy ? ctx.optionalInput(1) : ctx.optionalInput(2)
     if let s = scalesInput, s.count > 0 {
       let v = s.asFloats()
-      guard v.count == axes.count else { throw ctx.shapeError(expected: "\(axes.count) scales", found: "\(v.count)") }
+      guard v.count == axes.count else {
+        throw ctx.shapeError(expected: "\(axes.count) scales", found: "\(v.count)")
+      }
       for (i, a) in axes.enumerated() {
         scales[a] = v[i]
         sizes[a] = Int((Float(x.shape[a]) * v[i]).rounded(.down))
       }
     } else if !legacy, let s = ctx.optionalInput(3), s.count > 0 {
       let v = s.asInt64s()
-      guard v.count == axes.count else { throw ctx.shapeError(expected: "\(axes.count) sizes", found: "\(v.count)") }
+      guard v.count == axes.count else {
+        throw ctx.shapeError(expected: "\(axes.count) sizes", found: "\(v.count)")
+      }
       for (i, a) in axes.enumerated() {
         sizes[a] = Int(v[i])
         scales[a] = Float(v[i]) / Float(Swift.max(x.shape[a], 1))
@@ -59,7 +67,8 @@ enum ResizeOps {
         if mode == "nearest" {
           let i: Int
           switch nearestMode {
-          case "round_prefer_floor": i = xo - xo.rounded(.down) == 0.5 ? Int(xo.rounded(.down)) : Int(xo.rounded())
+          case "round_prefer_floor":
+            i = xo - xo.rounded(.down) == 0.5 ? Int(xo.rounded(.down)) : Int(xo.rounded())
           case "round_prefer_ceil": i = Int(xo.rounded(.toNearestOrAwayFromZero))
           case "floor": i = Int(xo.rounded(.down))
           case "ceil": i = Int(xo.rounded(.up))

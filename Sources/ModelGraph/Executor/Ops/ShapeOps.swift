@@ -13,7 +13,8 @@ enum ShapeOps {
       let dims = start < end ? x.shape[start..<end].map { Int64($0) } : []
       return [Tensor(shape: [dims.count], int64s: dims)]
     }
-    table[OpKey("Size")] = OpDefinition { ctx in [Tensor(shape: [], int64s: [Int64(try ctx.input(0).count)])] }
+    table[OpKey("Size")] = OpDefinition { ctx in [Tensor(shape: [], int64s: [Int64(try ctx.input(0).count)])]
+    }
     table[OpKey("Reshape")] = OpDefinition { ctx in [try reshape(&ctx)] }
     table[OpKey("Flatten")] = OpDefinition { ctx in
       var x = try ctx.takeInput(0)
@@ -34,7 +35,8 @@ enum ShapeOps {
       guard let target = onnxDType[code] else { throw ctx.unsupported("to", "\(code)") }
       return [cast(try ctx.takeInput(0), to: target)]
     }
-    table[OpKey("CastLike")] = OpDefinition { ctx in [cast(try ctx.takeInput(0), to: try ctx.input(1).dtype)] }
+    table[OpKey("CastLike")] = OpDefinition { ctx in [cast(try ctx.takeInput(0), to: try ctx.input(1).dtype)]
+    }
     table[OpKey("Constant")] = OpDefinition { ctx in [try constant(ctx)] }
     table[OpKey("ConstantOfShape")] = OpDefinition { ctx in
       let dims = try ctx.intValues(0)
@@ -72,7 +74,9 @@ enum ShapeOps {
     var x = try ctx.takeInput(0)
     let allowZero = try ctx.int("allowzero", default: 0) != 0
     for i in dims.indices where dims[i] == 0 && !allowZero {
-      guard i < x.rank else { throw ctx.shapeError(expected: "0 only where the input has a dim", found: "\(dims)") }
+      guard i < x.rank else {
+        throw ctx.shapeError(expected: "0 only where the input has a dim", found: "\(dims)")
+      }
       dims[i] = x.shape[i]
     }
     let known = dims.filter { $0 != -1 }.reduce(1, *)
@@ -90,9 +94,12 @@ enum ShapeOps {
   }
 
   /// Axes from the `axes` attribute (before opset 13) or the optional input 1 (from opset 13).
-  static func axes(_ ctx: OpContext, inputIndex: Int = 1, attributeBefore version: Int = 13) throws -> [Int]? {
+  static func axes(_ ctx: OpContext, inputIndex: Int = 1, attributeBefore version: Int = 13) throws -> [Int]?
+  {
     if ctx.opset < version {
-      if ctx.optionalInput(inputIndex) != nil { throw ctx.unsupported("axes", "input before opset \(version)") }
+      if ctx.optionalInput(inputIndex) != nil {
+        throw ctx.unsupported("axes", "input before opset \(version)")
+      }
       return try ctx.ints("axes")
     }
     if ctx.hasAttribute("axes") { throw ctx.unsupported("axes", "attribute at opset \(ctx.opset)") }
@@ -103,7 +110,8 @@ enum ShapeOps {
     let axesValue = try axes(ctx)
     var x = try ctx.takeInput(0)
     let rank = x.rank
-    let drop = try Set((axesValue ?? x.shape.indices.filter { x.shape[$0] == 1 }).map { try ctx.axis($0, rank: rank) })
+    let drop = try Set(
+      (axesValue ?? x.shape.indices.filter { x.shape[$0] == 1 }).map { try ctx.axis($0, rank: rank) })
     guard drop.allSatisfy({ x.shape[$0] == 1 }) else {
       throw ctx.shapeError(expected: "size 1 on squeezed axes \(drop.sorted())", found: "\(x.shape)")
     }
