@@ -1,6 +1,6 @@
 import TensorCore
 
-/// Conv and ConvTranspose (ONNX spec), 1-D and 2-D, grouped and dilated, as im2col + `gemm`.
+/// Conv and ConvTranspose (ONNX spec), 1-D and 2-D, grouped and dilated; Conv runs TensorCore's `conv2d`.
 /// A 1-D convolution is run as 2-D with height 1.
 enum ConvOps {
   static func register(into table: inout [OpKey: OpDefinition]) {
@@ -103,67 +103,13 @@ enum ConvOps {
       }
       return b.asFloats()
     }
-    let (cg, mg) = (channels / group, outChannels / group)
-    let rows = cg * win.kernel[0] * win.kernel[1]  // im2col rows per group
-    let plane = win.output[0] * win.output[1]
-    let inPlane = win.input[0] * win.input[1]
-    var out = [Float](repeating: 0, count: batch * outChannels * plane)
-    let xv = x.floats
-    let wv = w.floats
-    xv.withUnsafeBufferPointer { px in
-      wv.withUnsafeBufferPointer { pw in
-        out.withUnsafeMutableBufferPointer { po in
-          let (X, W, Y) = (
-            SendableConstPointer(px.baseAddress!), SendableConstPointer(pw.baseAddress!),
-            SendablePointer(po.baseAddress!)
-          )
-          ThreadPool.shared.parallelFor(batch * group) { task in
-            let (n, g) = (task / group, task % group)
-            var cols = [Float](repeating: 0, count: rows * plane)
-            cols.withUnsafeMutableBufferPointer { pc in
-              im2col(X.base + (n * channels + g * cg) * inPlane, channels: cg, win, into: pc.baseAddress!)
-              let y = Y.base + (n * outChannels + g * mg) * plane
-              if let bias {
-                for m in 0..<mg { for p in 0..<plane { y[m * plane + p] = bias[g * mg + m] } }
-              }
-              gemm(
-                transA: false, transB: false, m: mg, n: plane, k: rows, alpha: 1, a: W.base + g * mg * rows,
-                lda: rows, b: pc.baseAddress!, ldb: plane, beta: bias == nil ? 0 : 1, c: y, ldc: plane)
-            }
-          }
-        }
-      }
-    }
-    return Tensor(shape: [batch, outChannels] + Array(win.output.suffix(x.rank - 2)), floats: out)
-  }
-
-  /// cols[(c·kh + i)·kw + j, oh·OW + ow] = x[c, oh·s − p + i·d, ow·s − p + j·d] (0 outside).
-  static func im2col(
-    _ x: UnsafePointer<Float>, channels: Int, _ win: Window, into cols: UnsafeMutablePointer<Float>
-  ) {
-    let (kh, kw) = (win.kernel[0], win.kernel[1])
-    let (h, w) = (win.input[0], win.input[1])
-    let (oh, ow) = (win.output[0], win.output[1])
-    var row = 0
-    for c in 0..<channels {
-      for i in 0..<kh {
-        for j in 0..<kw {
-          let dst = cols + row * oh * ow
-          for y in 0..<oh {
-            let iy = y * win.strides[0] - win.padsBegin[0] + i * win.dilations[0]
-            if iy < 0 || iy >= h {
-              for xo in 0..<ow { dst[y * ow + xo] = 0 }
-              continue
-            }
-            let src = x + (c * h + iy) * w
-            for xo in 0..<ow {
-              let ix = xo * win.strides[1] - win.padsBegin[1] + j * win.dilations[1]
-              dst[y * ow + xo] = ix >= 0 && ix < w ? src[ix] : 0
-            }
-          }
-          row += 1
-        }
-      }
-    }
+    // TensorCore's conv2d (im2col + gemm, direct SIMD depthwise); 1-D runs with a unit height.
+    let x4 = try x.reshaped([batch, channels, win.input[0], win.input[1]])
+    let w4 = try w.reshaped([outChannels, channels / group, win.kernel[0], win.kernel[1]])
+    let y = try conv2d(
+      x4, weight: w4, bias: bias.map { Tensor(shape: [outChannels], floats: $0) }, stride: win.strides,
+      padding: [win.padsBegin[0], win.padsBegin[1], win.padsEnd[0], win.padsEnd[1]],
+      dilation: win.dilations, groups: group)
+    return try y.reshaped([batch, outChannels] + Array(win.output.suffix(x.rank - 2)))
   }
 }
