@@ -16,12 +16,15 @@ public struct TrainerRecovery: Recovery {
   public var seed: UInt64
   /// Told one line per epoch.
   public var log: ((String) -> Void)?
+  /// Shown before "epoch N" in the log; default "retrain round R".
+  public var label: String?
 
   public init(
     data: ImageDataset, epochs: Int, learningRate: Float = 0.01, batchSize: Int = 64, seed: UInt64 = 1,
-    log: ((String) -> Void)? = nil
+    log: ((String) -> Void)? = nil, label: String? = nil
   ) {
     self.data = data
+    self.label = label
     self.epochs = epochs
     self.learningRate = learningRate
     self.batchSize = batchSize
@@ -38,10 +41,12 @@ public struct TrainerRecovery: Recovery {
         batchSize: batchSize, schedule: .cosine(minimumFactor: 0), seed: seed &+ UInt64(round) &* 1000))
     for epoch in 0..<epochs {
       let report = try trainer.train(on: data, epochs: 1, startEpoch: epoch, totalEpochs: epochs)[0]
+      let phase = label ?? "retrain round \(round + 1)"
       log?(
-        String(
-          format: "  retrain round %d epoch %d: loss %.4f, train acc %.2f%%, %.0f s", round + 1, epoch + 1,
-          report.loss, 100 * report.accuracy, report.seconds))
+        "  \(phase) "
+          + String(
+            format: "epoch %d: loss %.4f, train acc %.2f%%, %.0f s", epoch + 1, report.loss,
+            100 * report.accuracy, report.seconds))
     }
     let masks = graph.masks
     graph = trainer.graph

@@ -122,7 +122,8 @@ struct PruneCommand: ParsableCommand {
     if model == "lenet300" || model == "lenet5" {
       graph = model == "lenet5" ? LeNet.lenet5(seed: seed) : LeNet.lenet300100(seed: seed)
       log("training \(model) dense for \(denseEpochs) epochs on \(train.count) images")
-      var dense = TrainerRecovery(data: train, epochs: denseEpochs, learningRate: 0.05, seed: seed, log: log)
+      var dense = TrainerRecovery(
+        data: train, epochs: denseEpochs, learningRate: 0.05, seed: seed, log: log, label: "dense training")
       try dense.recover(&graph, round: 0)
     } else {
       graph = try ModelFile.loadAny(model)
