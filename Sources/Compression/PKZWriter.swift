@@ -101,20 +101,10 @@ func assemblePKZ(_ sections: [(PKZFormat.Section, [UInt8])]) -> [UInt8] {
 /// Writes `bytes` to `path` atomically: a temporary file in the same directory, then rename(2), so a
 /// failed write leaves any earlier file as it was.
 public func writeAtomically(_ bytes: [UInt8], to path: String) throws {
-  let url = URL(fileURLWithPath: path)
-  let temp = url.deletingLastPathComponent()
-    .appendingPathComponent(".\(url.lastPathComponent).tmp-\(ProcessInfo.processInfo.processIdentifier)")
   do {
-    try Data(bytes).write(to: temp)
-    guard rename(temp.path, url.path) == 0 else {
-      throw CompressionError.io(path: path, reason: "rename failed (errno \(errno))")
-    }
-  } catch let error as CompressionError {
-    try? FileManager.default.removeItem(at: temp)
-    throw error
-  } catch {
-    try? FileManager.default.removeItem(at: temp)
-    throw CompressionError.io(path: path, reason: "cannot write (\(error.localizedDescription))")
+    try AtomicFile.write(Data(bytes), to: path)
+  } catch ModelGraphError.unreadable(_, let reason) {
+    throw CompressionError.io(path: path, reason: reason)
   }
 }
 
