@@ -7,20 +7,36 @@ enum LinearOps {
     table[OpKey("MatMul")] = OpDefinition { ctx in [try matmul(ctx.floatInput(0), ctx.floatInput(1), ctx)] }
     // Made by `Fusion`: Y = act(X·W + b) (+ R), the bias, activation and residual applied by the GEMM's
     // epilogue to each block of Y while it is in cache. Inputs X, W, b, optional R.
-    table[OpKey("FusedMatMul", domain: Fusion.domain)] = OpDefinition { ctx in
-      let activation: GEMMEpilogue.Activation
-      switch try ctx.string("activation", default: "none") {
-      case "none": activation = .none
-      case "gelu": activation = .gelu
-      case "relu": activation = .relu
-      case let other: throw ctx.unsupported("activation", other)
-      }
-      return [
-        try matmul(
-          ctx.floatInput(0), ctx.floatInput(1), ctx, bias: ctx.floatInput(2), activation: activation,
-          residual: ctx.optionalInput(3))
-      ]
+    table[OpKey("FusedMatMul", domain: Fusion.domain)] = OpDefinition { ctx in [try fusedMatMul(ctx)] }
+  }
+
+  static func fusedMatMul(_ ctx: OpContext, packed: PackedMatrix? = nil) throws -> Tensor {
+    let activation: GEMMEpilogue.Activation
+    switch try ctx.string("activation", default: "none") {
+    case "none": activation = .none
+    case "gelu": activation = .gelu
+    case "relu": activation = .relu
+    case let other: throw ctx.unsupported("activation", other)
     }
+    return try matmul(
+      ctx.floatInput(0), ctx.floatInput(1), ctx, bias: ctx.floatInput(2), activation: activation,
+      residual: ctx.optionalInput(3), packed: packed)
+  }
+
+  /// For MatMul / FusedMatMul whose B is a 2-D float32 initializer (a linear layer's weight): a kernel
+  /// that packs the weight once, here at executor construction, and multiplies every run against the
+  /// packed panels (`PackedMatrix`). nil for any other node, or when the reference kernel is forced.
+  static func prepackedKernel(for node: Node, in graph: Graph) -> OpKernel? {
+    let fused = node.opType == "FusedMatMul" && node.domain == Fusion.domain
+    guard fused || (node.opType == "MatMul" && node.domain.isEmpty), node.inputs.count >= 2,
+      let w = graph.initializers[node.inputs[1]], w.rank == 2, w.dtype == .float32, w.count > 0,
+      CPUFeatures.kernel != .reference
+    else { return nil }
+    let packed = w.floats.withUnsafeBufferPointer {
+      PackedMatrix(b: $0.baseAddress!, ldb: w.shape[1], transposed: false, k: w.shape[0], n: w.shape[1])
+    }
+    if fused { return { ctx in [try fusedMatMul(ctx, packed: packed)] } }
+    return { ctx in [try matmul(ctx.floatInput(0), ctx.floatInput(1), ctx, packed: packed)] }
   }
 
   /// Y = alpha·op(A)·op(B) + beta·C, A: [M, K] (or [K, M] with transA), B: [K, N] (or [N, K] with
@@ -71,7 +87,7 @@ enum LinearOps {
   /// `activation` and `residual` (the output's shape, or broadcastable to it): act(A·B + bias) + residual.
   static func matmul(
     _ a: Tensor, _ b: Tensor, _ ctx: OpContext, bias: Tensor? = nil,
-    activation: GEMMEpilogue.Activation = .none, residual: Tensor? = nil
+    activation: GEMMEpilogue.Activation = .none, residual: Tensor? = nil, packed: PackedMatrix? = nil
   ) throws -> Tensor {
     guard a.rank >= 1, b.rank >= 1 else {
       throw ctx.shapeError(expected: "operands of rank ≥ 1", found: "\(a.shape) × \(b.shape)")
@@ -107,6 +123,12 @@ enum LinearOps {
               )
               let epilogue = GEMMEpilogue(
                 bias: biasPointer, activation: activation, residual: residualPointer, residualLD: n)
+              if bShape.count == 2, let packed, packed.k == k, packed.n == n {  // B packed at construction
+                gemm(
+                  transA: false, m: batchCount * m, alpha: 1, a: A.base, lda: k, packedB: packed, beta: 0,
+                  c: C.base, ldc: n, epilogue: epilogue)
+                return
+              }
               if bShape.count == 2 {  // weights: fold all batch rows of A into one GEMM
                 gemm(
                   transA: false, transB: false, m: batchCount * m, n: n, k: k, alpha: 1, a: A.base, lda: k,
