@@ -5,17 +5,18 @@
 ///
 /// Paths: m == 1 or n == 1 → `gemv` (no packing); otherwise the packed, blocked `gemmBlocked` with the
 /// micro-kernel `CPUFeatures.kernel` picks (AVX-512 8×32 or AVX2 6×16). `threads` caps the threads
-/// used (default: all of `ThreadPool.shared`); small products run on the caller only.
+/// used (default: all of `ThreadPool.shared`); small products run on the caller only. `epilogue`
+/// (bias, activation, residual) is applied to each block of C as it is finished.
 public func gemm(
   transA: Bool, transB: Bool, m: Int, n: Int, k: Int,
   alpha: Float, a: UnsafePointer<Float>, lda: Int,
   b: UnsafePointer<Float>, ldb: Int,
   beta: Float, c: UnsafeMutablePointer<Float>, ldc: Int,
-  threads: Int = .max
+  threads: Int = .max, epilogue: GEMMEpilogue = .none
 ) {
   gemm(
     transA: transA, transB: transB, m: m, n: n, k: k, alpha: alpha, a: a, lda: lda, b: b, ldb: ldb,
-    beta: beta, c: c, ldc: ldc, threads: threads, kernel: CPUFeatures.kernel)
+    beta: beta, c: c, ldc: ldc, threads: threads, kernel: CPUFeatures.kernel, epilogue: epilogue)
 }
 
 /// `gemm` with an explicit kernel family (tests and the benchmark exercise each one).
@@ -25,7 +26,7 @@ public func gemm(
   alpha: Float, a: UnsafePointer<Float>, lda: Int,
   b: UnsafePointer<Float>, ldb: Int,
   beta: Float, c: UnsafeMutablePointer<Float>, ldc: Int,
-  threads: Int, kernel: KernelKind
+  threads: Int, kernel: KernelKind, epilogue: GEMMEpilogue = .none
 ) {
   precondition(m >= 0 && n >= 0 && k >= 0, "gemm: negative size m=\(m) n=\(n) k=\(k)")
   if m == 0 || n == 0 { return }
@@ -33,10 +34,12 @@ public func gemm(
     gemmReference(
       transA: transA, transB: transB, m: m, n: n, k: k, alpha: alpha, a: a, lda: lda, b: b, ldb: ldb,
       beta: beta, c: c, ldc: ldc)
+    epilogue.applyReference(m: m, n: n, c: c, ldc: ldc)
     return
   }
   if k == 0 || alpha == 0 {
     scaleC(m: m, n: n, beta: beta, c: c, ldc: ldc)
+    epilogue.apply(m: m, n: n, c: c, ldc: ldc)
     return
   }
   let threads = min(threads, ThreadPool.shared.threadCount)
@@ -46,13 +49,14 @@ public func gemm(
     gemvPath(
       transA: transA, transB: transB, m: m, n: n, k: k, alpha: alpha, a: a, lda: lda, b: b, ldb: ldb,
       beta: beta, c: c, ldc: ldc, threads: useThreads)
+    epilogue.apply(m: m, n: n, c: c, ldc: ldc)
     return
   }
   let tiling: GEMMTiling = kernel == .avx512 && CPUFeatures.hasAVX512 ? .avx512 : .avx2
   gemmBlocked(
     tiling, m: m, n: n, k: k, alpha: alpha, a: MatrixView(base: a, ld: lda, transposed: transA),
     b: MatrixView(base: b, ld: ldb, transposed: transB), beta: beta, c: c, ldc: ldc,
-    threads: useThreads)
+    threads: useThreads, epilogue: epilogue)
 }
 
 /// Multiply-adds below which `gemm` stays on the calling thread.

@@ -47,10 +47,11 @@ struct GEMMTiling: Sendable {
   var scratchCount: Int { mc * kc + kc * nc + mr * nr + 64 }
 }
 
-/// C[m, n] ← alpha·op(A)·op(B) + beta·C on the calling thread, blocked and packed.
+/// C[m, n] ← alpha·op(A)·op(B) + beta·C on the calling thread, blocked and packed; the epilogue runs on
+/// each mc×nc block of C right after its last k block, while the block is still in L2.
 func gemmBlockedSerial(
   _ t: GEMMTiling, m: Int, n: Int, k: Int, alpha: Float, a: MatrixView, b: MatrixView, beta: Float,
-  c: UnsafeMutablePointer<Float>, ldc: Int
+  c: UnsafeMutablePointer<Float>, ldc: Int, epilogue: GEMMEpilogue = .none, packed: PackedBPanels? = nil
 ) {
   ScratchBuffers.shared.with(count: t.scratchCount) { scratch in
     let aPack = scratch
@@ -62,13 +63,22 @@ func gemmBlockedSerial(
         let kc = min(t.kc, k - pc)
         // After the first k block, C already holds alpha·partial + beta·C: accumulate onto it.
         let betaHere = pc == 0 ? beta : 1
-        packB(b.offset(row: pc, col: jc), kc: kc, nc: nc, nr: t.nr, into: bPack)
+        let bPanel: UnsafePointer<Float>
+        if let packed {
+          bPanel = packed.panel(row: pc, column: jc, kc: kc)
+        } else {
+          packB(b.offset(row: pc, col: jc), kc: kc, nc: nc, nr: t.nr, into: bPack)
+          bPanel = UnsafePointer(bPack)
+        }
         for ic in stride(from: 0, to: m, by: t.mc) {
           let mc = min(t.mc, m - ic)
           packA(a.offset(row: ic, col: pc), mc: mc, kc: kc, mr: t.mr, into: aPack)
           macroKernel(
-            t, mc: mc, nc: nc, kc: kc, aPack: aPack, bPack: bPack, alpha: alpha, beta: betaHere,
+            t, mc: mc, nc: nc, kc: kc, aPack: aPack, bPack: bPanel, alpha: alpha, beta: betaHere,
             c: c + ic * ldc + jc, ldc: ldc, edge: edge)
+          if pc + kc == k {
+            epilogue.offset(row: ic, col: jc).apply(m: mc, n: nc, c: c + ic * ldc + jc, ldc: ldc)
+          }
         }
       }
     }
@@ -111,16 +121,21 @@ func macroKernel(
 /// threads share nothing but read-only A/B, so there is no barrier inside the call.
 func gemmBlocked(
   _ t: GEMMTiling, m: Int, n: Int, k: Int, alpha: Float, a: MatrixView, b: MatrixView, beta: Float,
-  c: UnsafeMutablePointer<Float>, ldc: Int, threads: Int
+  c: UnsafeMutablePointer<Float>, ldc: Int, threads: Int, epilogue: GEMMEpilogue = .none,
+  packed: PackedBPanels? = nil
 ) {
   let parts = threads
   if parts <= 1 {
-    gemmBlockedSerial(t, m: m, n: n, k: k, alpha: alpha, a: a, b: b, beta: beta, c: c, ldc: ldc)
+    gemmBlockedSerial(
+      t, m: m, n: n, k: k, alpha: alpha, a: a, b: b, beta: beta, c: c, ldc: ldc, epilogue: epilogue,
+      packed: packed)
     return
   }
   let cPointer = SendablePointer(c)
-  // Split n when each strip still holds a few nr-slivers, else split m.
-  let splitColumns = n >= parts * 2 * t.nr || n >= m
+  // Split the longer of m and n: each thread packs only its share of that operand (rows of A or
+  // columns of B) and all of the other, so the smaller operand is the one packed twice. A side too
+  // short for a few tiles per thread is not split.
+  let splitColumns = PRUNEKIT_SPLIT_COLUMNS ?? (n >= m ? n >= parts * t.nr : m < parts * 2 * t.mr)
   let total = splitColumns ? n : m
   let unit = splitColumns ? t.nr : t.mr
   let units = (total + unit - 1) / unit
@@ -133,11 +148,13 @@ func gemmBlocked(
     if splitColumns {
       gemmBlockedSerial(
         t, m: m, n: end - start, k: k, alpha: alpha, a: aView.view,
-        b: bView.view.offset(row: 0, col: start), beta: beta, c: cPointer.base + start, ldc: ldc)
+        b: bView.view.offset(row: 0, col: start), beta: beta, c: cPointer.base + start, ldc: ldc,
+        epilogue: epilogue.offset(row: 0, col: start), packed: packed?.offset(column: start))
     } else {
       gemmBlockedSerial(
         t, m: end - start, n: n, k: k, alpha: alpha, a: aView.view.offset(row: start, col: 0),
-        b: bView.view, beta: beta, c: cPointer.base + start * ldc, ldc: ldc)
+        b: bView.view, beta: beta, c: cPointer.base + start * ldc, ldc: ldc,
+        epilogue: epilogue.offset(row: start, col: 0), packed: packed)
     }
   }
 }
@@ -173,3 +190,5 @@ final class ScratchBuffers: @unchecked Sendable {
     return body(buffer.pointer)
   }
 }
+
+let PRUNEKIT_SPLIT_COLUMNS: Bool? = getenvString("PRUNEKIT_SPLIT").map { $0 == "n" }

@@ -61,4 +61,53 @@ import Testing
     let y2 = try shared.run(["x": x])["y"]!.floats
     #expect(zip(y1, y2).allSatisfy { abs($0 - $1) <= Self.tolerance })
   }
+
+  /// y = Gelu?(x·W + b) + r: the bias, GELU and residual Add all land in one FusedMatMul (its GEMM
+  /// epilogue) and give the unfused answer; a residual that only broadcasts to the output still does.
+  @Test(arguments: [false, true], [[5, 6], [1, 6]])
+  func residualAddFusesIntoTheMatMul(gelu: Bool, residualShape: [Int]) throws {
+    var nodes = [
+      Node(name: "mm", opType: "MatMul", inputs: ["x", "w"], outputs: ["m"]),
+      Node(name: "bias", opType: "Add", inputs: ["m", "b"], outputs: ["h"]),
+    ]
+    if gelu { nodes.append(Node(name: "gelu", opType: "Gelu", inputs: ["h"], outputs: ["g"])) }
+    nodes.append(Node(name: "skip", opType: "Add", inputs: ["r", gelu ? "g" : "h"], outputs: ["y"]))
+    let graph = Graph(
+      nodes: nodes,
+      initializers: [
+        "w": .uniform([4, 6], low: -1, high: 1, seed: 1), "b": .uniform([6], low: -1, high: 1, seed: 2),
+      ],
+      inputs: [
+        ValueInfo(name: "x", dtype: .float32, shape: [.fixed(5), .fixed(4)]),
+        ValueInfo(name: "r", dtype: .float32, shape: residualShape.map { .fixed($0) }),
+      ],
+      outputs: [ValueInfo(name: "y", dtype: .float32, shape: nil)], opsetVersion: 20)
+    let feeds = [
+      "x": Tensor.uniform([5, 4], low: -2, high: 2, seed: 3),
+      "r": Tensor.uniform(residualShape, low: -1, high: 1, seed: 4),
+    ]
+    let fused = try Executor(graph: graph)
+    #expect(fused.steps.map(\.node.opType) == ["FusedMatMul"])
+    #expect(fused.steps[0].node.inputs == ["x", "w", "b", "r"])
+    let plain = try Executor(graph: graph, optimize: false)
+    let y1 = try #require(try fused.run(feeds)["y"])
+    let y2 = try #require(try plain.run(feeds)["y"])
+    #expect(y1.shape == [5, 6] && y1.shape == y2.shape)
+    let worst = zip(y1.floats, y2.floats).map { abs($0 - $1) }.max() ?? .infinity
+    #expect(worst <= Self.tolerance, "fused vs plain: \(worst)")
+  }
+
+  /// Weights packed once at construction give the same outputs as packing on every call.
+  @Test func prePackedWeightsGiveTheSameOutputs() throws {
+    let graph = Graph(
+      nodes: [Node(name: "mm", opType: "MatMul", inputs: ["x", "w"], outputs: ["y"])],
+      initializers: ["w": .uniform([70, 45], low: -1, high: 1, seed: 5)],
+      inputs: [ValueInfo(name: "x", dtype: .float32, shape: [.fixed(3), .fixed(33), .fixed(70)])],
+      outputs: [ValueInfo(name: "y", dtype: .float32, shape: nil)], opsetVersion: 20)
+    let x = Tensor.uniform([3, 33, 70], low: -1, high: 1, seed: 6)
+    let packed = try Executor(graph: graph).run(["x": x])["y"]
+    let plain = try Executor(graph: graph, selector: DenseKernelSelector(prepackWeights: false)).run(["x": x])["y"]
+    #expect(packed?.shape == [3, 33, 45])
+    #expect(packed == plain)
+  }
 }

@@ -128,7 +128,7 @@ enum AttentionOp {
               let base = b * maskStrides[0] + h * maskStrides[1] + i * maskStrides[2]
               for j in 0..<sk { row[j] += M.base[base + j * maskStrides[3]] }
             }
-            ActivationOps.softmaxRow(row, count: sk, stride: 1, log: false)
+            softmaxInPlace(row, count: sk)
           }
           gemm(
             transA: false, transB: false, m: sq, n: dim, k: sk, alpha: 1, a: t, lda: sk,

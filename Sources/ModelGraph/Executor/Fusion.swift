@@ -7,8 +7,9 @@ import TensorCore
 /// | pattern | becomes |
 /// |---|---|
 /// | Div(x, √2) → Erf → Add(·, 1) → Mul(x, ·) → Mul(·, 0.5) | Gelu(x) (PyTorch's exported erf GELU) |
-/// | MatMul(X, W) → Add(·, b), W 2-D and b 1-D initializers | FusedMatMul(X, W, b): bias in the GEMM |
+/// | MatMul(X, W) → Add(·, b), W 2-D and b 1-D [N] initializers | FusedMatMul(X, W, b): bias in the GEMM |
 /// | FusedMatMul → Gelu | FusedMatMul with activation = "gelu" |
+/// | FusedMatMul → Add(·, r), r computed (not an initializer) | FusedMatMul(X, W, b, r): residual in the GEMM |
 /// | Q/K/V reshape-transpose → MatMul → scale → +mask → Softmax → MatMul → transpose-reshape | Attention (AttentionFusion.swift) |
 ///
 /// Fused nodes live in the `ai.prunekit` domain; `Executor(graph:optimize: false)` skips all this
@@ -86,21 +87,36 @@ enum Fusion {
       guard mm.inputs.count == 2, let w = graph.initializers[mm.inputs[1]], w.rank == 2, w.dtype == .float32,
         let a = readers.only(mm.outputs[0]), graph.nodes[a].opType == "Add",
         let biasName = other(graph.nodes[a], than: mm.outputs[0]), let b = graph.initializers[biasName],
-        b.dtype == .float32, b.count == w.shape[1], b.shape.filter({ $0 != 1 }).count <= 1
+        b.dtype == .float32, b.rank == 1, b.count == w.shape[1]
       else { continue }
       var outputs = graph.nodes[a].outputs
       var attributes: [String: Attribute] = [:]
-      removed.insert(a)
+      var inputs = [mm.inputs[0], mm.inputs[1], biasName]
+      var last = a
+      removed.formUnion([i, a])
       if let g = readers.only(outputs[0]), graph.nodes[g].opType == "Gelu", graph.nodes[g].domain.isEmpty,
         (graph.nodes[g].attributes["approximate"] ?? .string("none")) == .string("none")
       {
         outputs = graph.nodes[g].outputs
         attributes["activation"] = .string("gelu")
+        last = g
         removed.insert(g)
       }
-      nodes[i] = Node(
+      // A residual Add of a computed value (a transformer's skip connection): into the epilogue too.
+      if let r = readers.only(outputs[0]), graph.nodes[r].opType == "Add", graph.nodes[r].domain.isEmpty,
+        let residual = other(graph.nodes[r], than: outputs[0]), residual != outputs[0],
+        graph.initializers[residual] == nil, !residual.isEmpty
+      {
+        outputs = graph.nodes[r].outputs
+        inputs.append(residual)
+        last = r
+        removed.insert(r)
+      }
+      // The fused node runs where its last absorbed node ran: every input is ready there.
+      removed.remove(last)
+      nodes[last] = Node(
         name: mm.name + "/fused_bias", opType: "FusedMatMul", domain: domain,
-        inputs: [mm.inputs[0], mm.inputs[1], biasName], outputs: outputs, attributes: attributes)
+        inputs: inputs, outputs: outputs, attributes: attributes)
     }
     return nodes.enumerated().filter { !removed.contains($0.offset) }.map(\.element)
   }

@@ -69,8 +69,14 @@ public protocol KernelSelector: Sendable {
 /// Chooses the dense implementation from an op table.
 public struct DenseKernelSelector: KernelSelector {
   public var table: [OpKey: OpDefinition]
+  /// MatMul / FusedMatMul with a constant 2-D weight get a kernel holding the weight pre-packed for the
+  /// GEMM (packed once here instead of on every run; costs one extra copy of those weights).
+  public var prepackWeights: Bool
 
-  public init(table: [OpKey: OpDefinition] = OpRegistry.standard) { self.table = table }
+  public init(table: [OpKey: OpDefinition] = OpRegistry.standard, prepackWeights: Bool = true) {
+    self.table = table
+    self.prepackWeights = prepackWeights
+  }
 
   public func kernel(for node: Node, in graph: Graph) throws -> OpKernel {
     let key = OpKey(node.opType, domain: node.domain)
@@ -80,6 +86,7 @@ public struct DenseKernelSelector: KernelSelector {
       throw ModelGraphError.unsupportedOp(
         node: node.name, opType: node.opType, domain: node.domain, opset: graph.opsetVersion)
     }
+    if prepackWeights, let packed = LinearOps.prepackedKernel(for: node, in: graph) { return packed }
     return definition.kernel
   }
 }

@@ -17,7 +17,7 @@ private let erfQ: (Float, Float, Float, Float, Float, Float, Float) = (
 /// |x| above which erf(x) is ±1 to float32 precision.
 private let erfClamp: Float = 3.92
 
-@inline(__always)
+@_transparent
 func simdErf(_ x: SIMD16<Float>) -> SIMD16<Float> {
   let c = simdClamp(x, -erfClamp, erfClamp)
   let z = c * c

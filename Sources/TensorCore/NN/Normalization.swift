@@ -126,7 +126,33 @@ public func layerNormWithStatistics(
   )
 }
 
-/// One row of length d; returns (μ, 1/√(σ² + ε)). Two passes: mean, then centred variance.
+/// Layer normalisation in place over `rows` contiguous rows of length `d`: x ← (x − μ)/√(σ² + ε)·g + b,
+/// g and b of length d (b nil: no shift). Rows run in parallel when the data is large.
+public func layerNormInPlace(
+  _ x: UnsafeMutablePointer<Float>, rows: Int, d: Int, scale g: UnsafePointer<Float>,
+  bias b: UnsafePointer<Float>?, epsilon: Float
+) {
+  guard rows > 0, d > 0 else { return }
+  let zeros = b == nil ? [Float](repeating: 0, count: d) : []
+  zeros.withUnsafeBufferPointer { z in
+    let (p, gg, bb) = (SendablePointer(x), SendableConstPointer(g), SendableConstPointer(b ?? z.baseAddress!))
+    let rowsPerChunk = Swift.max(1, 8192 / d)
+    let chunks = (rows + rowsPerChunk - 1) / rowsPerChunk
+    let body: (Int) -> Void = { c in
+      for r in (c * rowsPerChunk)..<Swift.min(rows, (c + 1) * rowsPerChunk) {
+        _ = layerNormRow(p.base + r * d, p.base + r * d, d, gg.base, bb.base, epsilon)
+      }
+    }
+    if rows * d >= parallelThreshold / 4 && chunks > 1 {
+      ThreadPool.shared.parallelFor(chunks, body)
+    } else {
+      for c in 0..<chunks { body(c) }
+    }
+  }
+}
+
+/// One row of length d; returns (μ, 1/√(σ² + ε)). Two passes: mean, then centred variance. `s` and
+/// `o` may be the same row.
 @inline(__always)
 func layerNormRow(
   _ s: UnsafePointer<Float>, _ o: UnsafeMutablePointer<Float>, _ d: Int,

@@ -77,7 +77,12 @@ private func softmaxKernel(_ x: Tensor, axis: Int, log: Bool, _ op: String) thro
   return Tensor(shape: x.shape, floats: out)
 }
 
-/// One contiguous row of length n ≥ 1: d = softmax(s) or logSoftmax(s).
+/// Softmax of one contiguous row in place (SIMD16 exp), for fused kernels such as attention.
+public func softmaxInPlace(_ row: UnsafeMutablePointer<Float>, count: Int) {
+  if count > 0 { softmaxRow(row, row, count, log: false) }
+}
+
+/// One contiguous row of length n ≥ 1: d = softmax(s) or logSoftmax(s); s and d may be the same row.
 @inline(__always)
 func softmaxRow(_ s: UnsafePointer<Float>, _ d: UnsafeMutablePointer<Float>, _ n: Int, log: Bool) {
   let m = rowMax(s, n)

@@ -6,7 +6,7 @@ import Foundation
 
 /// e^x for each lane; x < −87.3 gives 0, x > 88.72 gives +∞, NaN stays NaN. Inputs in (88.3, 88.72]
 /// are clamped to 88.3 (so that 2^n stays a normal float); softmax inputs are ≤ 0 after the max shift.
-@inline(__always)
+@_transparent
 func simdExp(_ x: SIMD16<Float>) -> SIMD16<Float> {
   let log2e: Float = 1.442_695_04
   let ln2Hi: Float = 0.693_145_751_953_125  // ln 2 split so that n·ln2Hi is exact
@@ -38,31 +38,32 @@ func simdExp(_ x: SIMD16<Float>) -> SIMD16<Float> {
 // Lane-wise min/max/clamp through compare + blend on concrete types. The stdlib's `pointwiseMax`,
 // `pointwiseMin`, `SIMD.clamped` and any comparison reached through a generic `V: SIMD` were measured
 // as out-of-line scalar loops (softmax spent 50–80% of its time in them).
-@inline(__always)
+@_transparent
 func simdMax(_ a: SIMD16<Float>, _ b: SIMD16<Float>) -> SIMD16<Float> { a.replacing(with: b, where: a .< b) }
-@inline(__always)
+@_transparent
 func simdMin(_ a: SIMD16<Float>, _ b: SIMD16<Float>) -> SIMD16<Float> { a.replacing(with: b, where: b .< a) }
-@inline(__always)
+@_transparent
 func simdMax(_ a: SIMD8<Float>, _ b: SIMD8<Float>) -> SIMD8<Float> { a.replacing(with: b, where: a .< b) }
-@inline(__always)
+@_transparent
 func simdMax(_ a: SIMD4<Float>, _ b: SIMD4<Float>) -> SIMD4<Float> { a.replacing(with: b, where: a .< b) }
-@inline(__always)
+@_transparent
 func simdMax(_ a: SIMD2<Float>, _ b: SIMD2<Float>) -> SIMD2<Float> { a.replacing(with: b, where: a .< b) }
 
-/// min(max(x, low), high) lane-wise.
-@inline(__always)
+/// min(max(x, low), high) lane-wise. `@_transparent`: with `@inline(__always)` the optimiser still
+/// emitted it out of line (four xmm blends per call) in softmax, erf and exp.
+@_transparent
 func simdClamp(_ x: SIMD16<Float>, _ low: Float, _ high: Float) -> SIMD16<Float> {
   simdMin(simdMax(x, SIMD16(repeating: low)), SIMD16(repeating: high))
 }
 
 /// 1 / (1 + e^−x)
-@inline(__always)
+@_transparent
 func simdSigmoid(_ x: SIMD16<Float>) -> SIMD16<Float> {
   1 / (1 + simdExp(-x))
 }
 
 /// tanh x = sign(x)·(1 − e)/(1 + e), e = e^(−2|x|); absolute error ≲ 1e-7.
-@inline(__always)
+@_transparent
 func simdTanh(_ x: SIMD16<Float>) -> SIMD16<Float> {
   let a = x.replacing(with: -x, where: x .< 0)
   let e = simdExp(-2 * a)

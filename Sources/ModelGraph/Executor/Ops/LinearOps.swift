@@ -5,15 +5,38 @@ enum LinearOps {
   static func register(into table: inout [OpKey: OpDefinition]) {
     table[OpKey("Gemm")] = OpDefinition { ctx in [try gemmOp(ctx)] }
     table[OpKey("MatMul")] = OpDefinition { ctx in [try matmul(ctx.floatInput(0), ctx.floatInput(1), ctx)] }
-    // MatMul + bias (+ GELU) made by `Fusion`: Y = act(X·W + b), b [N] added by the GEMM (beta = 1).
-    table[OpKey("FusedMatMul", domain: Fusion.domain)] = OpDefinition { ctx in
-      let y = try matmul(ctx.floatInput(0), ctx.floatInput(1), ctx, bias: ctx.floatInput(2))
-      switch try ctx.string("activation", default: "none") {
-      case "none": return [y]
-      case "gelu": return [TensorCore.gelu(y)]
-      case let other: throw ctx.unsupported("activation", other)
-      }
+    // Made by `Fusion`: Y = act(X·W + b) (+ R), the bias, activation and residual applied by the GEMM's
+    // epilogue to each block of Y while it is in cache. Inputs X, W, b, optional R.
+    table[OpKey("FusedMatMul", domain: Fusion.domain)] = OpDefinition { ctx in [try fusedMatMul(ctx)] }
+  }
+
+  static func fusedMatMul(_ ctx: OpContext, packed: PackedMatrix? = nil) throws -> Tensor {
+    let activation: GEMMEpilogue.Activation
+    switch try ctx.string("activation", default: "none") {
+    case "none": activation = .none
+    case "gelu": activation = .gelu
+    case "relu": activation = .relu
+    case let other: throw ctx.unsupported("activation", other)
     }
+    return try matmul(
+      ctx.floatInput(0), ctx.floatInput(1), ctx, bias: ctx.floatInput(2), activation: activation,
+      residual: ctx.optionalInput(3), packed: packed)
+  }
+
+  /// For MatMul / FusedMatMul whose B is a 2-D float32 initializer (a linear layer's weight): a kernel
+  /// that packs the weight once, here at executor construction, and multiplies every run against the
+  /// packed panels (`PackedMatrix`). nil for any other node, or when the reference kernel is forced.
+  static func prepackedKernel(for node: Node, in graph: Graph) -> OpKernel? {
+    let fused = node.opType == "FusedMatMul" && node.domain == Fusion.domain
+    guard fused || (node.opType == "MatMul" && node.domain.isEmpty), node.inputs.count >= 2,
+      let w = graph.initializers[node.inputs[1]], w.rank == 2, w.dtype == .float32, w.count > 0,
+      CPUFeatures.kernel != .reference
+    else { return nil }
+    let packed = w.floats.withUnsafeBufferPointer {
+      PackedMatrix(b: $0.baseAddress!, ldb: w.shape[1], transposed: false, k: w.shape[0], n: w.shape[1])
+    }
+    if fused { return { ctx in [try fusedMatMul(ctx, packed: packed)] } }
+    return { ctx in [try matmul(ctx.floatInput(0), ctx.floatInput(1), ctx, packed: packed)] }
   }
 
   /// Y = alpha·op(A)·op(B) + beta·C, A: [M, K] (or [K, M] with transA), B: [K, N] (or [N, K] with
@@ -60,8 +83,12 @@ enum LinearOps {
   }
 
   /// NumPy matmul: [..., M, K] × [..., K, N] → [..., M, N] with broadcast batch dimensions;
-  /// a 1-D operand gets a unit dimension added (and removed from the result).
-  static func matmul(_ a: Tensor, _ b: Tensor, _ ctx: OpContext, bias: Tensor? = nil) throws -> Tensor {
+  /// a 1-D operand gets a unit dimension added (and removed from the result). With `bias` ([N]),
+  /// `activation` and `residual` (the output's shape, or broadcastable to it): act(A·B + bias) + residual.
+  static func matmul(
+    _ a: Tensor, _ b: Tensor, _ ctx: OpContext, bias: Tensor? = nil,
+    activation: GEMMEpilogue.Activation = .none, residual: Tensor? = nil, packed: PackedMatrix? = nil
+  ) throws -> Tensor {
     guard a.rank >= 1, b.rank >= 1 else {
       throw ctx.shapeError(expected: "operands of rank ≥ 1", found: "\(a.shape) × \(b.shape)")
     }
@@ -72,43 +99,66 @@ enum LinearOps {
     guard k == kb, let batch = Indexing.broadcast(Array(aShape.dropLast(2)), Array(bShape.dropLast(2)))
     else { throw ctx.shapeError(expected: "[..., M, K] × [..., K, N]", found: "\(a.shape) × \(b.shape)") }
     var outShape = batch + [m, n]
-    let batchCount = batch.reduce(1, *)
-    var out = [Float](repeating: 0, count: batchCount * m * n)
-    if let bias {  // bias [N] broadcast over rows, added by gemm's beta = 1
-      let bv = bias.floats
-      out.withUnsafeMutableBufferPointer { o in
-        for r in 0..<(batchCount * m) { for j in 0..<n { o[r * n + j] = bv[j] } }
-      }
+    if a.rank == 1 { outShape.remove(at: outShape.count - 2) }
+    if b.rank == 1 { outShape.removeLast() }
+    if let bias, bias.count != n {
+      throw ctx.shapeError(expected: "bias of \(n) elements", found: "\(bias.shape)")
     }
-    let beta: Float = bias == nil ? 0 : 1
-    let av = a.floats
-    let bv = b.floats
-    av.withUnsafeBufferPointer { pa in
-      bv.withUnsafeBufferPointer { pb in
-        out.withUnsafeMutableBufferPointer { pc in
-          let (A, B, C) = (
-            SendableConstPointer(pa.baseAddress!), SendableConstPointer(pb.baseAddress!),
-            SendablePointer(pc.baseAddress!)
-          )
-          if bShape.count == 2 {  // weights: fold all batch rows of A into one GEMM
-            gemm(
-              transA: false, transB: false, m: batchCount * m, n: n, k: k, alpha: 1, a: A.base, lda: k,
-              b: B.base, ldb: n, beta: beta, c: C.base, ldc: n)
-            return
-          }
-          let oa = batchOffsets(Array(aShape.dropLast(2)), batch, matrix: m * k)
-          let ob = batchOffsets(Array(bShape.dropLast(2)), batch, matrix: k * n)
-          ThreadPool.shared.parallelFor(batchCount) { i in
-            gemm(
-              transA: false, transB: false, m: m, n: n, k: k, alpha: 1, a: A.base + oa[i], lda: k,
-              b: B.base + ob[i], ldb: n, beta: beta, c: C.base + i * m * n, ldc: n)
+    if let residual, residual.dtype != .float32 {
+      throw ctx.dtypeError(input: 3, expected: "float32", found: residual.dtype)
+    }
+    let residualValues = residual.flatMap { $0.shape == outShape ? $0.floats : nil }
+    let batchCount = batch.reduce(1, *)
+    let count = batchCount * m * n
+    let (av, bv) = (a.floats, b.floats)
+    let biasValues = bias?.floats ?? []
+    let out = [Float](unsafeUninitializedCapacity: count) { buffer, initialized in
+      withOptionalPointer(biasValues) { biasPointer in
+        withOptionalPointer(residualValues ?? []) { residualPointer in
+          av.withUnsafeBufferPointer { pa in
+            bv.withUnsafeBufferPointer { pb in
+              let (A, B, C) = (
+                SendableConstPointer(pa.baseAddress!), SendableConstPointer(pb.baseAddress!),
+                SendablePointer(buffer.baseAddress!)
+              )
+              let epilogue = GEMMEpilogue(
+                bias: biasPointer, activation: activation, residual: residualPointer, residualLD: n)
+              if bShape.count == 2, let packed, packed.k == k, packed.n == n {  // B packed at construction
+                gemm(
+                  transA: false, m: batchCount * m, alpha: 1, a: A.base, lda: k, packedB: packed, beta: 0,
+                  c: C.base, ldc: n, epilogue: epilogue)
+                return
+              }
+              if bShape.count == 2 {  // weights: fold all batch rows of A into one GEMM
+                gemm(
+                  transA: false, transB: false, m: batchCount * m, n: n, k: k, alpha: 1, a: A.base, lda: k,
+                  b: B.base, ldb: n, beta: 0, c: C.base, ldc: n, epilogue: epilogue)
+                return
+              }
+              let oa = batchOffsets(Array(aShape.dropLast(2)), batch, matrix: m * k)
+              let ob = batchOffsets(Array(bShape.dropLast(2)), batch, matrix: k * n)
+              ThreadPool.shared.parallelFor(batchCount) { i in
+                gemm(
+                  transA: false, transB: false, m: m, n: n, k: k, alpha: 1, a: A.base + oa[i], lda: k,
+                  b: B.base + ob[i], ldb: n, beta: 0, c: C.base + i * m * n, ldc: n,
+                  epilogue: epilogue.offset(row: i * m, col: 0))
+              }
+            }
           }
         }
       }
+      initialized = count
     }
-    if a.rank == 1 { outShape.remove(at: outShape.count - 2) }
-    if b.rank == 1 { outShape.removeLast() }
-    return Tensor(shape: outShape, floats: out)
+    let y = Tensor(shape: outShape, floats: out)
+    guard let residual, residualValues == nil else { return y }
+    // A residual that broadcasts: added after the product, as the unfused Add would.
+    var add = OpContext(node: ctx.node, opset: ctx.opset, inputs: [y, residual])
+    return try ElementwiseOps.binary(&add, { $0 + $1 }, { $0 &+ $1 }, fast: .add)
+  }
+
+  /// `body` with the array's base address, or nil for an empty array.
+  static func withOptionalPointer<R>(_ values: [Float], _ body: (UnsafePointer<Float>?) -> R) -> R {
+    values.isEmpty ? body(nil) : values.withUnsafeBufferPointer { body($0.baseAddress!) }
   }
 
   /// Element offsets of each broadcast batch's matrix in an operand with batch dims `shape`.

@@ -58,35 +58,14 @@ enum NormOps {
     var v = x.takeFloats()
     let rows = inner == 0 ? 0 : v.count / inner
     v.withUnsafeMutableBufferPointer { p in
-      let base = SendablePointer(p.baseAddress!)
-      ThreadPool.shared.parallelFor((rows + 63) / 64) { chunk in
-        for r in (chunk * 64)..<Swift.min(rows, chunk * 64 + 64) {
-          normalizeRow(base.base + r * inner, count: inner, epsilon: epsilon, scale: scale, bias: bias)
+      scale.withUnsafeBufferPointer { g in
+        LinearOps.withOptionalPointer(bias ?? []) { b in
+          guard let base = p.baseAddress, let g = g.baseAddress else { return }
+          layerNormInPlace(base, rows: rows, d: inner, scale: g, bias: b, epsilon: epsilon)
         }
       }
     }
     return Tensor(shape: shape, floats: v)
-  }
-
-  /// In place: y = (x − mean)/√(var + ε)·scale + bias over one row (two passes, mean then variance).
-  @inline(__always)
-  static func normalizeRow(
-    _ p: UnsafeMutablePointer<Float>, count: Int, epsilon: Float, scale: [Float], bias: [Float]?
-  ) {
-    var sum: Float = 0
-    for i in 0..<count { sum += p[i] }
-    let mean = sum / Float(count)
-    var sq: Float = 0
-    for i in 0..<count {
-      let d = p[i] - mean
-      sq += d * d
-    }
-    let inv = 1 / (sq / Float(count) + epsilon).squareRoot()
-    if let bias {
-      for i in 0..<count { p[i] = (p[i] - mean) * inv * scale[i] + bias[i] }
-    } else {
-      for i in 0..<count { p[i] = (p[i] - mean) * inv * scale[i] }
-    }
   }
 
   /// A scale/bias broadcast to the normalised shape, as floats.
@@ -116,9 +95,8 @@ enum NormOps {
     v.withUnsafeMutableBufferPointer { p in
       for plane in 0..<(shape[0] * shape[1]) {
         let c = plane % shape[1]
-        normalizeRow(
-          p.baseAddress! + plane * inner, count: inner, epsilon: epsilon,
-          scale: [Float](repeating: scale[c], count: inner), bias: [Float](repeating: bias[c], count: inner))
+        let (g, b) = ([Float](repeating: scale[c], count: inner), [Float](repeating: bias[c], count: inner))
+        layerNormInPlace(p.baseAddress! + plane * inner, rows: 1, d: inner, scale: g, bias: b, epsilon: epsilon)
       }
     }
     return Tensor(shape: shape, floats: v)
