@@ -135,7 +135,7 @@ func gemmBlocked(
   // Split the longer of m and n: each thread packs only its share of that operand (rows of A or
   // columns of B) and all of the other, so the smaller operand is the one packed twice. A side too
   // short for a few tiles per thread is not split.
-  let splitColumns = PRUNEKIT_SPLIT_COLUMNS ?? (n >= m ? n >= parts * t.nr : m < parts * 2 * t.mr)
+  let splitColumns = n >= m ? n >= parts * t.nr : m < parts * 2 * t.mr
   let total = splitColumns ? n : m
   let unit = splitColumns ? t.nr : t.mr
   let units = (total + unit - 1) / unit
@@ -190,5 +190,3 @@ final class ScratchBuffers: @unchecked Sendable {
     return body(buffer.pointer)
   }
 }
-
-let PRUNEKIT_SPLIT_COLUMNS: Bool? = getenvString("PRUNEKIT_SPLIT").map { $0 == "n" }

@@ -97,17 +97,26 @@ import Testing
     #expect(worst <= Self.tolerance, "fused vs plain: \(worst)")
   }
 
-  /// Weights packed once at construction give the same outputs as packing on every call.
-  @Test func prePackedWeightsGiveTheSameOutputs() throws {
+  /// Weights packed once at construction give the same outputs as packing on every call: MatMul, and
+  /// Gemm with and without transB (nn.Linear exports [N, K] weights with transB = 1).
+  @Test(arguments: ["MatMul", "Gemm", "GemmT"])
+  func prePackedWeightsGiveTheSameOutputs(op: String) throws {
+    let transB = op == "GemmT"
+    let node = Node(
+      name: "mm", opType: op == "MatMul" ? "MatMul" : "Gemm", inputs: op == "MatMul" ? ["x", "w"] : ["x", "w", "c"],
+      outputs: ["y"], attributes: op == "MatMul" ? [:] : ["transB": .int(transB ? 1 : 0), "alpha": .float(0.5)])
     let graph = Graph(
-      nodes: [Node(name: "mm", opType: "MatMul", inputs: ["x", "w"], outputs: ["y"])],
-      initializers: ["w": .uniform([70, 45], low: -1, high: 1, seed: 5)],
-      inputs: [ValueInfo(name: "x", dtype: .float32, shape: [.fixed(3), .fixed(33), .fixed(70)])],
+      nodes: [node],
+      initializers: [
+        "w": .uniform(transB ? [45, 70] : [70, 45], low: -1, high: 1, seed: 5),
+        "c": .uniform([45], low: -1, high: 1, seed: 7),
+      ],
+      inputs: [ValueInfo(name: "x", dtype: .float32, shape: nil)],
       outputs: [ValueInfo(name: "y", dtype: .float32, shape: nil)], opsetVersion: 20)
-    let x = Tensor.uniform([3, 33, 70], low: -1, high: 1, seed: 6)
+    let x = Tensor.uniform(op == "MatMul" ? [3, 33, 70] : [33, 70], low: -1, high: 1, seed: 6)
     let packed = try Executor(graph: graph).run(["x": x])["y"]
     let plain = try Executor(graph: graph, selector: DenseKernelSelector(prepackWeights: false)).run(["x": x])["y"]
-    #expect(packed?.shape == [3, 33, 45])
+    #expect(packed?.shape == (op == "MatMul" ? [3, 33, 45] : [33, 45]))
     #expect(packed == plain)
   }
 }

@@ -124,8 +124,12 @@ enum AttentionOp {
             lda: width, b: K.base + b * sk * width + h * dim, ldb: width, beta: 0, c: t, ldc: sk, threads: 1)
           for i in 0..<sq {
             let row = t + i * sk
+            let base = b * maskStrides[0] + h * maskStrides[1] + i * maskStrides[2]
+            if !maskValues.isEmpty && maskStrides[3] == 1 {  // a contiguous mask row: added in the softmax
+              softmaxInPlace(row, count: sk, adding: M.base + base)
+              continue
+            }
             if !maskValues.isEmpty {
-              let base = b * maskStrides[0] + h * maskStrides[1] + i * maskStrides[2]
               for j in 0..<sk { row[j] += M.base[base + j * maskStrides[3]] }
             }
             softmaxInPlace(row, count: sk)

@@ -77,9 +77,24 @@ private func softmaxKernel(_ x: Tensor, axis: Int, log: Bool, _ op: String) thro
   return Tensor(shape: x.shape, floats: out)
 }
 
-/// Softmax of one contiguous row in place (SIMD16 exp), for fused kernels such as attention.
-public func softmaxInPlace(_ row: UnsafeMutablePointer<Float>, count: Int) {
-  if count > 0 { softmaxRow(row, row, count, log: false) }
+/// row ← softmax(row + add) in place (SIMD16 exp), for fused kernels such as attention: `add` is a
+/// contiguous row of `count` values (an additive attention mask) or nil.
+public func softmaxInPlace(_ row: UnsafeMutablePointer<Float>, count: Int, adding add: UnsafePointer<Float>? = nil) {
+  guard count > 0 else { return }
+  if let add {
+    var i = 0
+    while i + 16 <= count {
+      let v = UnsafeRawPointer(row + i).loadUnaligned(as: SIMD16<Float>.self)
+      let m = UnsafeRawPointer(add + i).loadUnaligned(as: SIMD16<Float>.self)
+      UnsafeMutableRawPointer(row + i).storeBytes(of: v + m, as: SIMD16<Float>.self)
+      i += 16
+    }
+    while i < count {
+      row[i] += add[i]
+      i += 1
+    }
+  }
+  softmaxRow(row, row, count, log: false)
 }
 
 /// One contiguous row of length n ≥ 1: d = softmax(s) or logSoftmax(s); s and d may be the same row.

@@ -23,25 +23,31 @@ enum LinearOps {
       residual: ctx.optionalInput(3), packed: packed)
   }
 
-  /// For MatMul / FusedMatMul whose B is a 2-D float32 initializer (a linear layer's weight): a kernel
-  /// that packs the weight once, here at executor construction, and multiplies every run against the
-  /// packed panels (`PackedMatrix`). nil for any other node, or when the reference kernel is forced.
+  /// For Gemm / MatMul / FusedMatMul whose B is a 2-D float32 initializer (a linear layer's weight): a
+  /// kernel that packs the weight once, here at executor construction, and multiplies every run against
+  /// the packed panels (`PackedMatrix`). nil for any other node, or when the reference kernel is forced.
   static func prepackedKernel(for node: Node, in graph: Graph) -> OpKernel? {
     let fused = node.opType == "FusedMatMul" && node.domain == Fusion.domain
-    guard fused || (node.opType == "MatMul" && node.domain.isEmpty), node.inputs.count >= 2,
+    let isGemm = node.opType == "Gemm" && node.domain.isEmpty
+    guard fused || isGemm || (node.opType == "MatMul" && node.domain.isEmpty), node.inputs.count >= 2,
       let w = graph.initializers[node.inputs[1]], w.rank == 2, w.dtype == .float32, w.count > 0,
       CPUFeatures.kernel != .reference
     else { return nil }
+    // Gemm's transB: B is stored [N, K]; MatMul's B is [K, N].
+    var transposed = false
+    if isGemm, case .int(let t)? = node.attributes["transB"] { transposed = t != 0 }
+    let (k, n) = transposed ? (w.shape[1], w.shape[0]) : (w.shape[0], w.shape[1])
     let packed = w.floats.withUnsafeBufferPointer {
-      PackedMatrix(b: $0.baseAddress!, ldb: w.shape[1], transposed: false, k: w.shape[0], n: w.shape[1])
+      PackedMatrix(b: $0.baseAddress!, ldb: w.shape[1], transposed: transposed, k: k, n: n)
     }
+    if isGemm { return { ctx in [try gemmOp(ctx, packed: packed)] } }
     if fused { return { ctx in [try fusedMatMul(ctx, packed: packed)] } }
     return { ctx in [try matmul(ctx.floatInput(0), ctx.floatInput(1), ctx, packed: packed)] }
   }
 
   /// Y = alpha·op(A)·op(B) + beta·C, A: [M, K] (or [K, M] with transA), B: [K, N] (or [N, K] with
   /// transB), C unidirectionally broadcastable to [M, N].
-  static func gemmOp(_ ctx: OpContext) throws -> Tensor {
+  static func gemmOp(_ ctx: OpContext, packed: PackedMatrix? = nil) throws -> Tensor {
     let a = try ctx.floatInput(0)
     let b = try ctx.floatInput(1)
     let transA = try ctx.int("transA", default: 0) != 0
@@ -68,6 +74,16 @@ enum LinearOps {
       gemmBeta = 1
     }
     let av = a.floats
+    if let packed, packed.k == k, packed.n == n {  // B packed at construction
+      av.withUnsafeBufferPointer { pa in
+        out.withUnsafeMutableBufferPointer { pc in
+          gemm(
+            transA: transA, m: m, alpha: alpha, a: pa.baseAddress!, lda: a.shape[1], packedB: packed,
+            beta: gemmBeta, c: pc.baseAddress!, ldc: n)
+        }
+      }
+      return Tensor(shape: [m, n], floats: out)
+    }
     let bv = b.floats
     av.withUnsafeBufferPointer { pa in
       bv.withUnsafeBufferPointer { pb in

@@ -179,27 +179,12 @@ enum MovementOps {
   static func gather(_ ctx: OpContext) throws -> Tensor {
     let data = try ctx.input(0)
     let indices = try ctx.intValues(1)
-    let indexShape = try ctx.input(1).shape
     let axis = try ctx.axis(try ctx.int("axis", default: 0), rank: data.rank)
     let dim = data.shape[axis]
-    let outer = data.shape[..<axis].reduce(1, *)
-    let inner = data.shape[(axis + 1)...].reduce(1, *)
-    let resolved = try indices.map { i -> Int in
-      let j = i < 0 ? i + dim : i
-      guard j >= 0, j < dim else {
-        throw ctx.shapeError(expected: "indices in [-\(dim), \(dim))", found: "\(i)")
-      }
-      return j
+    // Checked here so the error names the node; TensorCore's gather then copies whole rows.
+    if let bad = indices.first(where: { $0 < -dim || $0 >= dim }) {
+      throw ctx.shapeError(expected: "indices in [-\(dim), \(dim))", found: "\(bad)")
     }
-    var offsets: [Int] = []
-    offsets.reserveCapacity(outer * resolved.count * inner)
-    for o in 0..<outer {
-      for j in resolved {
-        let start = (o * dim + j) * inner
-        offsets.append(contentsOf: start..<(start + inner))
-      }
-    }
-    let shape = Array(data.shape[..<axis]) + indexShape + Array(data.shape[(axis + 1)...])
-    return data.gathering(offsets: offsets, shape: shape)
+    return try TensorCore.gather(data, indices: ctx.input(1), axis: axis)
   }
 }
