@@ -66,17 +66,22 @@ public struct DeepCompressionRecipe: Sendable {
 
     progress("[2/6] pruning with retraining: \(pruningRounds) rounds toward \(keptSummary())")
     var pruned = dense
-    var qualities = [String: Double]()
-    for (name, kept) in keptFractions {
-      guard let w = dense.initializers[name] else { throw PruningError.missingParameter(name: name) }
-      qualities[name] = HanIterativePruning.quality(forKept: kept, weights: w.floats)
+    for name in keptFractions.keys where dense.initializers[name] == nil {
+      throw PruningError.missingParameter(name: name)
     }
-    let pruner = HanIterativePruning(
-      qualities: qualities, defaultQuality: 0, rounds: pruningRounds,
-      selection: PrunableSelection(opTypes: [], include: Set(keptFractions.keys)))
+    let pruner = IterativePruningRecipe.schedule(kept: keptFractions, rounds: pruningRounds)
     var recovery = WorkbenchRecovery(bench: bench)
-    let rounds = try pruner.run(&pruned, recovery: &recovery)
-    let prunedError = try bench.testError(of: pruned)
+    let layers = Array(keptFractions.keys)
+    let rounds = try withoutActuallyEscaping(progress) { progress in
+      try pruner.run(&pruned, recovery: &recovery) { graph in
+        let error = try bench.testError(of: graph)
+        progress(
+          "      round done: test error \(deepCompressionPercent(error)), kept "
+            + deepCompressionPercent(1 - graph.sparsity(of: layers)))
+        return 1 - error
+      }
+    }
+    let prunedError = 1 - (rounds.last?.quality ?? 1 - denseError)
     let kept = rounds.last?.kept ?? [:]
     progress(
       "      kept \(kept.sorted { $0.key < $1.key }.map { "\($0.key) \(deepCompressionPercent($0.value))" }.joined(separator: ", "))"

@@ -21,6 +21,18 @@ public struct IterativePruningRecipe {
       : ["fc1.weight": 0.075, "fc2.weight": 0.085, "fc3.weight": 0.25]
   }
 
+  /// The pruning schedule shared by `prunekit prune --schedule iterative` and the Deep Compression
+  /// recipe (`prunekit demo`): Han's rule (prune |w| ≤ q·σ, masks only shrink) where q is chosen each
+  /// round on the current weights so that layer l keeps target_l^((r+1)/R) after round r of R, a
+  /// geometric path to the per-layer kept fractions. Only the layers named in `kept` are pruned.
+  public static func schedule(kept: [String: Double], rounds: Int) -> HanIterativePruning {
+    var pruner = HanIterativePruning(
+      qualities: [:], defaultQuality: 0, rounds: rounds,
+      selection: PrunableSelection(opTypes: [], include: Set(kept.keys)))
+    pruner.keptTargets = kept
+    return pruner
+  }
+
   public var kept: [String: Double]
   public var rounds: Int
   public var recovery: TrainerRecovery
@@ -45,11 +57,7 @@ public struct IterativePruningRecipe {
   {
     let denseError = 1 - Double(try Trainer.evaluate(graph: graph, on: test).accuracy)
     log(String(format: "dense test error %.2f%%", 100 * denseError))
-    let han = HanIterativePruning(
-      qualities: [:], defaultQuality: 0, rounds: rounds,
-      selection: PrunableSelection(opTypes: [], include: Set(kept.keys)))
-    var pruner = han
-    pruner.keptTargets = kept
+    let pruner = Self.schedule(kept: kept, rounds: rounds)
     let layers = Array(kept.keys)
     let reports = try pruner.run(&graph, recovery: &recovery) { g in
       let error = 1 - Double(try Trainer.evaluate(graph: g, on: test).accuracy)

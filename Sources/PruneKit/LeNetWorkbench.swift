@@ -8,21 +8,25 @@ import Training
 /// dense training (or a cached checkpoint), masked retraining between pruning rounds, mini-batch
 /// gradients for centroid fine-tuning, and the test error on the 10,000 test images.
 ///
-/// Training settings follow `prunekit train` (SGD, Nesterov momentum 0.9, weight decay 5e-4, cosine
-/// schedule, batch 64); retraining uses a 10× smaller learning rate, as Han et al. 2015 (§3.3) advise.
+/// Dense training and retraining are `TrainerRecovery`, the same loop (SGD, Nesterov momentum 0.9,
+/// weight decay 5e-4, cosine schedule, batch 64, seed + 1000·round) as `prunekit prune --schedule
+/// iterative`, so the demo's pruned model is the prune command's for the same settings.
 public final class LeNetWorkbench: DeepCompressionWorkbench {
   public enum Model: String, Sendable, CaseIterable {
     case lenet300, lenet5
 
     /// Kept fraction per layer after pruning: Han et al. 2015, Table 2 (LeNet-300-100: 8%, 9%, 26%)
     /// and Table 3 (LeNet-5: 66%, 12%, 8%, 19%).
-    public var paperKeptFractions: [String: Double] {
-      switch self {
-      case .lenet300: return ["fc1.weight": 0.08, "fc2.weight": 0.09, "fc3.weight": 0.26]
-      case .lenet5:
-        return ["conv1.weight": 0.66, "conv2.weight": 0.12, "fc1.weight": 0.08, "fc2.weight": 0.19]
-      }
-    }
+    public var paperKeptFractions: [String: Double] { IterativePruningRecipe.paperKept(rawValue) }
+
+    /// The demo's kept fractions: `IterativePruningRecipe.defaultKept`, slightly below the paper's.
+    public var defaultKeptFractions: [String: Double] { IterativePruningRecipe.defaultKept(rawValue) }
+
+    /// The demo's pruning defaults, measured in docs/deep-compression.md: rounds, retraining epochs per
+    /// round and retraining learning rate (LeNet-5's are those of docs/pruning-results.md).
+    public var defaultRounds: Int { self == .lenet300 ? 6 : 5 }
+    public var defaultRetrainEpochs: Int { self == .lenet300 ? 4 : 3 }
+    public var defaultRetrainLearningRate: Float { self == .lenet300 ? 0.01 : 0.02 }
 
     public func graph(seed: UInt64) -> Graph {
       self == .lenet300 ? LeNet.lenet300100(seed: seed) : LeNet.lenet5(seed: seed)
@@ -41,7 +45,7 @@ public final class LeNetWorkbench: DeepCompressionWorkbench {
     public var testLimit: Int?
 
     public init(
-      epochs: Int = 8, retrainEpochs: Int = 2, learningRate: Float = 0.05, retrainLearningRate: Float = 0.005,
+      epochs: Int = 10, retrainEpochs: Int = 4, learningRate: Float = 0.05, retrainLearningRate: Float = 0.02,
       batchSize: Int = 64, seed: UInt64 = 1, trainLimit: Int? = nil, testLimit: Int? = nil
     ) {
       self.epochs = epochs
@@ -94,7 +98,9 @@ public final class LeNetWorkbench: DeepCompressionWorkbench {
       return try Checkpoint.load(path, into: fresh)
     }
     var graph = fresh
-    try fit(&graph, epochs: settings.epochs, learningRate: settings.learningRate, label: "train")
+    var training = recovery(epochs: settings.epochs, learningRate: settings.learningRate)
+    training.label = "dense training"
+    try training.recover(&graph, round: 0)
     if let dir = cacheDirectory, let path = cachePath {
       try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
       try Checkpoint.save(graph, to: path)
@@ -104,9 +110,8 @@ public final class LeNetWorkbench: DeepCompressionWorkbench {
   }
 
   public func retrain(_ graph: inout Graph, round: Int) throws {
-    try fit(
-      &graph, epochs: settings.retrainEpochs, learningRate: settings.retrainLearningRate,
-      label: "retrain \(round + 1)")
+    var retraining = recovery(epochs: settings.retrainEpochs, learningRate: settings.retrainLearningRate)
+    try retraining.recover(&graph, round: round)
   }
 
   public func gradients(of graph: Graph, for names: [String]) throws -> [String: Tensor] {
@@ -134,30 +139,12 @@ public final class LeNetWorkbench: DeepCompressionWorkbench {
     Double(try Trainer.evaluate(graph: graph, on: test).error)
   }
 
-  /// Trains `graph` in place (masks held), SGD + Nesterov, cosine schedule over `epochs`.
-  func fit(_ graph: inout Graph, epochs: Int, learningRate: Float, label: String) throws {
-    let trainer = try Trainer(
-      graph: graph,
-      optimizer: SGD(learningRate: learningRate, momentum: 0.9, nesterov: true, weightDecay: 5e-4),
-      configuration: TrainingConfiguration(
-        batchSize: settings.batchSize, schedule: .cosine(minimumFactor: 0), seed: settings.seed))
-    let steps = (train.count + settings.batchSize - 1) / settings.batchSize
-    for epoch in 0..<epochs {
-      var (lossSum, correct, seen, done) = (0.0, 0, 0, 0)
-      let report = try trainer.train(on: train, epochs: 1, startEpoch: epoch, totalEpochs: epochs) { step in
-        lossSum += Double(step.loss) * Double(step.count)
-        correct += step.correct
-        seen += step.count
-        done += 1
-        self.onProgress?(
-          "\(label) epoch \(epoch + 1)/\(epochs)", done, steps,
-          String(format: "loss %.4f acc %.2f%%", lossSum / Double(seen), 100 * Double(correct) / Double(seen))
-        )
-      }[0]
-      onLog?(
-        String(
-          format: "%@ epoch %d/%d: loss %.4f, %.1f s", label, epoch + 1, epochs, report.loss, report.seconds))
-    }
-    graph = trainer.graph
+  /// The shared training loop, reporting to `onProgress` (every step) and `onLog` (every epoch).
+  func recovery(epochs: Int, learningRate: Float) -> TrainerRecovery {
+    var r = TrainerRecovery(
+      data: train, epochs: epochs, learningRate: learningRate, batchSize: settings.batchSize, seed: settings.seed,
+      log: onLog.map { log in { log($0.trimmingCharacters(in: .whitespaces)) } })
+    r.onStep = onProgress
+    return r
   }
 }

@@ -18,6 +18,9 @@ public struct TrainerRecovery: Recovery {
   public var log: ((String) -> Void)?
   /// Shown before "epoch N" in the log; default "retrain round R".
   public var label: String?
+  /// Told after every mini-batch: (phase and epoch, steps done in the epoch, steps per epoch,
+  /// "loss … acc …" so far in the epoch). For progress bars.
+  public var onStep: ((String, Int, Int, String) -> Void)?
 
   public init(
     data: ImageDataset, epochs: Int, learningRate: Float = 0.01, batchSize: Int = 64, seed: UInt64 = 1,
@@ -39,9 +42,20 @@ public struct TrainerRecovery: Recovery {
       graph: graph, optimizer: optimizer,
       configuration: TrainingConfiguration(
         batchSize: batchSize, schedule: .cosine(minimumFactor: 0), seed: seed &+ UInt64(round) &* 1000))
+    let phase = label ?? "retrain round \(round + 1)"
+    let (onStep, batchSize, epochs) = (self.onStep, self.batchSize, self.epochs)
+    let steps = (data.count + batchSize - 1) / batchSize
     for epoch in 0..<epochs {
-      let report = try trainer.train(on: data, epochs: 1, startEpoch: epoch, totalEpochs: epochs)[0]
-      let phase = label ?? "retrain round \(round + 1)"
+      var (lossSum, correct, seen) = (0.0, 0, 0)
+      let report = try trainer.train(on: data, epochs: 1, startEpoch: epoch, totalEpochs: epochs) { step in
+        guard let onStep else { return }
+        lossSum += Double(step.loss) * Double(step.count)
+        correct += step.correct
+        seen += step.count
+        onStep(
+          "\(phase) epoch \(epoch + 1)/\(epochs)", (seen + batchSize - 1) / batchSize, steps,
+          String(format: "loss %.4f acc %.2f%%", lossSum / Double(seen), 100 * Double(correct) / Double(seen)))
+      }[0]
       log?(
         "  \(phase) "
           + String(

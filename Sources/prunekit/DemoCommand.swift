@@ -11,7 +11,8 @@ struct DemoCommand: ParsableCommand {
       "Train (or reuse) LeNet, prune with retraining, share weights, Huffman-code, write and evaluate a .pkz.",
     discussion: """
       Stages: dense training (cached in --cache, reused on the next run), iterative magnitude pruning \
-      (Han et al. 2015) toward the paper's per-layer kept fractions with retraining after each round, \
+      (Han et al. 2015; the schedule of `prunekit prune --schedule iterative`) toward per-layer kept \
+      fractions slightly below the paper's, with retraining after each round, \
       k-means weight sharing with linear initialisation, centroid fine-tuning, Huffman coding of cluster \
       indices and relative gaps, the .pkz written atomically, and the test error of the file as decoded \
       from disk. Every size is a file written at that stage, measured on disk.
@@ -23,12 +24,21 @@ struct DemoCommand: ParsableCommand {
   @Option(help: "Codebook bits per layer kind.") var bits: String = "fc=5,conv=8"
   @Option(name: .customLong("index-bits"), help: "Relative-gap bits per layer kind.") var indexBits: String =
     "fc=5,conv=4"
-  @Option(help: "Dense training epochs.") var epochs: Int = 8
-  @Option(name: .customLong("retrain-epochs"), help: "Retraining epochs after each pruning round.")
-  var retrainEpochs = 3
-  @Option(name: .customLong("retrain-lr"), help: "Retraining learning rate (cosine to 0 each round).")
-  var retrainLR: Float = 0.02
-  @Option(help: "Pruning rounds.") var rounds = 5
+  @Option(help: "Dense training epochs.") var epochs: Int = 10
+  @Option(
+    name: .customLong("retrain-epochs"),
+    help: "Retraining epochs after each pruning round (default: lenet300 4, lenet5 3).")
+  var retrainEpochs: Int?
+  @Option(
+    name: .customLong("retrain-lr"),
+    help: "Retraining learning rate, cosine to 0 each round (default: lenet300 0.01, lenet5 0.02).")
+  var retrainLR: Float?
+  @Option(help: "Pruning rounds (default: lenet300 6, lenet5 5).") var rounds: Int?
+  @Option(
+    help:
+      "Kept fraction per layer after pruning, e.g. fc1.weight=0.08,fc2.weight=0.09 (default: the prune command's)."
+  )
+  var kept: String?
   @Option(name: .customLong("fine-tune-steps"), help: "Centroid fine-tuning mini-batches.")
   var fineTuneSteps = 600
   @Option(name: .customLong("fine-tune-lr"), help: "Centroid fine-tuning learning rate.") var fineTuneLR:
@@ -51,8 +61,8 @@ struct DemoCommand: ParsableCommand {
     let bench = try LeNetWorkbench(
       model: kind,
       settings: .init(
-        epochs: epochs, retrainEpochs: retrainEpochs, retrainLearningRate: retrainLR, seed: seed,
-        trainLimit: trainLimit),
+        epochs: epochs, retrainEpochs: retrainEpochs ?? kind.defaultRetrainEpochs,
+        retrainLearningRate: retrainLR ?? kind.defaultRetrainLearningRate, seed: seed, trainLimit: trainLimit),
       dataDirectory: folder, cacheDirectory: cache)
     var bar: ProgressBar?
     var barLabel = ""
@@ -65,7 +75,8 @@ struct DemoCommand: ParsableCommand {
     }
     bench.onLog = { note($0) }
     let recipe = DeepCompressionRecipe(
-      name: model.rawValue, keptFractions: kind.paperKeptFractions, pruningRounds: rounds,
+      name: model.rawValue, keptFractions: try kept.map(PruneCommand.keptFractions) ?? kind.defaultKeptFractions,
+      pruningRounds: rounds ?? kind.defaultRounds,
       compression: options,
       fineTuning: CentroidFineTuning(steps: fineTuneSteps, learningRate: fineTuneLR, momentum: 0.9),
       outputDirectory: output)

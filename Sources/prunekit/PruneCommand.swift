@@ -130,16 +130,7 @@ struct PruneCommand: ParsableCommand {
     }
     let kind = graph.initializers["conv1.weight"] != nil ? "lenet5" : "lenet300"
     var targets = IterativePruningRecipe.defaultKept(kind)
-    if let kept {
-      targets = [:]
-      for item in kept.split(separator: ",") {
-        let parts = item.split(separator: "=")
-        guard parts.count == 2, let f = Double(parts[1]) else {
-          throw ValidationError("--kept name=fraction,…")
-        }
-        targets[String(parts[0])] = f
-      }
-    }
+    if let kept { targets = try Self.keptFractions(kept) }
     let recovery = TrainerRecovery(data: train, epochs: retrainEpochs, learningRate: lr, seed: seed, log: log)
     var recipe = IterativePruningRecipe(kept: targets, rounds: rounds, recovery: recovery)
     let result = try recipe.run(&graph, test: test, log: log)
@@ -161,6 +152,19 @@ struct PruneCommand: ParsableCommand {
       String(
         format: "pruned %.2f%% of the weights; test error dense %.2f%% → pruned+retrained %.2f%%; wrote %@",
         100 * result.prunedFraction, 100 * result.denseError, 100 * result.prunedError, output))
+  }
+
+  /// Parses `--kept fc1.weight=0.08,fc2.weight=0.09` (also used by `prunekit demo`).
+  static func keptFractions(_ argument: String) throws -> [String: Double] {
+    var targets = [String: Double]()
+    for item in argument.split(separator: ",") {
+      let parts = item.split(separator: "=")
+      guard parts.count == 2, let f = Double(parts[1]), f > 0, f <= 1 else {
+        throw ValidationError("--kept name=fraction,… with fractions in (0, 1], found '\(item)'")
+      }
+      targets[String(parts[0])] = f
+    }
+    return targets
   }
 
   static func table(_ s: PruneSummary) -> String {

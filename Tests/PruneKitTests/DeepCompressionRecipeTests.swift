@@ -89,6 +89,32 @@ final class FakeWorkbench: DeepCompressionWorkbench {
     #expect(table.contains("Han et al. 2016") && table.contains("PruneKit (files on disk)"))
   }
 
+  /// The demo prunes with `prunekit prune --schedule iterative`'s schedule: the same masks round by
+  /// round as `IterativePruningRecipe.schedule` run directly (the fake's retraining changes nothing).
+  @Test func theRecipePrunesWithThePruneCommandsSchedule() throws {
+    let dir = FileManager.default.temporaryDirectory.appendingPathComponent("dc-\(UUID().uuidString)").path
+    defer { try? FileManager.default.removeItem(atPath: dir) }
+    let kept = ["fc1.weight": 0.07, "fc2.weight": 0.25]
+    let bench = try FakeWorkbench()
+    let recipe = DeepCompressionRecipe(
+      name: "mlp", keptFractions: kept, pruningRounds: 3, fineTuning: CentroidFineTuning(steps: 1),
+      outputDirectory: dir)
+    let result = try recipe.run(bench)
+    struct Unchanged: Recovery { mutating func recover(_ graph: inout Graph, round: Int) throws {} }
+    var graph = bench.dense
+    var recovery = Unchanged()
+    let direct = try IterativePruningRecipe.schedule(kept: kept, rounds: 3).run(&graph, recovery: &recovery)
+    #expect(result.rounds.map(\.kept) == direct.map(\.kept))
+    #expect(result.rounds.count == 3 && result.rounds.allSatisfy { $0.quality != nil })
+    // The geometric path: after round 1 of 3, fc1 keeps 0.07^(1/3) ≈ 41%.
+    #expect(abs(result.rounds[0].kept["fc1.weight"]! - pow(0.07, 1.0 / 3)) < 0.01)
+    let decoded = try Graph(pkz: result.path)
+    for (name, mask) in graph.masks {
+      let zeros = zip(decoded.initializers[name]!.floats, mask.floats).filter { $0 != 0 && $1 == 0 }
+      #expect(zeros.isEmpty, "\(name): weights pruned by the schedule are non-zero in the .pkz")
+    }
+  }
+
   @Test func aLayerMissingFromTheModelIsAClearError() throws {
     let dir = FileManager.default.temporaryDirectory.appendingPathComponent("dc-\(UUID().uuidString)").path
     defer { try? FileManager.default.removeItem(atPath: dir) }

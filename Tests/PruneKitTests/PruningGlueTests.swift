@@ -28,6 +28,19 @@ import Testing
     #expect(graph.masks.count == 3)
   }
 
+  /// The demo's progress bars: one call per mini-batch, labelled with the phase and epoch.
+  @Test func trainerRecoveryReportsEveryStep() throws {
+    var graph = LeNet.lenet300100(seed: 3)
+    var calls: [(String, Int, Int)] = []
+    var recovery = TrainerRecovery(data: try smallMNIST(), epochs: 2, learningRate: 0.05, batchSize: 100)
+    recovery.onStep = { label, done, total, _ in calls.append((label, done, total)) }
+    try recovery.recover(&graph, round: 1)
+    #expect(calls.count == 6)  // 256 images in batches of 100: 3 steps × 2 epochs
+    #expect(calls.map(\.1) == [1, 2, 3, 1, 2, 3])
+    #expect(calls.allSatisfy { $0.2 == 3 })
+    #expect(calls.first?.0 == "retrain round 2 epoch 1/2" && calls.last?.0 == "retrain round 2 epoch 2/2")
+  }
+
   @Test func taylorImportanceFromTrainerGradients() throws {
     let graph = LeNet.lenet300100(seed: 3)
     var source = TrainerGradientSource(data: try smallMNIST(), batches: 2, batchSize: 64)
