@@ -67,6 +67,7 @@ struct CouplingBuilder {
     "Relu", "LeakyRelu", "Sigmoid", "Tanh", "Erf", "Gelu", "Sqrt", "Exp", "Log", "Neg", "Abs",
     "Identity", "Dropout", "Clip", "Softplus", "Softsign", "HardSigmoid", "HardSwish", "Elu", "Selu",
     "Celu", "Mish", "Cast", "Reciprocal", "Floor", "Ceil", "Round", "Sign", "Sin", "Cos", "Swish",
+    "ThresholdedRelu", "Tan", "Atan",
   ]
   static let pooling: Set<String> = [
     "MaxPool", "AveragePool", "GlobalAveragePool", "GlobalMaxPool", "LpPool", "GlobalLpPool",
