@@ -189,6 +189,9 @@ EXTRA = {
 # Older opsets (Upsample at 9, Resize-11 forms, attribute-form Squeeze/Split/Pad/Clip) for a few models.
 OLD_OPSETS = {"unet": (9, 11), "mobilenet_v2": (11,), "resnet18": (11,), "mlp": (11,), "spatial_dynamic": (11,)}
 SPATIAL = {"spatial_dynamic"}  # exported with dynamic H and W
+# Newer opsets with the dynamo exporter (opset 23 turns scaled_dot_product_attention into Attention).
+NEW_OPSETS = {"transformer": (23,), "vit_tiny": (23,), "token_encoder": (23,), "mlp": (23,),
+              "mobilenet_v3_small": (23,)}
 MODELS = {
   "resnet18": (lambda: tvm.resnet18(num_classes=10), IMAGE),
   "mobilenet_v2": (lambda: tvm.mobilenet_v2(num_classes=10), IMAGE),
@@ -261,7 +264,7 @@ def main():
     if only and not any(o in name for o in only):
       continue
     variants = [(o, False) for o in OLD_OPSETS.get(name, ())] + [(13, False), (17, False), (18, False)]
-    variants += [(18, True)] if dynamo_ok else []
+    variants += [(18, True)] + [(o, True) for o in NEW_OPSETS.get(name, ())] if dynamo_ok else []
     for opset, dynamo in variants:
       try:
         entry = export(name, make, shape, folder, opset, dynamo)
