@@ -11,6 +11,9 @@ public enum ModelGraphError: Error, CustomStringConvertible, Equatable {
   case shapeMismatch(node: String, expected: String, found: String)
   case dtypeMismatch(node: String, name: String, expected: String, found: String)
   case invalidModel(String)
+  /// An output file could not be written (folder missing, disk full, permission); nothing was left
+  /// at `path` by the failed write.
+  case unwritable(path: String, reason: String)
 
   public var description: String {
     switch self {
@@ -35,6 +38,8 @@ public enum ModelGraphError: Error, CustomStringConvertible, Equatable {
       return "node '\(node)': '\(name)' expected dtype \(expected), found \(found)"
     case .invalidModel(let message):
       return message
+    case .unwritable(let path, let reason):
+      return "\(path): cannot write (\(reason))"
     }
   }
 }

@@ -45,20 +45,28 @@ public enum PruneRecipe {
   public static func prune(
     _ graph: inout Graph, options: PruneOptions, gradients: (any GradientSource)? = nil
   ) throws -> PruneSummary {
+    // Exporters share equal initializers between layers; a structured cut needs them per layer.
+    if options.structure != nil { prepareForStructuredPruning(&graph) }
     let before = graph
     let parameters = PrunableSelection.default.parameters(in: graph)
     let criterion = try self.criterion(options, graph: graph, parameters: parameters, gradients: gradients)
     var groupsText: [String] = []
     if let structure = options.structure {
       let groups: [PruningGroup]
+      var reasons: [String] = []
       switch structure {
-      case .channels: groups = DependencyGraph(graph: graph).prunableGroups
+      case .channels:
+        let dependencies = DependencyGraph(graph: graph)
+        groups = dependencies.prunableGroups
+        reasons = dependencies.blockedReasons
       case .heads: groups = try AttentionHeads.groups(in: graph)
       }
       guard !groups.isEmpty else {
+        let why =
+          reasons.isEmpty ? "" : "; every group is blocked: " + reasons.prefix(4).joined(separator: "; ")
         throw PruningError.invalidArgument(
           what: "structured \(structure.rawValue)", expected: "at least one prunable group",
-          found: "none (see `DependencyGraph.description`)")
+          found: "none\(why) (prune unstructured with --sparsity instead)")
       }
       let plan = try StructuredPruner(criterion: criterion, ratio: options.ratio).plan(
         for: graph, groups: groups)

@@ -37,14 +37,8 @@ public func gemm(
     epilogue.applyReference(m: m, n: n, c: c, ldc: ldc)
     return
   }
-  if k == 0 || alpha == 0 {
-    scaleC(m: m, n: n, beta: beta, c: c, ldc: ldc)
-    epilogue.apply(m: m, n: n, c: c, ldc: ldc)
-    return
-  }
-  let threads = min(threads, ThreadPool.shared.threadCount)
-  // Below ~0.5 MFLOP a second thread costs more than it saves.
-  let useThreads = m * n * k >= gemmParallelMinimumMACs ? threads : 1
+  if productIsEmpty(m: m, n: n, k: k, alpha: alpha, beta: beta, c: c, ldc: ldc, epilogue: epilogue) { return }
+  let useThreads = gemmThreads(m: m, n: n, k: k, requested: threads)
   if m == 1 || n == 1 {
     gemvPath(
       transA: transA, transB: transB, m: m, n: n, k: k, alpha: alpha, a: a, lda: lda, b: b, ldb: ldb,
@@ -57,6 +51,23 @@ public func gemm(
     tiling, m: m, n: n, k: k, alpha: alpha, a: MatrixView(base: a, ld: lda, transposed: transA),
     b: MatrixView(base: b, ld: ldb, transposed: transB), beta: beta, c: c, ldc: ldc,
     threads: useThreads, epilogue: epilogue)
+}
+
+/// k == 0 or alpha == 0: C ← beta·C, then the epilogue; returns whether that was the whole product.
+func productIsEmpty(
+  m: Int, n: Int, k: Int, alpha: Float, beta: Float, c: UnsafeMutablePointer<Float>, ldc: Int,
+  epilogue: GEMMEpilogue
+) -> Bool {
+  guard k == 0 || alpha == 0 else { return false }
+  scaleC(m: m, n: n, beta: beta, c: c, ldc: ldc)
+  epilogue.apply(m: m, n: n, c: c, ldc: ldc)
+  return true
+}
+
+/// Threads for an m×n×k product: the requested number (capped by the pool), or 1 when small.
+func gemmThreads(m: Int, n: Int, k: Int, requested: Int) -> Int {
+  // Below ~0.5 MFLOP a second thread costs more than it saves.
+  m * n * k >= gemmParallelMinimumMACs ? min(requested, ThreadPool.shared.threadCount) : 1
 }
 
 /// Multiply-adds below which `gemm` stays on the calling thread.

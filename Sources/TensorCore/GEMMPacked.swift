@@ -68,13 +68,8 @@ public func gemm(
   let (n, k) = (packedB.n, packedB.k)
   precondition(m >= 0, "gemm: negative size m=\(m)")
   if m == 0 || n == 0 { return }
-  if k == 0 || alpha == 0 {
-    scaleC(m: m, n: n, beta: beta, c: c, ldc: ldc)
-    epilogue.apply(m: m, n: n, c: c, ldc: ldc)
-    return
-  }
-  let threads = min(threads, ThreadPool.shared.threadCount)
-  let useThreads = m * n * k >= gemmParallelMinimumMACs ? threads : 1
+  if productIsEmpty(m: m, n: n, k: k, alpha: alpha, beta: beta, c: c, ldc: ldc, epilogue: epilogue) { return }
+  let useThreads = gemmThreads(m: m, n: n, k: k, requested: threads)
   withExtendedLifetime(packedB) {
     gemmBlocked(
       packedB.tiling, m: m, n: n, k: k, alpha: alpha, a: MatrixView(base: a, ld: lda, transposed: transA),

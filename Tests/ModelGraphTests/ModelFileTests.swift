@@ -38,4 +38,26 @@ import Testing
     #expect(throws: ModelGraphError.self) { try ModelFile.save(invalid, to: path) }
     #expect(try Data(contentsOf: URL(fileURLWithPath: path)) == Data("old".utf8))
   }
+
+  /// Writing into a folder that does not exist is an `unwritable` error naming the path, for ONNX and
+  /// safetensors alike, and leaves no file behind.
+  @Test(arguments: ["model.onnx", "model.safetensors"])
+  func saveIntoAMissingFolderIsUnwritable(name: String) throws {
+    let folder = try ONNXTestSupport.temporaryFolder()
+    defer { try? FileManager.default.removeItem(atPath: folder) }
+    let path = folder + "/missing/" + name
+    let graph = try ModelFile.load(ONNXTestSupport.path("../shared/fixtures/onnx/lenet5.onnx"))
+    do {
+      try ModelFile.save(graph, to: path)
+      Issue.record("saved into a missing folder")
+    } catch let error as ModelGraphError {
+      guard case .unwritable(let where_, _) = error else {
+        Issue.record("expected .unwritable, got \(error)")
+        return
+      }
+      #expect(where_ == path)
+      #expect("\(error)".contains("cannot write"))
+    }
+    #expect(!FileManager.default.fileExists(atPath: folder + "/missing"))
+  }
 }

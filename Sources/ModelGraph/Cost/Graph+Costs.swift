@@ -11,7 +11,8 @@ public enum CostModel {
     // Softmax: max, subtract, exp, sum, divide. LayerNorm: mean, centre, square, sum, scale, shift…
     "Softmax": 5, "LogSoftmax": 5, "LayerNormalization": 8, "BatchNormalization": 2,
     "InstanceNormalization": 8, "ReduceMean": 1, "ReduceSum": 1, "ReduceMax": 1, "ReduceMin": 1,
-    "ReduceL2": 2, "ReduceSumSquare": 2, "Resize": 4,
+    "ReduceL2": 2, "ReduceSumSquare": 2, "Resize": 4, "PRelu": 2, "Mish": 5, "Selu": 3, "Celu": 3,
+    "Softsign": 3, "Mean": 1,
   ]
 }
 

@@ -48,6 +48,7 @@ public enum OpRegistry {
     ResizeOps.register(into: &table)
     LogicOps.register(into: &table)
     AttentionOp.register(into: &table)
+    ExtraOps.register(into: &table)
     return table
   }()
 

@@ -52,7 +52,7 @@ public enum ONNXExporter {
     do {
       data = try model.serializedBytes()
     } catch {
-      throw ModelGraphError.unreadable(path: file, reason: "cannot serialize the model: \(error)")
+      throw ModelGraphError.unwritable(path: file, reason: "cannot serialize the model: \(error)")
     }
     guard data.count <= protobufLimit else {
       throw ModelGraphError.malformed(

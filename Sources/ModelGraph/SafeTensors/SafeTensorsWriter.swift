@@ -86,7 +86,7 @@ enum AtomicFileWriter {
     var template = Array("\(folder)/.\(base).tmp-XXXXXX".utf8CString)
     let fd = template.withUnsafeMutableBufferPointer { mkstemp($0.baseAddress!) }
     guard fd >= 0 else {
-      throw ModelGraphError.unreadable(
+      throw ModelGraphError.unwritable(
         path: path, reason: "cannot create a temporary file in \(folder): \(errnoText())")
     }
     let tempPath = template.withUnsafeBufferPointer { String(cString: $0.baseAddress!) }
@@ -97,21 +97,21 @@ enum AtomicFileWriter {
         while done < chunk.count {
           let n = Glibc.write(fd, chunk.baseAddress! + done, chunk.count - done)
           guard n > 0 else {
-            throw ModelGraphError.unreadable(path: tempPath, reason: "write failed: \(errnoText())")
+            throw ModelGraphError.unwritable(path: path, reason: "write to \(tempPath) failed: \(errnoText())")
           }
           done += n
         }
       }
       guard fsync(fd) == 0 else {
-        throw ModelGraphError.unreadable(path: tempPath, reason: "fsync failed: \(errnoText())")
+        throw ModelGraphError.unwritable(path: path, reason: "fsync of \(tempPath) failed: \(errnoText())")
       }
       closed = true
       guard close(fd) == 0 else {
-        throw ModelGraphError.unreadable(path: tempPath, reason: "close failed: \(errnoText())")
+        throw ModelGraphError.unwritable(path: path, reason: "close of \(tempPath) failed: \(errnoText())")
       }
       fchmodDefault(tempPath)
       guard rename(tempPath, path) == 0 else {
-        throw ModelGraphError.unreadable(path: path, reason: "rename from \(tempPath) failed: \(errnoText())")
+        throw ModelGraphError.unwritable(path: path, reason: "rename from \(tempPath) failed: \(errnoText())")
       }
     } catch {
       if !closed { close(fd) }

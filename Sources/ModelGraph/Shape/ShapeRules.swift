@@ -10,9 +10,11 @@ enum ShapeRules {
     "Relu", "LeakyRelu", "Elu", "Gelu", "Erf", "Tanh", "Sigmoid", "HardSigmoid", "HardSwish", "Softplus",
     "Clip", "Softmax", "LogSoftmax", "Sqrt", "Exp", "Log", "Reciprocal", "Floor", "Ceil", "Round", "Sin",
     "Cos", "Neg", "Abs", "Sign", "BatchNormalization", "LayerNormalization", "InstanceNormalization",
-    "Identity", "Not",
+    "Identity", "Not", "PRelu", "Mish", "Selu", "Celu", "Softsign", "ThresholdedRelu", "Tan", "Atan", "LRN",
   ]
-  static let broadcasting: Set<String> = ["Add", "Sub", "Mul", "Div", "Pow", "Mod", "Min", "Max", "Sum"]
+  static let broadcasting: Set<String> = [
+    "Add", "Sub", "Mul", "Div", "Pow", "Mod", "Min", "Max", "Sum", "Mean",
+  ]
   static let comparisons: Set<String> = [
     "Equal", "Less", "LessOrEqual", "Greater", "GreaterOrEqual", "And", "Or", "Xor",
   ]

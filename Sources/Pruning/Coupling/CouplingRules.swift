@@ -180,7 +180,12 @@ extension CouplingBuilder {
       let rank = x.rank, let index = x.axisIndex
     else { return blockInputs(node, "target shape is computed at run time or the rank is unknown") }
     let s = target.int64s.map(Int.init)
-    if s.count == 2, index == 1, s[1] == -1 || s[1] > 0 {
+    if s.count == 2, index == 1, s[1] > 0 {
+      // The target states the flattened size, which a cut would change (`relaxFlattenReshapes`
+      // rewrites the provable flattens to [0, -1] before structured pruning).
+      return blockInputs(node, "target shape \(s) states the flattened size")
+    }
+    if s.count == 2, index == 1, s[1] == -1 {
       let spatial = index == rank - 1 ? 1 : 0
       guard x.segments.allSatisfy({ $0.width == 1 }) else { return blockInputs(node, "already flattened") }
       return setOutput(

@@ -21,9 +21,31 @@ public struct DependencyGraph: Sendable {
       }
     }
     groups = builder.spaces.groups()
+    // A member that is not a constant (e.g. an Identity of a shared initializer: see
+    // `untieSharedConstants`) cannot be sliced: its group is not cut.
+    for i in groups.indices where groups[i].blockedBy == nil {
+      if let member = groups[i].members.first(where: { constantTensor($0.parameter, in: graph) == nil }) {
+        groups[i].blockedBy = "'\(member.parameter)' (read by '\(member.node)') is not a constant"
+      }
+    }
   }
 
   public var prunableGroups: [PruningGroup] { groups.filter(\.isPrunable) }
+
+  /// Why the groups that cannot be cut are blocked: distinct reasons, most frequent first, each with
+  /// its group count (what a user reads when nothing is prunable).
+  public var blockedReasons: [String] {
+    var counts: [String: Int] = [:]
+    var order: [String] = []
+    for group in groups where group.members.contains(where: { $0.role == .output }) {
+      guard let reason = group.blockedBy else { continue }
+      if counts[reason] == nil { order.append(reason) }
+      counts[reason, default: 0] += 1
+    }
+    return order.sorted { counts[$0]! > counts[$1]! }.map { reason in
+      counts[reason]! > 1 ? "\(reason) (\(counts[reason]!) groups)" : reason
+    }
+  }
 
   /// The group whose output member is `parameter` (the layer that creates the channels).
   public func group(producedBy parameter: String) -> PruningGroup? {
@@ -45,6 +67,7 @@ struct CouplingBuilder {
     "Relu", "LeakyRelu", "Sigmoid", "Tanh", "Erf", "Gelu", "Sqrt", "Exp", "Log", "Neg", "Abs",
     "Identity", "Dropout", "Clip", "Softplus", "Softsign", "HardSigmoid", "HardSwish", "Elu", "Selu",
     "Celu", "Mish", "Cast", "Reciprocal", "Floor", "Ceil", "Round", "Sign", "Sin", "Cos", "Swish",
+    "ThresholdedRelu", "Tan", "Atan",
   ]
   static let pooling: Set<String> = [
     "MaxPool", "AveragePool", "GlobalAveragePool", "GlobalMaxPool", "LpPool", "GlobalLpPool",
@@ -60,6 +83,10 @@ struct CouplingBuilder {
     let tracked = node.inputs.filter { !$0.isEmpty && layouts[$0] != nil }
     switch node.opType {
     case "Conv": conv(node)
+    case "ConvTranspose": convTranspose(node)
+    case "Resize", "Upsample": resize(node)
+    case "Pad": pad(node)
+    case let op where op.hasPrefix("Reduce"): reduce(node)
     case "Gemm": gemm(node)
     case "MatMul": matmul(node)
     case "BatchNormalization", "InstanceNormalization": channelNorm(node)
