@@ -130,6 +130,40 @@ class TokenEncoder(nn.Module):
     return self.head(self.encoder(self.embed(ids) + self.position)[:, 0])
 
 
+class CausalLM(nn.Module):
+  """GPT-like: token + position embeddings, 2 causal pre-norm layers, final LayerNorm, LM head tied to the
+  token embedding (one initializer read by Gather and MatMul): input int64 ids [N, 12] → logits [N, 12, 100]."""
+
+  def __init__(self):
+    super().__init__()
+    self.embed = nn.Embedding(100, 32)
+    self.position = nn.Embedding(12, 32)
+    layer = nn.TransformerEncoderLayer(32, 4, dim_feedforward=64, dropout=0.0, batch_first=True,
+                                       activation="gelu", norm_first=True)
+    self.layers = nn.TransformerEncoder(layer, 2, enable_nested_tensor=False)
+    self.norm = nn.LayerNorm(32)
+    self.register_buffer("mask", torch.triu(torch.full((12, 12), float("-inf")), diagonal=1))
+
+  def forward(self, ids):
+    positions = torch.arange(12)
+    h = self.embed(ids) + self.position(positions)
+    h = self.norm(self.layers(h, mask=self.mask))
+    return h @ self.embed.weight.t()
+
+
+class SpatialDynamic(nn.Module):
+  """A small CNN exported with dynamic H and W as well as batch: input [N, 3, H, W] (sweep: 24×20)."""
+
+  def __init__(self):
+    super().__init__()
+    self.body = nn.Sequential(nn.Conv2d(3, 8, 3, padding=1), nn.BatchNorm2d(8), nn.ReLU(), nn.MaxPool2d(2),
+                              nn.Conv2d(8, 16, 3, padding=1), nn.ReLU(), nn.AdaptiveAvgPool2d(1))
+    self.fc = nn.Linear(16, 4)
+
+  def forward(self, x):
+    return self.fc(torch.flatten(self.body(x), 1))
+
+
 def tiny_vit():
   return tvm.VisionTransformer(image_size=32, patch_size=8, num_layers=2, num_heads=4, hidden_dim=64,
                                mlp_dim=128, num_classes=10)
@@ -149,7 +183,12 @@ EXTRA = {
   "googlenet": (lambda: tvm.googlenet(num_classes=10, aux_logits=False, init_weights=True), IMAGE),
   "misc_ops": (MiscOps, (3, 16, 16)),
   "token_encoder": (TokenEncoder, TOKENS),
+  "causal_lm": (CausalLM, TOKENS),
+  "spatial_dynamic": (SpatialDynamic, (3, 24, 20)),
 }
+# Older opsets (Upsample at 9, Resize-11 forms, attribute-form Squeeze/Split/Pad/Clip) for a few models.
+OLD_OPSETS = {"unet": (9, 11), "mobilenet_v2": (11,), "resnet18": (11,), "mlp": (11,), "spatial_dynamic": (11,)}
+SPATIAL = {"spatial_dynamic"}  # exported with dynamic H and W
 MODELS = {
   "resnet18": (lambda: tvm.resnet18(num_classes=10), IMAGE),
   "mobilenet_v2": (lambda: tvm.mobilenet_v2(num_classes=10), IMAGE),
@@ -187,11 +226,16 @@ def export(name, make, shape, folder, opset, dynamo):
   kwargs = dict(input_names=["input"], output_names=["output"], opset_version=opset)
   if dynamo:
     kwargs["dynamo"] = True
-    kwargs["dynamic_shapes"] = ({0: torch.export.Dim("batch", min=1, max=64)},)
+    dims = {0: torch.export.Dim("batch", min=1, max=64)}
+    if name in SPATIAL:
+      dims.update({2: torch.export.Dim("height", min=8, max=512), 3: torch.export.Dim("width", min=8, max=512)})
+    kwargs["dynamic_shapes"] = (dims,)
     kwargs["external_data"] = False
   else:
     kwargs["dynamo"] = False
     kwargs["dynamic_axes"] = {"input": {0: "batch"}, "output": {0: "batch"}}
+    if name in SPATIAL:
+      kwargs["dynamic_axes"]["input"].update({2: "height", 3: "width"})
   with torch.no_grad():
     torch.onnx.export(model, (x,), path, **kwargs)
   return {"name": tag, "model": name, "file": path, "shape": list(shape), "opset": opset,
@@ -216,7 +260,8 @@ def main():
   for name, (make, shape) in models.items():
     if only and not any(o in name for o in only):
       continue
-    variants = [(13, False), (17, False), (18, False)] + ([(18, True)] if dynamo_ok else [])
+    variants = [(o, False) for o in OLD_OPSETS.get(name, ())] + [(13, False), (17, False), (18, False)]
+    variants += [(18, True)] if dynamo_ok else []
     for opset, dynamo in variants:
       try:
         entry = export(name, make, shape, folder, opset, dynamo)

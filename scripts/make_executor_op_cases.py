@@ -208,6 +208,19 @@ case("lrn", "LRN", 13, [f(2, 5, 3, 3)], size=3, alpha=0.01, beta=0.75, bias=1.5)
 case("depth_to_space_dcr", "DepthToSpace", 13, [f(2, 8, 2, 3)], blocksize=2)
 case("depth_to_space_crd", "DepthToSpace", 13, [f(1, 18, 2, 2)], blocksize=3, mode="CRD")
 case("space_to_depth", "SpaceToDepth", 13, [f(2, 3, 4, 6)], blocksize=2)
+case("trilu_upper", "Trilu", 14, [f(2, 4, 5)])
+case("trilu_lower_k", "Trilu", 14, [f(4, 3), np.array(-1, np.int64)], upper=0)
+case("trilu_upper_k_bool", "Trilu", 14, [np.ones((3, 3), np.bool_), np.array(1, np.int64)])
+case("argmax_keepdims", "ArgMax", 13, [f(3, 4, 5)], axis=1)
+case("argmax_ties_last", "ArgMax", 13, [np.array([[1, 3, 3], [2, 2, 0]], np.float32)], axis=1, keepdims=0,
+     select_last_index=1)
+case("argmin_int64", "ArgMin", 13, [i64([[4, 1, 1], [0, 5, -2]])], axis=-1, keepdims=0)
+case("topk_largest", "TopK", 11, [f(2, 6), i64([3])], n_out=2)
+case("topk_smallest_axis0", "TopK", 11, [f(5, 3), i64([2])], n_out=2, axis=0, largest=0)
+case("cumsum", "CumSum", 14, [f(2, 5), np.array(1, np.int64)])
+case("cumsum_exclusive_reverse_int64", "CumSum", 14, [i64([[1, 2, 3], [4, 5, 6]]), np.array(0, np.int64)],
+     exclusive=1, reverse=1)
+case("gather_elements", "GatherElements", 13, [f(3, 4), i64([[0, 3, -1], [2, 2, 1]])], axis=1)
 
 out = os.path.join(os.path.dirname(__file__), "..", "Tests", "Data", "executor_op_cases.json")
 with open(out, "w") as fh:

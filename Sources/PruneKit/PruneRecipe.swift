@@ -38,6 +38,8 @@ public struct PruneSummary: Sendable, Codable {
   public var nonzeroMACsAfter: Int
   /// Printed coupled groups (structured runs).
   public var groups: [String]
+  /// Weights left dense because their shape does not fit the N:M or block pattern.
+  public var skipped: [String] = []
 }
 
 public enum PruneRecipe {
@@ -51,6 +53,7 @@ public enum PruneRecipe {
     let parameters = PrunableSelection.default.parameters(in: graph)
     let criterion = try self.criterion(options, graph: graph, parameters: parameters, gradients: gradients)
     var groupsText: [String] = []
+    var skipped: [String] = []
     if let structure = options.structure {
       let groups: [PruningGroup]
       var reasons: [String] = []
@@ -75,10 +78,22 @@ public enum PruneRecipe {
         "\($0.description)\n  kept \(plan.kept[$0.id]?.count ?? $0.size) of \($0.size)"
       }
     } else {
+      // Weights whose shape does not fit an N:M or block pattern (a stem conv with 3 input channels,
+      // a 10-class head) stay dense and are listed, rather than failing the whole model.
+      let fitting = parameters.filter { options.pattern.fits($0, in: graph) }
+      skipped = parameters.filter { !fitting.contains($0) }
+      guard !fitting.isEmpty else {
+        let example = parameters.first.map { " (e.g. '\($0)' \(graph.initializers[$0]?.shape ?? []))" } ?? ""
+        throw PruningError.invalidArgument(
+          what: "pattern \(options.pattern)", expected: "at least one weight whose shape fits it",
+          found: "none of \(parameters.count)\(example)")
+      }
       let builder = MaskBuilder(criterion: criterion, scope: options.scope, pattern: options.pattern)
-      try graph.setMasks(builder.masks(for: graph, parameters: parameters, sparsity: options.sparsity))
+      try graph.setMasks(builder.masks(for: graph, parameters: fitting, sparsity: options.sparsity))
     }
-    return try summary(before: before, after: graph, parameters: parameters, groups: groupsText)
+    var result = try summary(before: before, after: graph, parameters: parameters, groups: groupsText)
+    result.skipped = skipped
+    return result
   }
 
   static func criterion(

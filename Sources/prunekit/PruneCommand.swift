@@ -109,6 +109,9 @@ struct PruneCommand: ParsableCommand {
     }
     if groups { for g in summary.groups { print(g) } }
     print(Self.table(summary))
+    if !summary.skipped.isEmpty {
+      print("left dense (shape does not fit \(options.pattern)): \(summary.skipped.joined(separator: ", "))")
+    }
     print("wrote \(output)")
   }
 

@@ -72,4 +72,22 @@ import Testing
     let y = try Executor(graph: graph).run(["input": x])["logits"]
     #expect(y?.shape == [2, 10])
   }
+
+  /// N:M on a whole CNN: the stem conv (1 input channel) cannot take 2:4 and stays dense, listed; every
+  /// other weight gets exactly 2 of each 4. A pattern that fits no weight is an error, not a no-op.
+  @Test func patternSkipsWeightsWhoseShapeDoesNotFit() throws {
+    var graph = LeNet.lenet5(seed: 1)
+    var options = PruneOptions()
+    options.pattern = .nOfM(n: 2, m: 4)
+    let summary = try PruneRecipe.prune(&graph, options: options)
+    #expect(summary.skipped == ["conv1.weight"])
+    #expect(graph.masks["conv1.weight"] == nil)
+    for name in ["conv2.weight", "fc1.weight", "fc2.weight"] {
+      let mask = try #require(graph.masks[name], "\(name) has no mask")
+      #expect(mask.floats.reduce(0, +) == Float(mask.count / 2), "\(name)")
+    }
+    var untouched = LeNet.lenet5(seed: 1)
+    options.pattern = .nOfM(n: 1, m: 3)
+    #expect(throws: PruningError.self) { try PruneRecipe.prune(&untouched, options: options) }
+  }
 }

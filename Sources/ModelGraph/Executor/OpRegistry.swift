@@ -49,6 +49,7 @@ public enum OpRegistry {
     LogicOps.register(into: &table)
     AttentionOp.register(into: &table)
     ExtraOps.register(into: &table)
+    IndexOps.register(into: &table)
     return table
   }()
 

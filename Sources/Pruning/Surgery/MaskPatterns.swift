@@ -111,3 +111,22 @@ func expandBlockMask(_ blockMask: Tensor, rows: Int, cols: Int, r: Int, c: Int, 
   }
   return Tensor(shape: shape, floats: mask)
 }
+
+extension SparsityPattern {
+  /// Whether `parameter` of `graph` can take this pattern: N:M needs its input dimension to be a
+  /// multiple of M, a block pattern needs the [R, C] view divisible by the block. Unstructured fits
+  /// everything. (Stem convolutions with 3 input channels and classifier heads with 10 rows are the
+  /// usual misfits: callers leave them dense rather than fail the whole model.)
+  public func fits(_ parameter: String, in graph: Graph) -> Bool {
+    guard let t = graph.initializers[parameter] else { return false }
+    switch self {
+    case .unstructured: return true
+    case .nOfM(_, let m):
+      let axis = inputAxis(of: parameter, rank: t.rank, in: graph)
+      return m > 0 && axis < t.rank && t.shape[axis] % m == 0
+    case .block(let rows, let cols):
+      let r = t.shape.first ?? 1
+      return rows > 0 && cols > 0 && r % rows == 0 && (t.count / Swift.max(r, 1)) % cols == 0
+    }
+  }
+}
