@@ -1,3 +1,4 @@
+import Foundation
 import ModelGraph
 import TensorCore
 
@@ -15,11 +16,21 @@ public struct CentroidFineTuning: Sendable {
   public var steps: Int
   public var learningRate: Float
   public var momentum: Float
+  /// Anneal the rate as ½(1 + cos(π·t/steps)) over the steps (t = 0 … steps−1) instead of keeping it
+  /// constant, so the centroids settle instead of ending wherever the last mini-batches pushed them.
+  public var cosineDecay: Bool
 
-  public init(steps: Int, learningRate: Float = 1e-3, momentum: Float = 0.9) {
+  public init(steps: Int, learningRate: Float = 1e-3, momentum: Float = 0.9, cosineDecay: Bool = false) {
     self.steps = steps
     self.learningRate = learningRate
     self.momentum = momentum
+    self.cosineDecay = cosineDecay
+  }
+
+  /// The learning rate of step `step` (0-based).
+  public func rate(atStep step: Int) -> Float {
+    guard cosineDecay, steps > 0 else { return learningRate }
+    return learningRate * Float(0.5 * (1 + cos(Double.pi * Double(step) / Double(steps))))
   }
 }
 
@@ -46,6 +57,7 @@ public func fineTuneCentroids<Source: WeightGradientSource>(
   for i in tuned { graph.initializers[layers[i].name] = layers[i].dequantized() }
   for step in 0..<settings.steps {
     let grads = try source.gradients(of: graph, for: names)
+    let rate = settings.rate(atStep: step)
     for (slot, i) in tuned.enumerated() {
       guard let g = grads[layers[i].name] else {
         throw ModelGraphError.missingInitializer(name: layers[i].name)
@@ -53,7 +65,7 @@ public func fineTuneCentroids<Source: WeightGradientSource>(
       let cg = centroidGradients(of: layers[i], weightGradient: g.asFloats())
       for j in cg.indices {
         velocity[slot][j] = settings.momentum * velocity[slot][j] + cg[j]
-        layers[i].codebook[j] -= settings.learningRate * velocity[slot][j]
+        layers[i].codebook[j] -= rate * velocity[slot][j]
       }
       graph.initializers[layers[i].name] = layers[i].dequantized()
     }

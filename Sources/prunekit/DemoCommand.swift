@@ -43,6 +43,10 @@ struct DemoCommand: ParsableCommand {
   var fineTuneSteps = 600
   @Option(name: .customLong("fine-tune-lr"), help: "Centroid fine-tuning learning rate.") var fineTuneLR:
     Float = 1e-4
+  @Flag(
+    name: .customLong("fine-tune-cosine"), inversion: .prefixedNo,
+    help: "Anneal the centroid learning rate to 0 over the steps (cosine).")
+  var fineTuneCosine = true
   @Option(help: "Seed of the initial weights and the data order.") var seed: UInt64 = 1
   @Option(help: "MNIST-format data folder (default: the repository's copy).") var data: String?
   @Option(help: "Folder caching the dense model between runs.") var cache: String = ".prunekit-cache"
@@ -78,7 +82,8 @@ struct DemoCommand: ParsableCommand {
       name: model.rawValue, keptFractions: try kept.map(PruneCommand.keptFractions) ?? kind.defaultKeptFractions,
       pruningRounds: rounds ?? kind.defaultRounds,
       compression: options,
-      fineTuning: CentroidFineTuning(steps: fineTuneSteps, learningRate: fineTuneLR, momentum: 0.9),
+      fineTuning: CentroidFineTuning(
+        steps: fineTuneSteps, learningRate: fineTuneLR, momentum: 0.9, cosineDecay: fineTuneCosine),
       outputDirectory: output)
     note("data: \(folder); \(bench.train.count) training, \(bench.test.count) test images")
     let result = try recipe.run(bench) { note($0) }

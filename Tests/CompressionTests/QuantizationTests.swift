@@ -1,3 +1,4 @@
+import Foundation
 import ModelGraph
 import TensorCore
 import Testing
@@ -130,5 +131,13 @@ func sparseWeight(_ shape: [Int], density: Float, seed: UInt64) -> (weight: Tens
     #expect(abs(tuned[0] - (0.1 - 0.04)) < 1e-6 && tuned[0] == tuned[3])
     #expect(abs(tuned[5] - (-0.2 - 0.05)) < 1e-6)
     #expect(graph.initializers["w"] == layer.dequantized())
+    // Cosine decay over 4 steps, no momentum: the {−0.2} centroid moves by 0.01 · 5 · Σ ½(1 + cos(πt/4)).
+    var cosine = [shareWeights(name: "w", weight: w, mask: nil, bits: 2)]
+    var decayed = Graph(initializers: ["w": w])
+    let settings = CentroidFineTuning(steps: 4, learningRate: 0.01, momentum: 0, cosineDecay: true)
+    try fineTuneCentroids(&cosine, in: &decayed, source: &source, settings: settings)
+    let factors = (0..<4).map { 0.5 * (1 + cos(Double.pi * Double($0) / 4)) }
+    #expect(settings.rate(atStep: 0) == 0.01 && settings.rate(atStep: 2) == 0.005)
+    #expect(abs(Double(decayed.initializers["w"]!.floats[5]) - (-0.2 - 0.05 * factors.reduce(0, +))) < 1e-6)
   }
 }
