@@ -52,4 +52,22 @@ import Testing
     let expected = castIO ? want : want.converted(to: .float16)
     #expect(got.asFloats() == expected.asFloats())
   }
+
+  /// Shape inference runs ops without a shape rule (ConvTranspose) on float16 stand-ins in Float32,
+  /// and still reports the stored type.
+  @Test func shapesOfAHalfModelKeepTheStoredType() throws {
+    var g = Graph()
+    g.inputs = [ValueInfo(name: "x", dtype: .float16, shape: [.fixed(1), .fixed(2), .fixed(3), .fixed(3)])]
+    g.setInitializer("w", Tensor.normal([2, 3, 2, 2], seed: 4).converted(to: .float16))
+    g.nodes = [
+      Node(
+        name: "up", opType: "ConvTranspose", inputs: ["x", "w"], outputs: ["y"],
+        attributes: ["strides": .ints([2, 2])])
+    ]
+    g.outputs = [ValueInfo(name: "y", dtype: .float16, shape: nil)]
+    let y = try #require(try g.inferShapes()["y"])
+    #expect(y.concrete == [1, 3, 6, 6])
+    #expect(y.dtype == .float16)
+    #expect(try g.costs().totals.macs > 0)
+  }
 }
