@@ -189,6 +189,10 @@ EXTRA = {
 # Older opsets (Upsample at 9, Resize-11 forms, attribute-form Squeeze/Split/Pad/Clip) for a few models.
 OLD_OPSETS = {"unet": (9, 11), "mobilenet_v2": (11,), "resnet18": (11,), "mlp": (11,), "spatial_dynamic": (11,)}
 SPATIAL = {"spatial_dynamic"}  # exported with dynamic H and W
+HALF = {"mobilenet_v2-op17-ts", "resnet18-op17-ts", "unet-op17-ts"}  # also written as float16 models
+# Newer opsets with the dynamo exporter (opset 23 turns scaled_dot_product_attention into Attention).
+NEW_OPSETS = {"transformer": (23,), "vit_tiny": (23,), "token_encoder": (23,), "mlp": (23,),
+              "mobilenet_v3_small": (23,)}
 MODELS = {
   "resnet18": (lambda: tvm.resnet18(num_classes=10), IMAGE),
   "mobilenet_v2": (lambda: tvm.mobilenet_v2(num_classes=10), IMAGE),
@@ -261,7 +265,7 @@ def main():
     if only and not any(o in name for o in only):
       continue
     variants = [(o, False) for o in OLD_OPSETS.get(name, ())] + [(13, False), (17, False), (18, False)]
-    variants += [(18, True)] if dynamo_ok else []
+    variants += [(18, True)] + [(o, True) for o in NEW_OPSETS.get(name, ())] if dynamo_ok else []
     for opset, dynamo in variants:
       try:
         entry = export(name, make, shape, folder, opset, dynamo)
@@ -270,6 +274,20 @@ def main():
       except Exception as e:  # an exporter failure is reported, not fatal to the sweep
         first = str(e).strip().splitlines()[-1][:200] if str(e).strip() else type(e).__name__
         print(f"EXPORT FAILED {name} opset {opset} {'dynamo' if dynamo else 'ts'}: {first}")
+  # float16 copies (onnxconverter-common's float16 pass, inputs and outputs float16 too).
+  try:
+    import onnx
+    from onnxconverter_common import float16
+  except ImportError:
+    float16 = None
+  for entry in [e for e in index if e["name"] in HALF and (not only or any(o in e["name"] for o in only))]:
+    if float16 is None:
+      print("skipped float16 copies: pip install onnxconverter-common")
+      break
+    half = dict(entry, name=entry["name"] + "-fp16", file=entry["file"][:-5] + "-fp16.onnx", dtype="float16")
+    onnx.save(float16.convert_float_to_float16(onnx.load(entry["file"]), keep_io_types=False), half["file"])
+    index = [e for e in index if e["name"] != half["name"]] + [half]
+    print("exported", half["name"])
   with open(index_path, "w") as f:
     json.dump(index, f, indent=1)
 

@@ -221,6 +221,20 @@ case("cumsum", "CumSum", 14, [f(2, 5), np.array(1, np.int64)])
 case("cumsum_exclusive_reverse_int64", "CumSum", 14, [i64([[1, 2, 3], [4, 5, 6]]), np.array(0, np.int64)],
      exclusive=1, reverse=1)
 case("gather_elements", "GatherElements", 13, [f(3, 4), i64([[0, 3, -1], [2, 2, 1]])], axis=1)
+# Opset 23/24 ops (PyTorch's exporter emits Attention for scaled_dot_product_attention at opset 23).
+case("attention_4d", "Attention", 23, [f(2, 3, 4, 8), f(2, 3, 5, 8), f(2, 3, 5, 6)])
+case("attention_3d_gqa_causal", "Attention", 23, [f(2, 4, 16), f(2, 4, 8), f(2, 4, 8)], q_num_heads=4,
+     kv_num_heads=2, is_causal=1)
+case("attention_bool_mask_scale", "Attention", 23,
+     [f(1, 2, 3, 4), f(1, 2, 5, 4), f(1, 2, 5, 4), np.array([[True, True, False, True, False]] * 3)],
+     scale=0.3)
+case("attention_float_mask_past", "Attention", 23,
+     [f(1, 2, 2, 4), f(1, 2, 2, 4), f(1, 2, 2, 4), f(1, 1, 2, 5), f(1, 2, 3, 4), f(1, 2, 3, 4)], n_out=3,
+     is_causal=1)
+case("rms_normalization", "RMSNormalization", 23, [f(2, 3, 8), f(8)], epsilon=1e-5)
+case("swish_opset24", "Swish", 24, [f(3, 5, low=-6, high=6)], alpha=0.7)
+case("mod_float_python_opset28", "Mod", 28, [f(3, 4, low=-5, high=5), f(4, low=0.5, high=2)])
+case("conv_opset22", "Conv", 22, [f(1, 2, 5, 5), f(3, 2, 3, 3), f(3)], pads=[1, 1, 1, 1])
 
 out = os.path.join(os.path.dirname(__file__), "..", "Tests", "Data", "executor_op_cases.json")
 with open(out, "w") as fh:

@@ -40,6 +40,8 @@ public struct PruneSummary: Sendable, Codable {
   public var groups: [String]
   /// Weights left dense because their shape does not fit the N:M or block pattern.
   public var skipped: [String] = []
+  /// The model stored float16/bfloat16/float64 values; it was pruned and is written as Float32.
+  public var widenedToFloat32 = false
 }
 
 public enum PruneRecipe {
@@ -47,6 +49,10 @@ public enum PruneRecipe {
   public static func prune(
     _ graph: inout Graph, options: PruneOptions, gradients: (any GradientSource)? = nil
   ) throws -> PruneSummary {
+    // Pruning scores, masks and cuts Float32 weights: a float16/bfloat16/float64 model is pruned (and
+    // written) as the same graph computing in Float32.
+    let widened = graph.storesOtherFloatTypes
+    if widened { graph = graph.computingInFloat32() }
     // Exporters share equal initializers between layers; a structured cut needs them per layer.
     if options.structure != nil { prepareForStructuredPruning(&graph) }
     let before = graph
@@ -82,6 +88,11 @@ public enum PruneRecipe {
       // a 10-class head) stay dense and are listed, rather than failing the whole model.
       let fitting = parameters.filter { options.pattern.fits($0, in: graph) }
       skipped = parameters.filter { !fitting.contains($0) }
+      guard !parameters.isEmpty else {
+        throw PruningError.invalidArgument(
+          what: "prune", expected: "Float32 Conv/ConvTranspose/Gemm/MatMul weights (initializers)",
+          found: "none in this model")
+      }
       guard !fitting.isEmpty else {
         let example = parameters.first.map { " (e.g. '\($0)' \(graph.initializers[$0]?.shape ?? []))" } ?? ""
         throw PruningError.invalidArgument(
@@ -93,6 +104,7 @@ public enum PruneRecipe {
     }
     var result = try summary(before: before, after: graph, parameters: parameters, groups: groupsText)
     result.skipped = skipped
+    result.widenedToFloat32 = widened
     return result
   }
 

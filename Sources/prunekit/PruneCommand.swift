@@ -109,6 +109,9 @@ struct PruneCommand: ParsableCommand {
     }
     if groups { for g in summary.groups { print(g) } }
     print(Self.table(summary))
+    if summary.widenedToFloat32 {
+      print("note: the model stores float16/bfloat16/float64 values; it was pruned and is written as Float32")
+    }
     if !summary.skipped.isEmpty {
       print("left dense (shape does not fit \(options.pattern)): \(summary.skipped.joined(separator: ", "))")
     }

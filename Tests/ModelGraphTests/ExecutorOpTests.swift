@@ -89,7 +89,8 @@ import Testing
       "Range", "Pad", "Resize", "Identity", "Dropout", "Min", "Max", "Tile",
       // Found missing by the zoo sweep (scripts/check_zoo.py).
       "PRelu", "Mish", "Selu", "Celu", "Softsign", "ThresholdedRelu", "Mean", "LRN", "DepthToSpace",
-      "SpaceToDepth", "Trilu", "ArgMax", "ArgMin", "TopK", "CumSum", "GatherElements",
+      "SpaceToDepth", "Trilu", "ArgMax", "ArgMin", "TopK", "CumSum", "GatherElements", "Attention",
+      "RMSNormalization", "Swish",
     ]
     #expect(Self.cases.count > 100)
     #expect(Set(required).subtracting(ops).isEmpty, "no golden case for \(Set(required).subtracting(ops))")

@@ -90,4 +90,23 @@ import Testing
     options.pattern = .nOfM(n: 1, m: 3)
     #expect(throws: PruningError.self) { try PruneRecipe.prune(&untouched, options: options) }
   }
+
+  /// A float16 model (weights, input and output) is pruned as the Float32 graph of its values.
+  @Test func float16ModelIsPrunedInFloat32() throws {
+    var graph = LeNet.lenet5(seed: 1)
+    for (name, t) in graph.initializers where t.dtype == .float32 {
+      graph.initializers[name] = t.converted(to: .float16)
+    }
+    for i in graph.inputs.indices { graph.inputs[i].dtype = .float16 }
+    for i in graph.outputs.indices { graph.outputs[i].dtype = .float16 }
+    var options = PruneOptions()
+    options.sparsity = 0.5
+    let summary = try PruneRecipe.prune(&graph, options: options)
+    #expect(summary.widenedToFloat32)
+    #expect(graph.initializers.values.allSatisfy { $0.dtype != .float16 })
+    let mask = try #require(graph.masks["fc1.weight"])
+    #expect(mask.floats.reduce(0, +) == Float(mask.count / 2))
+    let y = try Executor(graph: graph).run(["input": Tensor.normal([2, 1, 28, 28], seed: 1)])["logits"]
+    #expect(y?.shape == [2, 10])
+  }
 }

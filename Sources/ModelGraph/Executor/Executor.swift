@@ -26,6 +26,10 @@ public struct Executor: Sendable {
   /// Initializers and folded constants, by slot (nil for values computed at run time).
   private var constants: [Tensor?] = []
   private var inputSlots: [(ValueInfo, Int)] = []
+  /// Graph inputs declared float16/bfloat16/float64: converted to Float32 when fed.
+  private var widenedInputs: Set<String> = []
+  /// Graph outputs declared float16/bfloat16/float64: converted back from Float32.
+  private var narrowedOutputs: [String: DType] = [:]
 
   /// Nodes evaluated once at construction because they read only constants.
   public private(set) var foldedNodeCount = 0
@@ -37,7 +41,13 @@ public struct Executor: Sendable {
     optimize: Bool = true
   ) throws {
     self.graph = original
-    let graph = optimize ? Fusion.fuse(original) : original
+    // float16/bfloat16/float64 models compute in Float32 (their inputs and outputs are converted).
+    let widened = original.computingInFloat32()
+    for info in original.inputs where Graph.computesAsFloat32(info.dtype) { widenedInputs.insert(info.name) }
+    for info in original.outputs where Graph.computesAsFloat32(info.dtype) {
+      narrowedOutputs[info.name] = info.dtype
+    }
+    let graph = optimize ? Fusion.fuse(widened) : widened
     func slot(_ name: String) -> Int {
       if let s = slotOfName[name] { return s }
       slotOfName[name] = constants.count
@@ -94,8 +104,11 @@ public struct Executor: Sendable {
   ) throws -> [String: Tensor] {
     var values = constants
     for (info, s) in inputSlots {
-      guard let tensor = inputs[info.name] else {
+      guard var tensor = inputs[info.name] else {
         throw ModelGraphError.missingValue(node: "graph input", name: info.name)
+      }
+      if widenedInputs.contains(info.name), Graph.computesAsFloat32(tensor.dtype) {
+        tensor = tensor.converted(to: .float32)
       }
       try Executor.check(tensor, against: info)
       values[s] = tensor
@@ -126,7 +139,7 @@ public struct Executor: Sendable {
       guard let s = slotOfName[output.name], let tensor = values[s] else {
         throw ModelGraphError.missingValue(node: "graph output", name: output.name)
       }
-      outputs[output.name] = tensor
+      outputs[output.name] = narrowedOutputs[output.name].map { tensor.converted(to: $0) } ?? tensor
     }
     for name in keeping where outputs[name] == nil {
       if let s = slotOfName[name], let tensor = values[s] { outputs[name] = tensor }

@@ -32,7 +32,11 @@ public struct OpDefinition: Sendable {
 public enum OpRegistry {
   /// Opsets whose semantics the table implements (attribute-vs-input forms of both sides of
   /// each change are handled inside the kernels).
-  public static let supportedOpsets: ClosedRange<Int> = 7...21
+  /// Opsets 22–28 changed the ops of this table only by adding element types (bfloat16, float4/8,
+  /// int4) and float16 options (Range `stash_type`, Cast `round_mode`); Mod 28 defines fmod = 0 on
+  /// floats as A − ⌊A/B⌋·B, which the kernel implements. New ops of those opsets are listed in
+  /// `OpsetTwentyThreeOps` or are reported as unsupported by name.
+  public static let supportedOpsets: ClosedRange<Int> = 7...28
 
   public static let standard: [OpKey: OpDefinition] = {
     var table: [OpKey: OpDefinition] = [:]
@@ -50,6 +54,7 @@ public enum OpRegistry {
     AttentionOp.register(into: &table)
     ExtraOps.register(into: &table)
     IndexOps.register(into: &table)
+    OpsetTwentyThreeOps.register(into: &table)
     return table
   }()
 

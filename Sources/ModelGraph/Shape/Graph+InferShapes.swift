@@ -126,13 +126,15 @@ extension Graph {
       } else if present.allSatisfy({ $0.value != nil })
         && present.reduce(0, { $0 + $1.shape.reduce(1, *) }) <= 1 << 22
       {
-        outs = try kernel(&ctx).map { ($0.shape, $0.dtype, $0.count <= valueLimit ? $0 : nil) }
+        outs = try Self.runComputingInFloat32(kernel, &ctx).map {
+          ($0.shape, $0.dtype, $0.count <= valueLimit ? $0 : nil)
+        }
       } else if let rule = ShapeRules.rule(for: node.opType), node.domain.isEmpty {
         let shapes = ins.map { $0?.shape ?? [] }
         outs = try rule(ctx, shapes, ins.map { $0?.dtype ?? .float32 }).map { ($0.0, $0.1, nil) }
       } else {
         ctx.inputs = ins.map { a in a.map { $0.value ?? Tensor.zeros($0.shape, dtype: $0.dtype) } }
-        outs = try kernel(&ctx).map { ($0.shape, $0.dtype, nil) }
+        outs = try Self.runComputingInFloat32(kernel, &ctx).map { ($0.shape, $0.dtype, nil) }
       }
       for (i, name) in node.outputs.enumerated() where !name.isEmpty && i < outs.count {
         known[name] = outs[i]
@@ -166,5 +168,18 @@ extension Graph {
       }
     }
     return result
+  }
+}
+
+extension Graph {
+  /// Runs `kernel` the way the executor does for float16/bfloat16/float64 values (Float32 compute,
+  /// see `computingInFloat32`), and labels float results with the stored type again so that dtypes
+  /// and byte counts stay those of the model as stored.
+  static func runComputingInFloat32(_ kernel: OpKernel, _ ctx: inout OpContext) throws -> [Tensor] {
+    let stored = ctx.inputs.compactMap { $0?.dtype }.first(where: computesAsFloat32)
+    guard let stored, ctx.node.opType != "Cast" else { return try kernel(&ctx) }
+    ctx.inputs = ctx.inputs.map { t in t.map { computesAsFloat32($0.dtype) ? $0.converted(to: .float32) : $0 }
+    }
+    return try kernel(&ctx).map { $0.dtype == .float32 ? $0.converted(to: stored) : $0 }
   }
 }

@@ -17,10 +17,14 @@ enum ElementwiseOps {
     }
     table[OpKey("Pow")] = OpDefinition { ctx in [try pow(&ctx)] }
     table[OpKey("Mod")] = OpDefinition { ctx in
-      guard try ctx.int("fmod", default: 0) == 0 || (try ctx.input(0)).dtype == .float32 else {
+      let fmod = try ctx.int("fmod", default: 0) != 0
+      let isFloat = try ctx.input(0).dtype == .float32
+      guard !fmod || isFloat else {
         throw ctx.unsupported("fmod", "1 on integers")
       }
-      return [try binary(&ctx, { fmodf($0, $1) }, { $1 == 0 ? 0 : (($0 % $1) + $1) % $1 })]
+      // fmod = 1: C fmod (sign of A); fmod = 0: A − ⌊A/B⌋·B (sign of B, Python %; opset 28 on floats).
+      let float: (Float, Float) -> Float = fmod ? { fmodf($0, $1) } : { $0 - ($0 / $1).rounded(.down) * $1 }
+      return [try binary(&ctx, float, { $1 == 0 ? 0 : (($0 % $1) + $1) % $1 })]
     }
     table[OpKey("Min")] = OpDefinition { ctx in
       [try variadic(&ctx, { Swift.min($0, $1) }, { Swift.min($0, $1) })]
