@@ -54,7 +54,8 @@ public enum PruneRecipe {
     let widened = graph.storesOtherFloatTypes
     if widened { graph = graph.computingInFloat32() }
     // Exporters share equal initializers between layers; a structured cut needs them per layer.
-    if options.structure != nil { prepareForStructuredPruning(&graph) }
+    let original = graph
+    let copies = options.structure != nil ? prepareForStructuredPruning(&graph) : [:]
     let before = graph
     let parameters = PrunableSelection.default.parameters(in: graph)
     let criterion = try self.criterion(options, graph: graph, parameters: parameters, gradients: gradients)
@@ -80,6 +81,7 @@ public enum PruneRecipe {
       let plan = try StructuredPruner(criterion: criterion, ratio: options.ratio).plan(
         for: graph, groups: groups)
       try applyStructured(plan, to: &graph)
+      retieUnchangedConstants(copies, in: &graph)
       groupsText = groups.map {
         "\($0.description)\n  kept \(plan.kept[$0.id]?.count ?? $0.size) of \($0.size)"
       }
@@ -102,7 +104,8 @@ public enum PruneRecipe {
       let builder = MaskBuilder(criterion: criterion, scope: options.scope, pattern: options.pattern)
       try graph.setMasks(builder.masks(for: graph, parameters: fitting, sparsity: options.sparsity))
     }
-    var result = try summary(before: before, after: graph, parameters: parameters, groups: groupsText)
+    var result = try summary(
+      before: before, original: original, after: graph, parameters: parameters, groups: groupsText)
     result.skipped = skipped
     result.widenedToFloat32 = widened
     return result
@@ -130,10 +133,13 @@ public enum PruneRecipe {
     }
   }
 
-  static func summary(before: Graph, after: Graph, parameters: [String], groups: [String]) throws
+  /// `before`: the graph as pruned (names of untied copies); `original`: as loaded (costs).
+  static func summary(
+    before: Graph, original: Graph? = nil, after: Graph, parameters: [String], groups: [String]
+  ) throws
     -> PruneSummary
   {
-    let costBefore = try before.costs(inputShapes: before.inputShapes())
+    let costBefore = try (original ?? before).costs(inputShapes: (original ?? before).inputShapes())
     let costAfter = try after.costs(inputShapes: after.inputShapes())
     let kept = after.keptFractions(of: parameters)
     let layers = parameters.map { name in

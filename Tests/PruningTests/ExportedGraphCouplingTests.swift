@@ -131,6 +131,14 @@ func expectDeadChannelRemovalKeepsOutputs(_ original: Graph, shape: [Int]) throw
     graph.nodes[c2].inputs[2] = "c1.b"
     graph.removeInitializer("c2.b")
     try expectDeadChannelRemovalKeepsOutputs(graph, shape: [2, 4, 5, 5])
+    // Copies that no cut changed are shared again afterwards (no growth from untying).
+    var untied = graph
+    let copies = untieSharedConstants(in: &untied)
+    #expect(copies.count == 1)
+    #expect(untied.initializers.count == graph.initializers.count + 1)
+    retieUnchangedConstants(copies, in: &untied)
+    #expect(untied.initializers.count == graph.initializers.count)
+    #expect(untied.nodes.first { $0.name == "c2" }?.inputs[2] == "c1.b")
   }
 
   /// Dynamo export of torch.flatten(x, 1): Reshape(x, [-1, K]) with K stated.
@@ -154,5 +162,51 @@ func expectDeadChannelRemovalKeepsOutputs(_ original: Graph, shape: [Int]) throw
     relaxFlattenReshapes(in: &other)
     #expect(other.initializers["target"]?.int64s == [-1, 4])
     #expect(DependencyGraph(graph: other).group(producedBy: "c1.w")?.isPrunable == false)
+  }
+
+  /// x [N, 5] → Gemm(5→8) → LayerNorm over the 8 (the ONNX op, or decomposed as opsets < 17 export it)
+  /// → Relu → Gemm(8→3).
+  func layerNormMLP(decomposed: Bool) -> Graph {
+    var b = GraphBuilder(shape: [.symbolic("N"), .fixed(5)])
+    let h = b.gemm("fc1", "x", k: 5, n: 8)
+    let gamma = b.constant("gamma", Tensor.normal([8], mean: 1, std: 0.2, seed: 7))
+    let beta = b.constant("beta", Tensor.normal([8], std: 0.2, seed: 8))
+    var normed: String
+    if decomposed {
+      let mean = b.op("ReduceMean", [h], ["axes": .ints([-1])])
+      let centred = b.op("Sub", [h, mean])
+      let two = b.constant("two", Tensor(shape: [], floats: [2]))
+      let variance = b.op("ReduceMean", [b.op("Pow", [centred, two])], ["axes": .ints([-1])])
+      let eps = b.constant("eps", Tensor(shape: [], floats: [1e-5]))
+      let std = b.op("Sqrt", [b.op("Add", [variance, eps])])
+      normed = b.op("Add", [b.op("Mul", [b.op("Div", [centred, std]), gamma]), beta])
+    } else {
+      normed = b.op("LayerNormalization", [h, gamma, beta], ["axis": .int(-1), "epsilon": .float(1e-5)])
+    }
+    return b.output(b.gemm("fc2", b.op("Relu", [normed]), k: 8, n: 3), [.symbolic("N"), .fixed(3)])
+  }
+
+  /// TorchScript exports of opset < 17 write LayerNorm as ReduceMean/Sub/Pow/…: its channels are cut
+  /// as the LayerNormalization op's are, with the same result.
+  @Test func decomposedLayerNormIsCutLikeTheOp() throws {
+    let dg = DependencyGraph(graph: layerNormMLP(decomposed: true))
+    let group = try #require(dg.group(producedBy: "fc1.w"))
+    #expect(group.isPrunable)
+    #expect(Set(group.members.filter { $0.role == .vector }.map(\.parameter)) == ["fc1.b", "gamma", "beta"])
+    var decomposed = layerNormMLP(decomposed: true)
+    var op = layerNormMLP(decomposed: false)
+    try pruneStructured(&decomposed, criterion: MagnitudeImportance(), ratio: 0.5)
+    try pruneStructured(&op, criterion: MagnitudeImportance(), ratio: 0.5)
+    #expect(decomposed.initializers["gamma"]?.shape == [4])
+    #expect(decomposed.initializers["fc2.w"]?.shape == [3, 4])
+    let x = Tensor.normal([3, 5], seed: 2)
+    let a = try #require(try Executor(graph: decomposed).run(["x": x])[decomposed.outputs[0].name])
+    let c = try #require(try Executor(graph: op).run(["x": x])[op.outputs[0].name])
+    #expect(maxDifference(a, c) < deadChannelTolerance)
+    // A sum over the channels is not a mean: still blocked.
+    var summed = layerNormMLP(decomposed: true)
+    let first = try #require(summed.nodes.firstIndex { $0.opType == "ReduceMean" })
+    summed.nodes[first].opType = "ReduceSum"
+    #expect(DependencyGraph(graph: summed).group(producedBy: "fc1.w")?.isPrunable == false)
   }
 }

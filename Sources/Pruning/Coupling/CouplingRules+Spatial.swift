@@ -90,6 +90,14 @@ extension CouplingBuilder {
     if axes == nil, !input(node, 1).isEmpty { return blockInputs(node, "axes are computed at run time") }
     let reduced = Set((axes ?? Array(0..<rank)).map { $0 < 0 ? $0 + rank : $0 })
     if reduced.isEmpty, node.int("noop_with_empty_axes", default: 0) != 0 { return setOutput(node, x) }
+    if reduced == [index], node.opType == "ReduceMean", node.int("keepdims", default: 1) != 0,
+      x.segments.allSatisfy({ $0.width == 1 })
+    {
+      // Mean over the channels, kept as size 1: after a cut it is the mean over the kept channels,
+      // as LayerNormalization's statistics are (see `layerNorm`).
+      channelMeans.insert(node.outputs[0])
+      return
+    }
     if reduced.isEmpty || reduced.contains(index) {
       return blockInputs(node, "reduces over the channel axis")
     }

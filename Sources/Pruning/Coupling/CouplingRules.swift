@@ -101,9 +101,18 @@ extension CouplingBuilder {
   /// a full channel dimension are per-channel vectors; broadcast constants pass.
   mutating func elementwise(_ node: Node) {
     let operands = node.inputs.filter { !$0.isEmpty }
-    guard let first = operands.compactMap({ layouts[$0] }).first else { return }
+    guard let first = operands.compactMap({ layouts[$0] }).first else {
+      // Channel means combined with constants or each other stay channel means.
+      if operands.contains(where: channelMeans.contains),
+        operands.allSatisfy({ channelMeans.contains($0) || constantTensor($0, in: graph) != nil })
+      {
+        channelMeans.insert(node.outputs[0])
+      }
+      return
+    }
     var ok = true
     for name in operands {
+      if channelMeans.contains(name) { continue }  // broadcasts along the channels
       if let other = layouts[name] {
         if other != first { ok = unify(first, other, node: node) && ok }
       } else if let c = constantTensor(name, in: graph) {

@@ -62,6 +62,10 @@ struct CouplingBuilder {
   var spaces = ChannelSpaces()
   var layouts: [String: ChannelLayout] = [:]
   var ranks: [String: Int] = [:]
+  /// Values that are a mean over the channel axis kept as size 1 (decomposed LayerNorm/RMSNorm of
+  /// opsets < 17: ReduceMean → Sub → Pow → ReduceMean → Add ε → Sqrt → Div) and what is computed
+  /// from them alone: they broadcast along the channels like a scalar, whatever the channel count.
+  var channelMeans: Set<String> = []
 
   static let unary: Set<String> = [
     "Relu", "LeakyRelu", "Sigmoid", "Tanh", "Erf", "Gelu", "Sqrt", "Exp", "Log", "Neg", "Abs",
@@ -100,6 +104,7 @@ struct CouplingBuilder {
     case let op where Self.unary.contains(op) || Self.pooling.contains(op):
       if let x = layouts[node.inputs[0]] { setOutput(node, x) }
       if let r = ranks[node.inputs[0]] { ranks[node.outputs[0]] = r }
+      if channelMeans.contains(node.inputs[0]) { channelMeans.insert(node.outputs[0]) }
     case let op where Self.binary.contains(op): elementwise(node)
     default:
       if !tracked.isEmpty { blockInputs(node, "op \(node.opType) is not supported by the coupling analysis") }

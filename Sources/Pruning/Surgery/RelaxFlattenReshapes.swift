@@ -39,8 +39,11 @@ public func relaxFlattenReshapes(in graph: inout Graph) {
 
 /// Everything structured surgery needs from a graph as exported: per-layer constants
 /// (`untieSharedConstants`) and batch-independent flatten targets (`relaxFlattenReshapes`).
-/// The graph computes the same function afterwards.
-public func prepareForStructuredPruning(_ graph: inout Graph) {
-  untieSharedConstants(in: &graph)
+/// The graph computes the same function afterwards. Returns the untied copies (copy → source) for
+/// `retieUnchangedConstants` after the cut.
+@discardableResult
+public func prepareForStructuredPruning(_ graph: inout Graph) -> [String: String] {
+  let copies = untieSharedConstants(in: &graph)
   relaxFlattenReshapes(in: &graph)
+  return copies
 }

@@ -72,9 +72,10 @@ public func pruneStructured(
   _ graph: inout Graph, criterion: any ImportanceCriterion, ratio: Double,
   groups: [PruningGroup]? = nil
 ) throws -> StructuredPlan {
-  if groups == nil { prepareForStructuredPruning(&graph) }
+  let copies = groups == nil ? prepareForStructuredPruning(&graph) : [:]
   let chosen = groups ?? DependencyGraph(graph: graph).prunableGroups
   let plan = try StructuredPruner(criterion: criterion, ratio: ratio).plan(for: graph, groups: chosen)
   try applyStructured(plan, to: &graph)
+  retieUnchangedConstants(copies, in: &graph)
   return plan
 }

@@ -12,8 +12,11 @@ import TensorCore
 ///    output), unless that output is a graph output;
 /// 2. gives every extra float consumer of a float initializer a private copy named
 ///    `<name>__<consumer node>`.
-/// The function computed by the graph is unchanged; only (tied) weights may be duplicated.
-public func untieSharedConstants(in graph: inout Graph) {
+/// The function computed by the graph is unchanged; only (tied) weights may be duplicated. Returns
+/// copy → source, for `retieUnchangedConstants` after the cut.
+@discardableResult
+public func untieSharedConstants(in graph: inout Graph) -> [String: String] {
+  var copies: [String: String] = [:]
   let outputs = Set(graph.outputs.map(\.name))
   // 1. Identity(constant) → a constant of its own.
   var dropped = Set<Int>()
@@ -22,6 +25,7 @@ public func untieSharedConstants(in graph: inout Graph) {
       let tensor = constantTensor(node.inputs[0], in: graph), graph.initializers[value] == nil
     else { continue }
     graph.setInitializer(value, tensor)
+    if graph.initializers[node.inputs[0]] != nil { copies[value] = node.inputs[0] }
     dropped.insert(index)
   }
   if !dropped.isEmpty {
@@ -45,6 +49,26 @@ public func untieSharedConstants(in graph: inout Graph) {
       graph.setInitializer(copy, tensor)
       if let mask = graph.masks[name] { graph.masks[copy] = mask }
       graph.nodes[index].inputs[slot] = copy
+      copies[copy] = name
     }
+  }
+  return copies
+}
+
+/// Undoes `untieSharedConstants` where the cut left a copy equal to its source (same shape, values and
+/// mask): its readers read the source again and the copy goes, so uncut tied weights stay shared.
+public func retieUnchangedConstants(_ copies: [String: String], in graph: inout Graph) {
+  let outputs = Set(graph.outputs.map(\.name))
+  for (copy, source) in copies.sorted(by: { $0.key < $1.key }) where !outputs.contains(copy) {
+    guard let a = graph.initializers[copy], let b = graph.initializers[source], a == b,
+      graph.masks[copy] == graph.masks[source]
+    else { continue }
+    for i in graph.nodes.indices {
+      for j in graph.nodes[i].inputs.indices where graph.nodes[i].inputs[j] == copy {
+        graph.nodes[i].inputs[j] = source
+      }
+    }
+    graph.removeInitializer(copy)
+    graph.masks[copy] = nil
   }
 }
