@@ -83,14 +83,12 @@ public struct DeepCompressionRecipe: Sendable {
     }
     let prunedError = 1 - (rounds.last?.quality ?? 1 - denseError)
     let kept = rounds.last?.kept ?? [:]
-    progress(
-      "      kept \(kept.sorted { $0.key < $1.key }.map { "\($0.key) \(deepCompressionPercent($0.value))" }.joined(separator: ", "))"
-    )
+    let keptText = kept.sorted { $0.key < $1.key }.map { "\($0.key) \(deepCompressionPercent($0.value))" }
+    progress("      kept \(keptText.joined(separator: ", "))")
     progress("      pruned test error \(deepCompressionPercent(prunedError))")
 
-    progress(
-      "[3/6] weight sharing (k-means, bits fc=\(compression.bits[.fullyConnected]!), conv=\(compression.bits[.convolution]!))"
-    )
+    let (fcBits, convBits) = (compression.bits[.fullyConnected]!, compression.bits[.convolution]!)
+    progress("[3/6] weight sharing (k-means, bits fc=\(fcBits), conv=\(convBits))")
     var model = quantize(pruned, options: compression)
     let sharedError = try bench.testError(of: model.graph)
     progress("      shared-weight test error before fine-tuning \(deepCompressionPercent(sharedError))")

@@ -54,7 +54,8 @@ public struct TrainerRecovery: Recovery {
         seen += step.count
         onStep(
           "\(phase) epoch \(epoch + 1)/\(epochs)", (seen + batchSize - 1) / batchSize, steps,
-          String(format: "loss %.4f acc %.2f%%", lossSum / Double(seen), 100 * Double(correct) / Double(seen)))
+          String(format: "loss %.4f acc %.2f%%", lossSum / Double(seen), 100 * Double(correct) / Double(seen))
+        )
       }[0]
       log?(
         "  \(phase) "

@@ -8,7 +8,8 @@ struct DemoCommand: ParsableCommand {
   static let configuration = CommandConfiguration(
     commandName: "demo",
     abstract:
-      "Train (or reuse) LeNet, prune with retraining, share weights, Huffman-code, write and evaluate a .pkz.",
+      "Train (or reuse) LeNet, prune with retraining, share weights, Huffman-code, write and evaluate "
+      + "a .pkz.",
     discussion: """
       Stages: dense training (cached in --cache, reused on the next run), iterative magnitude pruning \
       (Han et al. 2015; the schedule of `prunekit prune --schedule iterative`) toward per-layer kept \
@@ -21,7 +22,8 @@ struct DemoCommand: ParsableCommand {
   enum Model: String, ExpressibleByArgument, CaseIterable { case lenet300, lenet5 }
 
   @Option(help: "lenet300 (LeNet-300-100) or lenet5.") var model: Model = .lenet300
-  @Option(help: "Codebook bits per layer kind.") var bits: String = "fc=5,conv=8"
+  @Option(help: "Codebook bits per layer kind (default: lenet300 fc=5,conv=8; lenet5 fc=4,conv=8).")
+  var bits: String?
   @Option(name: .customLong("index-bits"), help: "Relative-gap bits per layer kind.") var indexBits: String =
     "fc=5,conv=4"
   @Option(help: "Dense training epochs.") var epochs: Int = 10
@@ -36,7 +38,7 @@ struct DemoCommand: ParsableCommand {
   @Option(help: "Pruning rounds (default: lenet300 6, lenet5 5).") var rounds: Int?
   @Option(
     help:
-      "Kept fraction per layer after pruning, e.g. fc1.weight=0.08,fc2.weight=0.09 (default: the prune command's)."
+      "Kept fraction per layer after pruning, e.g. fc1.weight=0.08,fc2.weight=0.09 (default: see docs)."
   )
   var kept: String?
   @Option(name: .customLong("fine-tune-steps"), help: "Centroid fine-tuning mini-batches.")
@@ -57,16 +59,18 @@ struct DemoCommand: ParsableCommand {
 
   func run() throws {
     let wall = Date()
+    let kind: LeNetWorkbench.Model = model == .lenet300 ? .lenet300 : .lenet5
     var options = try CompressCommand.options(
-      scheme: "kmeans", bits: bits, indexBits: indexBits, huffman: true, minElements: 64)
+      scheme: "kmeans", bits: bits ?? "fc=\(kind.defaultFullyConnectedBits),conv=8", indexBits: indexBits,
+      huffman: true, minElements: 64)
     options.kmeansIterations = 30
     let folder = try data ?? MNIST.defaultDirectory(executablePath: CommandLine.arguments.first)
-    let kind: LeNetWorkbench.Model = model == .lenet300 ? .lenet300 : .lenet5
     let bench = try LeNetWorkbench(
       model: kind,
       settings: .init(
         epochs: epochs, retrainEpochs: retrainEpochs ?? kind.defaultRetrainEpochs,
-        retrainLearningRate: retrainLR ?? kind.defaultRetrainLearningRate, seed: seed, trainLimit: trainLimit),
+        retrainLearningRate: retrainLR ?? kind.defaultRetrainLearningRate, seed: seed,
+        trainLimit: trainLimit),
       dataDirectory: folder, cacheDirectory: cache)
     var bar: ProgressBar?
     var barLabel = ""
@@ -79,7 +83,8 @@ struct DemoCommand: ParsableCommand {
     }
     bench.onLog = { note($0) }
     let recipe = DeepCompressionRecipe(
-      name: model.rawValue, keptFractions: try kept.map(PruneCommand.keptFractions) ?? kind.defaultKeptFractions,
+      name: model.rawValue,
+      keptFractions: try kept.map(PruneCommand.keptFractions) ?? kind.defaultKeptFractions,
       pruningRounds: rounds ?? kind.defaultRounds,
       compression: options,
       fineTuning: CentroidFineTuning(

@@ -131,7 +131,8 @@ func sparseWeight(_ shape: [Int], density: Float, seed: UInt64) -> (weight: Tens
     #expect(abs(tuned[0] - (0.1 - 0.04)) < 1e-6 && tuned[0] == tuned[3])
     #expect(abs(tuned[5] - (-0.2 - 0.05)) < 1e-6)
     #expect(graph.initializers["w"] == layer.dequantized())
-    // Cosine decay over 4 steps, no momentum: the {−0.2} centroid moves by 0.01 · 5 · Σ ½(1 + cos(πt/4)).
+    // Cosine decay over 4 steps, no momentum: the {−0.2} centroid moves by
+    // 0.01 · 5 · Σ_t ½(1 + cos(πt/4)).
     var cosine = [shareWeights(name: "w", weight: w, mask: nil, bits: 2)]
     var decayed = Graph(initializers: ["w": w])
     let settings = CentroidFineTuning(steps: 4, learningRate: 0.01, momentum: 0, cosineDecay: true)

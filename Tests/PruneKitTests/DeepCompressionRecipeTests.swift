@@ -124,6 +124,20 @@ final class FakeWorkbench: DeepCompressionWorkbench {
 }
 
 @Suite struct LeNetWorkbenchTests {
+  /// The demo's defaults name real layers of each model; LeNet-300-100's are the prune command's.
+  @Test(arguments: [LeNetWorkbench.Model.lenet300, .lenet5])
+  func theDemoDefaultsNameTheModelsLayers(model: LeNetWorkbench.Model) throws {
+    let graph = model.graph(seed: 1)
+    let kept = model.defaultKeptFractions
+    #expect(kept.count == (model == .lenet300 ? 3 : 4))
+    for (name, fraction) in kept {
+      #expect(graph.initializers[name] != nil, "\(name)")
+      #expect(fraction > 0 && fraction <= (model.paperKeptFractions[name] ?? 0), "\(name)")
+    }
+    if model == .lenet300 { #expect(kept == IterativePruningRecipe.defaultKept("lenet300")) }
+    #expect((4...8).contains(model.defaultFullyConnectedBits))
+  }
+
   /// The demo's path end to end on a slice of the repository's MNIST copy: a few hundred images, one
   /// epoch, one pruning round, three fine-tuning steps. Checks wiring and honesty, not accuracy.
   @Test(arguments: [LeNetWorkbench.Model.lenet300, .lenet5])
