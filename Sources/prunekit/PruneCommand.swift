@@ -47,7 +47,10 @@ struct PruneCommand: ParsableCommand {
   var seed: UInt64 = 0
 
   @Option(
-    help: "Schedule: oneshot | iterative (Han et al. 2015: prune by q·σ, retrain, repeat; needs --data).")
+    help: """
+      Schedule: oneshot | iterative (Han et al. 2015: prune by q·σ, retrain, repeat) | gradual (Zhu & Gupta \
+      2017: prune while training, cubic sparsity ramp to --sparsity). iterative and gradual need --data.
+      """)
   var schedule: String = "oneshot"
 
   @Option(help: "Iterative: prune→retrain rounds.") var rounds: Int = 3
@@ -55,6 +58,9 @@ struct PruneCommand: ParsableCommand {
   @Option(help: "Iterative: retraining learning rate (SGD, cosine).") var lr: Float = 0.01
   @Option(help: "Iterative with lenet300/lenet5: dense training epochs first.") var denseEpochs: Int = 10
   @Option(help: "Iterative: kept fraction per layer, e.g. fc1.weight=0.08,fc2.weight=0.09.") var kept: String?
+  @Option(help: "Gradual: training epochs in all.") var epochs: Int = 10
+  @Option(help: "Gradual: epochs over which the sparsity rises to --sparsity.") var rampEpochs: Int = 6
+  @Option(help: "Gradual: mask updates per epoch during the ramp.") var updatesPerEpoch: Int = 10
   @Option(help: "Use the first N training images only (quick runs).") var limit: Int?
 
   @Flag(help: "Print the coupled groups (structured).")
@@ -96,17 +102,13 @@ struct PruneCommand: ParsableCommand {
       options.structure = kind
     }
     if schedule == "iterative" { return try runIterative() }
-    guard schedule == "oneshot" else { throw ValidationError("--schedule: oneshot or iterative") }
+    if schedule == "gradual" { return try runGradual(scope: s) }
+    guard schedule == "oneshot" else { throw ValidationError("--schedule: oneshot, iterative or gradual") }
     var graph = try ModelFile.loadAny(model)
     let gradients = try data.map { try PruneDataSources.gradientSource(for: graph, data: $0, seed: seed) }
     let summary = try PruneRecipe.prune(&graph, options: options, gradients: gradients)
     try PruneRecipe.save(graph, to: output)
-    if json {
-      let encoder = JSONEncoder()
-      encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
-      print(String(decoding: try encoder.encode(summary), as: UTF8.self))
-      return
-    }
+    if json { return try printJSON(summary) }
     if groups { for g in summary.groups { print(g) } }
     print(Self.table(summary))
     if summary.widenedToFloat32 {
@@ -120,20 +122,8 @@ struct PruneCommand: ParsableCommand {
 
   /// Han et al. 2015 on MNIST: MODEL is lenet300 / lenet5 (trained dense here first) or a trained model file.
   func runIterative() throws {
-    let folder = try PruneDataSources.folder(data)
-    let train = try MNIST.load(directory: folder, split: .train, limit: limit)
-    let test = try MNIST.load(directory: folder, split: .test)
-    func log(_ line: String) { FileHandle.standardError.write(Data((line + "\n").utf8)) }
-    var graph: Graph
-    if model == "lenet300" || model == "lenet5" {
-      graph = model == "lenet5" ? LeNet.lenet5(seed: seed) : LeNet.lenet300100(seed: seed)
-      log("training \(model) dense for \(denseEpochs) epochs on \(train.count) images")
-      var dense = TrainerRecovery(
-        data: train, epochs: denseEpochs, learningRate: 0.05, seed: seed, log: log, label: "dense training")
-      try dense.recover(&graph, round: 0)
-    } else {
-      graph = try ModelFile.loadAny(model)
-    }
+    let (train, test) = try mnist()
+    var graph = try startingModel(train: train)
     let kind = graph.initializers["conv1.weight"] != nil ? "lenet5" : "lenet300"
     var targets = IterativePruningRecipe.defaultKept(kind)
     if let kept { targets = try Self.keptFractions(kept) }
@@ -141,12 +131,7 @@ struct PruneCommand: ParsableCommand {
     var recipe = IterativePruningRecipe(kept: targets, rounds: rounds, recovery: recovery)
     let result = try recipe.run(&graph, test: test, log: log)
     try PruneRecipe.save(graph, to: output)
-    if json {
-      let encoder = JSONEncoder()
-      encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
-      print(String(decoding: try encoder.encode(result), as: UTF8.self))
-      return
-    }
+    if json { return try printJSON(result) }
     let paper = IterativePruningRecipe.paperKept(kind)
     print("layer           kept     paper (Han et al. 2015)")
     for name in result.kept.keys.sorted() {

@@ -109,4 +109,30 @@ import Testing
     let y = try Executor(graph: graph).run(["input": Tensor.normal([2, 1, 28, 28], seed: 1)])["logits"]
     #expect(y?.shape == [2, 10])
   }
+
+  /// Zhu & Gupta's gradual schedule: sparsity rises monotonically to the target at the last update of
+  /// the ramp, pruned weights are exactly zero at the end, and the survivors trained.
+  @Test func gradualPruningRampsToTheTargetWhileTraining() throws {
+    var graph = LeNet.lenet300100(seed: 4)
+    let test = try MNIST.load(directory: "../shared/data/mnist", split: .test, limit: 500)
+    let recipe = GradualPruningRecipe(
+      finalSparsity: 0.8, epochs: 3, rampEpochs: 2, updatesPerEpoch: 2, learningRate: 0.05, batchSize: 32,
+      seed: 2)
+    let result = try recipe.run(&graph, train: try smallMNIST(), test: test)
+    // 256 images / 32 = 8 steps an epoch: Δt = 4, a ramp of 16 steps = updates after steps 4, 8, 12, 16.
+    #expect(result.updates.map(\.step) == [4, 8, 12, 16])
+    let targets = result.updates.map(\.sparsity)
+    #expect(zip(targets, targets.dropFirst()).allSatisfy { $0 < $1 })
+    #expect(targets.last == 0.8)
+    #expect(abs(result.sparsity - 0.8) < 0.005)
+    for (name, kept) in result.kept { #expect(abs(kept - 0.2) < 0.01, "\(name) kept \(kept)") }
+    for (name, mask) in graph.masks {
+      let w = graph.initializers[name]!.floats
+      for (i, m) in mask.floats.enumerated() where m == 0 { #expect(w[i] == 0) }
+    }
+    #expect(result.errorAfter < result.errorBefore)
+    var bad = recipe
+    bad.rampEpochs = 4
+    #expect(throws: PruningError.self) { try bad.run(&graph, train: try smallMNIST(), test: test) }
+  }
 }

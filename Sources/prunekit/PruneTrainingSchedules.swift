@@ -1,0 +1,55 @@
+import ArgumentParser
+import Foundation
+import PruneKit
+
+/// The schedules of `prunekit prune` that train (iterative, gradual): data, the starting model, logging.
+extension PruneCommand {
+  /// The MNIST-format training (first --limit images) and test splits of --data.
+  func mnist() throws -> (train: ImageDataset, test: ImageDataset) {
+    let folder = try PruneDataSources.folder(data)
+    return (
+      try MNIST.load(directory: folder, split: .train, limit: limit), try MNIST.load(directory: folder, split: .test)
+    )
+  }
+
+  /// MODEL lenet300 / lenet5: built from --seed and trained dense for --dense-epochs first; otherwise
+  /// the trained model file.
+  func startingModel(train: ImageDataset) throws -> Graph {
+    guard model == "lenet300" || model == "lenet5" else { return try ModelFile.loadAny(model) }
+    var graph = model == "lenet5" ? LeNet.lenet5(seed: seed) : LeNet.lenet300100(seed: seed)
+    log("training \(model) dense for \(denseEpochs) epochs on \(train.count) images")
+    var dense = TrainerRecovery(
+      data: train, epochs: denseEpochs, learningRate: 0.05, seed: seed, log: log, label: "dense training")
+    try dense.recover(&graph, round: 0)
+    return graph
+  }
+
+  /// Progress lines go to standard error, so that --json output stays clean.
+  func log(_ line: String) { FileHandle.standardError.write(Data((line + "\n").utf8)) }
+
+  func printJSON(_ value: some Encodable) throws {
+    let encoder = JSONEncoder()
+    encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+    print(String(decoding: try encoder.encode(value), as: UTF8.self))
+  }
+
+  /// Zhu & Gupta 2017: magnitude masks tightened along the cubic schedule while training.
+  func runGradual(scope: PruningScope) throws {
+    let (train, test) = try mnist()
+    var graph = try startingModel(train: train)
+    let recipe = GradualPruningRecipe(
+      finalSparsity: sparsity, epochs: epochs, rampEpochs: rampEpochs, updatesPerEpoch: updatesPerEpoch,
+      learningRate: lr, seed: seed, scope: scope)
+    let result = try recipe.run(&graph, train: train, test: test, log: log)
+    try PruneRecipe.save(graph, to: output)
+    if json { return try printJSON(result) }
+    print("layer           kept")
+    for name in result.kept.keys.sorted() {
+      print(name.padding(toLength: 15, withPad: " ", startingAt: 0) + String(format: " %6.2f%%", 100 * result.kept[name]!))
+    }
+    print(
+      String(
+        format: "gradual pruning to %.2f%% sparsity in %d mask updates; test error %.2f%% → %.2f%%; wrote %@",
+        100 * result.sparsity, result.updates.count, 100 * result.errorBefore, 100 * result.errorAfter, output))
+  }
+}
