@@ -9,24 +9,12 @@ Not part of CI. Needs `pip install onnx onnxruntime numpy`; run from the package
 import json, os, struct, subprocess, sys, tempfile
 import numpy as np, onnx, onnxruntime as ort
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from safetensors_io import read_safetensors  # noqa: E402
+
 PRUNEKIT = sys.argv[1] if len(sys.argv) > 1 else ".build/debug/prunekit"
 FIXTURES = "../shared/fixtures/onnx"
 MINILM = "../shared/models/all-MiniLM-L6-v2"
-
-def read_safetensors(path):
-    """Minimal safetensors reader (8-byte header length, JSON header, little-endian data)."""
-    types = {"F32": np.float32, "I64": np.int64, "F16": np.float16, "I32": np.int32}
-    with open(path, "rb") as f:
-        (n,) = struct.unpack("<Q", f.read(8))
-        header = json.loads(f.read(n))
-        data = f.read()
-    out = {}
-    for name, info in header.items():
-        if name == "__metadata__":
-            continue
-        begin, end = info["data_offsets"]
-        out[name] = np.frombuffer(data[begin:end], dtype=types[info["dtype"]]).reshape(info["shape"])
-    return out
 
 def run(path, feeds):
     options = ort.SessionOptions()

@@ -16,40 +16,15 @@ Prints one row per model and a summary table; exit status 1 if any check failed.
 import json, os, struct, subprocess, sys, tempfile
 import numpy as np, onnx, onnxruntime as ort
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from safetensors_io import read_safetensors, write_safetensors  # noqa: E402
+
 ZOO = sys.argv[1] if len(sys.argv) > 1 else "/tmp/zoo"
 PRUNEKIT = sys.argv[2] if len(sys.argv) > 2 else ".build/release/prunekit"
 ONLY = sys.argv[3:]
 TOLERANCE = 1e-4  # relative: max |prunekit - onnxruntime| / max |onnxruntime|
 HALF_TOLERANCE = 2e-3
 TIMEOUT_S = 600
-
-
-def write_safetensors(path, tensors):
-  header, blobs, offset = {}, [], 0
-  for name, array in tensors.items():
-    kind = {np.dtype(np.int64): "I64", np.dtype(np.float16): "F16"}.get(array.dtype, "F32")
-    data = np.ascontiguousarray(array, dtype={"I64": np.int64, "F16": np.float16}.get(kind, np.float32)).tobytes()
-    header[name] = {"dtype": kind, "shape": list(array.shape), "data_offsets": [offset, offset + len(data)]}
-    blobs.append(data)
-    offset += len(data)
-  text = json.dumps(header).encode()
-  text += b" " * ((8 - len(text) % 8) % 8)
-  with open(path, "wb") as f:
-    f.write(struct.pack("<Q", len(text)) + text + b"".join(blobs))
-
-
-def read_safetensors(path):
-  types = {"F32": np.float32, "I64": np.int64, "F16": np.float16, "I32": np.int32}
-  with open(path, "rb") as f:
-    (n,) = struct.unpack("<Q", f.read(8))
-    header = json.loads(f.read(n))
-    data = f.read()
-  out = {}
-  for name, info in header.items():
-    if name != "__metadata__":
-      begin, end = info["data_offsets"]
-      out[name] = np.frombuffer(data[begin:end], dtype=types[info["dtype"]]).reshape(info["shape"])
-  return out
 
 
 def prunekit(*args):
