@@ -47,8 +47,9 @@ public struct GEMMEpilogue: @unchecked Sendable {
   /// loop per activation, so each loop body is straight-line vector code (a closure here was measured
   /// as an out-of-line call per vector).
   func apply(m: Int, n: Int, c: UnsafeMutablePointer<Float>, ldc: Int) {
+    if isEmpty { return }
     switch activation {
-    case .none: if bias != nil || residual != nil { apply(m: m, n: n, c: c, ldc: ldc, IdentityActivation.self) }
+    case .none: apply(m: m, n: n, c: c, ldc: ldc, IdentityActivation.self)
     case .relu: apply(m: m, n: n, c: c, ldc: ldc, ReLUActivation.self)
     case .gelu: apply(m: m, n: n, c: c, ldc: ldc, GELUActivation.self)
     }

@@ -37,9 +37,7 @@ struct InspectCommand: ParsableCommand {
     let graph = try ModelFile.loadAny(model)
     let costs = try graph.costs(inputShapes: graph.inputShapes(batch: batch, sizes: sizes))
     if json {
-      let encoder = JSONEncoder()
-      encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
-      print(String(decoding: try encoder.encode(costs), as: UTF8.self))
+      print(String(decoding: try JSONEncoder.pretty.encode(costs), as: UTF8.self))
       return
     }
     print(Self.table(costs, graph: graph, all: all))

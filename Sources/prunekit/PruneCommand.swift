@@ -127,9 +127,9 @@ struct PruneCommand: ParsableCommand {
     let kind = graph.initializers["conv1.weight"] != nil ? "lenet5" : "lenet300"
     var targets = IterativePruningRecipe.defaultKept(kind)
     if let kept { targets = try Self.keptFractions(kept) }
-    let recovery = TrainerRecovery(data: train, epochs: retrainEpochs, learningRate: lr, seed: seed, log: log)
+    let recovery = TrainerRecovery(data: train, epochs: retrainEpochs, learningRate: lr, seed: seed, log: note)
     var recipe = IterativePruningRecipe(kept: targets, rounds: rounds, recovery: recovery)
-    let result = try recipe.run(&graph, test: test, log: log)
+    let result = try recipe.run(&graph, test: test, log: note)
     try PruneRecipe.save(graph, to: output)
     if json { return try printJSON(result) }
     let paper = IterativePruningRecipe.paperKept(kind)

@@ -2,7 +2,7 @@ import ArgumentParser
 import Foundation
 import PruneKit
 
-/// The schedules of `prunekit prune` that train (iterative, gradual): data, the starting model, logging.
+/// The schedules of `prunekit prune` that train (iterative, gradual): data, the starting model, JSON.
 extension PruneCommand {
   /// The MNIST-format training (first --limit images) and test splits of --data.
   func mnist() throws -> (train: ImageDataset, test: ImageDataset) {
@@ -17,20 +17,15 @@ extension PruneCommand {
   func startingModel(train: ImageDataset) throws -> Graph {
     guard model == "lenet300" || model == "lenet5" else { return try ModelFile.loadAny(model) }
     var graph = model == "lenet5" ? LeNet.lenet5(seed: seed) : LeNet.lenet300100(seed: seed)
-    log("training \(model) dense for \(denseEpochs) epochs on \(train.count) images")
+    note("training \(model) dense for \(denseEpochs) epochs on \(train.count) images")
     var dense = TrainerRecovery(
-      data: train, epochs: denseEpochs, learningRate: 0.05, seed: seed, log: log, label: "dense training")
+      data: train, epochs: denseEpochs, learningRate: 0.05, seed: seed, log: note, label: "dense training")
     try dense.recover(&graph, round: 0)
     return graph
   }
 
-  /// Progress lines go to standard error, so that --json output stays clean.
-  func log(_ line: String) { FileHandle.standardError.write(Data((line + "\n").utf8)) }
-
   func printJSON(_ value: some Encodable) throws {
-    let encoder = JSONEncoder()
-    encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
-    print(String(decoding: try encoder.encode(value), as: UTF8.self))
+    print(String(decoding: try JSONEncoder.pretty.encode(value), as: UTF8.self))
   }
 
   /// Zhu & Gupta 2017: magnitude masks tightened along the cubic schedule while training.
@@ -40,7 +35,7 @@ extension PruneCommand {
     let recipe = GradualPruningRecipe(
       finalSparsity: sparsity, epochs: epochs, rampEpochs: rampEpochs, updatesPerEpoch: updatesPerEpoch,
       learningRate: lr, seed: seed, scope: scope)
-    let result = try recipe.run(&graph, train: train, test: test, log: log)
+    let result = try recipe.run(&graph, train: train, test: test, log: note)
     try PruneRecipe.save(graph, to: output)
     if json { return try printJSON(result) }
     print("layer           kept")

@@ -47,10 +47,8 @@ struct SensitivityCommand: ParsableCommand {
       }
     }
     if let output {
-      let encoder = JSONEncoder()
-      encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
       // .atomic: Foundation writes a temporary file and renames it into place.
-      try encoder.encode(report).write(to: URL(fileURLWithPath: output), options: .atomic)
+      try JSONEncoder.pretty.encode(report).write(to: URL(fileURLWithPath: output), options: .atomic)
       print("wrote \(output)")
     }
   }

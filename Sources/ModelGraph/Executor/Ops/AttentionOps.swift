@@ -62,8 +62,7 @@ enum OpsetTwentyThreeOps {
         throw ctx.shapeError(
           expected: "past_key/past_value [B, Hkv, P, D] matching K/V", found: "\(past.shape), \(pastV.shape)")
       }
-      k = Tensor.joined2(past, k, axis: 2)
-      v = Tensor.joined2(pastV, v, axis: 2)
+      (k, v) = try (TensorCore.concat([past, k], axis: 2), TensorCore.concat([pastV, v], axis: 2))
     }
     let past = ctx.optionalInput(4)?.shape[2] ?? 0
     let (b, hq, sq, d) = (q.shape[0], q.shape[1], q.shape[2], q.shape[3])
@@ -151,18 +150,11 @@ enum OpsetTwentyThreeOps {
     let axis = try ctx.axis(try ctx.int("axis", default: -1), rank: x.rank)
     let epsilon = try ctx.float("epsilon", default: 1e-5)
     let inner = x.shape[axis...].reduce(1, *)
-    guard inner > 0, Indexing.broadcast(Array(x.shape[axis...]), scale.shape) == Array(x.shape[axis...])
-    else {
-      throw ctx.shapeError(
-        expected: "scale broadcastable to \(Array(x.shape[axis...]))", found: "\(scale.shape)")
+    let normalised = Array(x.shape[axis...])
+    guard inner > 0, Indexing.broadcast(normalised, scale.shape) == normalised else {
+      throw ctx.shapeError(expected: "scale broadcastable to \(normalised)", found: "\(scale.shape)")
     }
-    let s = Tensor(
-      shape: Array(x.shape[axis...]),
-      floats: Indexing.offsets(
-        shape: Array(x.shape[axis...]),
-        strides: Indexing.broadcastStrides(scale.shape, to: Array(x.shape[axis...]))
-      ).map { scale.floats[$0] }
-    ).floats
+    let s = try NormOps.expand(scale, to: normalised, ctx)
     var v = x.floats
     for row in 0..<v.count / inner {
       var sum: Float = 0
@@ -171,23 +163,5 @@ enum OpsetTwentyThreeOps {
       for j in 0..<inner { v[row * inner + j] *= r * s[j] }
     }
     return Tensor(shape: x.shape, floats: v)
-  }
-}
-
-extension Tensor {
-  /// Two float tensors joined along `axis` (shapes equal elsewhere; checked by the caller's op).
-  static func joined2(_ a: Tensor, _ b: Tensor, axis: Int) -> Tensor {
-    let outer = a.shape[..<axis].reduce(1, *)
-    let (ia, ib) = (a.shape[axis...].reduce(1, *), b.shape[axis...].reduce(1, *))
-    let (av, bv) = (a.floats, b.floats)
-    var out: [Float] = []
-    out.reserveCapacity(av.count + bv.count)
-    for o in 0..<outer {
-      out += av[o * ia..<(o + 1) * ia]
-      out += bv[o * ib..<(o + 1) * ib]
-    }
-    var shape = a.shape
-    shape[axis] += b.shape[axis]
-    return Tensor(shape: shape, floats: out)
   }
 }
