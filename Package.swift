@@ -30,20 +30,21 @@ let package = Package(
       name: "ModelGraph",
       dependencies: ["TensorCore", .product(name: "SwiftProtobuf", package: "swift-protobuf")],
       swiftSettings: baseline),
+    .target(name: "Runtime", dependencies: ["ModelGraph"], swiftSettings: baseline),
     .systemLibrary(name: "CZlib", path: "Sources/CZlib"),
-    .target(name: "Training", dependencies: ["ModelGraph", "CZlib"], swiftSettings: baseline),
-    .target(name: "Pruning", dependencies: ["ModelGraph"], swiftSettings: baseline),
-    .target(name: "Compression", dependencies: ["ModelGraph"], swiftSettings: baseline),
+    .target(name: "Training", dependencies: ["Runtime", "CZlib"], swiftSettings: baseline),
+    .target(name: "Pruning", dependencies: ["Runtime"], swiftSettings: baseline),
+    .target(name: "Compression", dependencies: ["Runtime"], swiftSettings: baseline),
     .target(
       name: "Energy", dependencies: ["ModelGraph"], resources: [.process("Resources")],
       swiftSettings: baseline),
-    .target(name: "Evaluation", dependencies: ["ModelGraph", "Energy"], swiftSettings: baseline),
+    .target(name: "Evaluation", dependencies: ["Runtime", "Energy"], swiftSettings: baseline),
     .target(name: "Report", swiftSettings: baseline),
     .target(
       name: "PruneKit",
       dependencies: [
-        "TensorCore", "ModelGraph", "Training", "Pruning", "Compression", "Energy", "Evaluation",
-        "Report",
+        "TensorCore", "ModelGraph", "Runtime", "Training", "Pruning", "Compression", "Energy",
+        "Evaluation", "Report",
       ],
       swiftSettings: baseline),
     .executableTarget(
@@ -51,14 +52,17 @@ let package = Package(
       dependencies: ["PruneKit", .product(name: "ArgumentParser", package: "swift-argument-parser")],
       swiftSettings: baseline),
     .testTarget(name: "TensorCoreTests", dependencies: ["TensorCore"], swiftSettings: baseline),
-    .testTarget(name: "ModelGraphTests", dependencies: ["ModelGraph"], swiftSettings: baseline),
+    // The BERT loader and the ONNX exporter are checked by running what they build.
+    .testTarget(name: "ModelGraphTests", dependencies: ["ModelGraph", "Runtime"], swiftSettings: baseline),
+    .testTarget(name: "RuntimeTests", dependencies: ["Runtime"], swiftSettings: baseline),
     .testTarget(
       name: "TrainingTests", dependencies: ["Training"], exclude: ["Fixtures"], swiftSettings: baseline),
     .testTarget(name: "EnergyTests", dependencies: ["Energy"], swiftSettings: baseline),
     .testTarget(name: "ReportTests", dependencies: ["Report"], swiftSettings: baseline),
     .testTarget(name: "EvaluationTests", dependencies: ["Evaluation"], swiftSettings: baseline),
     .testTarget(
-      name: "PruningTests", dependencies: ["Pruning", "ModelGraph", "TensorCore"], swiftSettings: baseline),
+      name: "PruningTests", dependencies: ["Pruning", "Runtime", "ModelGraph", "TensorCore"],
+      swiftSettings: baseline),
     .testTarget(name: "CompressionTests", dependencies: ["Compression"], swiftSettings: baseline),
     .testTarget(name: "PruneKitTests", dependencies: ["PruneKit"], swiftSettings: baseline),
     // Test targets of the other modules are added with their first tests:

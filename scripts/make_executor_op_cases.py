@@ -3,7 +3,7 @@
 
 Writes Tests/Data/executor_op_cases.json: for every case the op, opset, attributes, inputs (name,
 dtype, shape, data; null for an omitted optional input) and onnxruntime's outputs. The Swift test
-(Tests/ModelGraphTests/ExecutorOpTests.swift) builds a one-node Graph from each case, so the cases
+(Tests/RuntimeTests/ExecutorOpTests.swift) builds a one-node Graph from each case, so the cases
 do not depend on the ONNX importer.
 
     pip install onnx onnxruntime numpy && python3 scripts/make_executor_op_cases.py

@@ -6,5 +6,6 @@
 @_exported import ModelGraph
 @_exported import Pruning
 @_exported import Report
+@_exported import Runtime
 @_exported import TensorCore
 @_exported import Training

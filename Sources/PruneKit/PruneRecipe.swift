@@ -1,6 +1,7 @@
 import Foundation
 import ModelGraph
 import Pruning
+import Runtime
 
 /// What `prunekit prune` does, as a library call: one-shot pruning of a loaded graph by the chosen
 /// criterion, scope and pattern, or structured removal of channels or heads.

@@ -1,5 +1,6 @@
 import Foundation
 import ModelGraph
+import Runtime
 import TensorCore
 import Testing
 

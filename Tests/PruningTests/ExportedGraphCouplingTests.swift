@@ -1,4 +1,5 @@
 import ModelGraph
+import Runtime
 import Testing
 
 @testable import Pruning

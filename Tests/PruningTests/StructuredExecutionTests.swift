@@ -1,5 +1,6 @@
 import Foundation
 import ModelGraph
+import Runtime
 import Testing
 
 @testable import Pruning

@@ -23,7 +23,7 @@ extension Graph {
   ///
   /// LeNet-300-100 at batch 1: 784·300 + 300·100 + 100·10 = 266,200 MACs.
   public func costs(
-    inputShapes: [String: [Int]] = [:], selector: any KernelSelector = DenseKernelSelector()
+    inputShapes: [String: [Int]] = [:], selector: any KernelSelector
   ) throws -> GraphCost {
     let shapes = try concreteShapes(inputShapes: inputShapes, selector: selector)
     var zeroCache: [String: Int] = [:]

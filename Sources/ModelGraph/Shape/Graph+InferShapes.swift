@@ -43,7 +43,7 @@ extension Graph {
   /// dimensions are found by inferring a second time with each symbol changed: sizes that move
   /// with a symbol are reported as that symbol (or a multiple, "12*batch"), others as `?`.
   public func inferShapes(
-    inputShapes: [String: [Int]] = [:], selector: any KernelSelector = DenseKernelSelector()
+    inputShapes: [String: [Int]] = [:], selector: any KernelSelector
   ) throws -> [String: ValueShape] {
     var symbols: [String: Int] = [:]  // symbol → its size in the first pass
     var order: [String] = []
@@ -88,8 +88,7 @@ extension Graph {
   /// One abstract-interpretation pass: every value's concrete shape and dtype (and, for small values
   /// computable from constants and shapes, the value itself).
   func concreteShapes(
-    inputShapes: [String: [Int]], symbols: [String: Int] = [:],
-    selector: any KernelSelector = DenseKernelSelector()
+    inputShapes: [String: [Int]], symbols: [String: Int] = [:], selector: any KernelSelector
   ) throws -> [String: (shape: [Int], dtype: DType, value: Tensor?)] {
     typealias Abstract = (shape: [Int], dtype: DType, value: Tensor?)
     var known: [String: Abstract] = [:]

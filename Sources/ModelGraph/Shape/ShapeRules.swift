@@ -76,14 +76,14 @@ enum ShapeRules {
 
   static let conv: Rule = { ctx, s, t in
     let kernel = try ctx.ints("kernel_shape") ?? Array(s[1].dropFirst(2))
-    let win = try ConvOps.Window(ctx, spatial: Array(s[0].dropFirst(2)), kernel: kernel)
+    let win = try ConvWindow(ctx, spatial: Array(s[0].dropFirst(2)), kernel: kernel)
     return [([s[0][0], s[1][0]] + Array(win.output.suffix(s[0].count - 2)), t[0])]
   }
 
   static let pool: Rule = { ctx, s, t in
     guard let kernel = try ctx.ints("kernel_shape") else { throw ctx.unsupported("kernel_shape", "missing") }
     let ceil = try ctx.int("ceil_mode", default: 0) != 0
-    let win = try ConvOps.Window(ctx, spatial: Array(s[0].dropFirst(2)), kernel: kernel, ceilMode: ceil)
+    let win = try ConvWindow(ctx, spatial: Array(s[0].dropFirst(2)), kernel: kernel, ceilMode: ceil)
     return [(Array(s[0].prefix(2)) + Array(win.output.suffix(s[0].count - 2)), t[0])]
   }
 }

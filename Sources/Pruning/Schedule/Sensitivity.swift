@@ -1,4 +1,5 @@
 import ModelGraph
+import Runtime
 import TensorCore
 
 /// One layer's sensitivity curve: quality of the whole model when only this layer is pruned to each

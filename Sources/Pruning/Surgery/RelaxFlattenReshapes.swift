@@ -1,4 +1,5 @@
 import ModelGraph
+import Runtime
 import TensorCore
 
 /// Rewrites flatten-like Reshapes whose target states the flattened size, `[-1, K]` or `[N, K]`

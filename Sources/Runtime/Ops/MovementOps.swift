@@ -1,3 +1,4 @@
+import ModelGraph
 import TensorCore
 
 /// Ops that move elements without arithmetic (ONNX spec), on every dtype: Transpose, Concat, Split,

@@ -1,3 +1,4 @@
+import ModelGraph
 import TensorCore
 
 /// Pad (ONNX spec): pads [x1_begin, x2_begin, …, x1_end, x2_end, …] as an attribute (< 11) or

@@ -1,3 +1,4 @@
+import ModelGraph
 import TensorCore
 
 /// Comparisons and logic with broadcasting (results are bool tensors, `.bytes(.bool, …)`):

@@ -1,6 +1,7 @@
+import ModelGraph
 import Testing
 
-@testable import ModelGraph
+@testable import Runtime
 @testable import TensorCore
 
 /// float16 models (as onnxconverter-common writes them) run computing in Float32 (found by the zoo

@@ -1,8 +1,9 @@
 import Foundation
+import ModelGraph
 import TensorCore
 import Testing
 
-@testable import ModelGraph
+@testable import Runtime
 
 /// Shape inference and per-node costs on the ONNX fixtures, against hand-computed counts.
 @Suite struct ExecutorCostTests {

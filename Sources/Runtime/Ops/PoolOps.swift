@@ -1,3 +1,4 @@
+import ModelGraph
 import TensorCore
 
 /// Pooling (ONNX spec): MaxPool, AveragePool (1-D/2-D, pads, strides, dilations, ceil_mode,
@@ -26,7 +27,7 @@ enum PoolOps {
     guard let kernel = try ctx.ints("kernel_shape") else { throw ctx.unsupported("kernel_shape", "missing") }
     let ceilMode = try ctx.int("ceil_mode", default: 0) != 0
     let includePad = try ctx.int("count_include_pad", default: 0) != 0
-    let win = try ConvOps.Window(ctx, spatial: Array(x.shape[2...]), kernel: kernel, ceilMode: ceilMode)
+    let win = try ConvWindow(ctx, spatial: Array(x.shape[2...]), kernel: kernel, ceilMode: ceilMode)
     let planes = x.shape[0] * x.shape[1]
     let (h, w) = (win.input[0], win.input[1])
     let (oh, ow) = (win.output[0], win.output[1])

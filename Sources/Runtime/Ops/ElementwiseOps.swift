@@ -1,4 +1,5 @@
 import Foundation
+import ModelGraph
 import TensorCore
 
 /// Element-wise arithmetic with ONNX multidirectional broadcasting (ONNX Broadcasting.md):

@@ -1,3 +1,4 @@
+import ModelGraph
 import TensorCore
 
 /// Gemm and MatMul (ONNX spec), on TensorCore's `gemm`.

@@ -1,8 +1,9 @@
 import Foundation
+import ModelGraph
 import TensorCore
 import Testing
 
-@testable import ModelGraph
+@testable import Runtime
 
 /// The fusion rewrites (MatMul+bias(+GELU), erf GELU, attention) change speed, not answers.
 @Suite struct ExecutorFusionTests {

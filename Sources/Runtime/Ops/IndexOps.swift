@@ -1,3 +1,4 @@
+import ModelGraph
 import TensorCore
 
 /// Index-producing and index-reading ops of exported language and classification models (ONNX

@@ -1,4 +1,5 @@
 import Foundation
+import ModelGraph
 import TensorCore
 
 /// Activations (ONNX operator spec): Relu, LeakyRelu, Elu, Gelu, Erf, Tanh, Sigmoid, HardSigmoid,

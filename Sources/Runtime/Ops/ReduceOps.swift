@@ -1,3 +1,4 @@
+import ModelGraph
 import TensorCore
 
 /// Reductions (ONNX spec): ReduceMean, ReduceSum, ReduceMax, ReduceMin, ReduceProd, ReduceL2,

@@ -1,3 +1,4 @@
+import ModelGraph
 import TensorCore
 
 /// Ops that change shape or type metadata, or make constants (ONNX spec): Shape, Size, Reshape,

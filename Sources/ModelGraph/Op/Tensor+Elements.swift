@@ -5,7 +5,7 @@ import TensorCore
 extension Tensor {
   /// Moves the Float32 elements out (the tensor is left empty). When this tensor held the only
   /// reference, the returned array can be mutated without a copy.
-  mutating func takeFloats() -> [Float] {
+  package mutating func takeFloats() -> [Float] {
     guard case .float32(let values) = storage else {
       preconditionFailure("takeFloats on a \(dtype.rawValue) tensor of shape \(shape)")
     }
@@ -14,13 +14,13 @@ extension Tensor {
   }
 
   /// A bool tensor (`.bytes(.bool, …)`, one byte per element, 0 or 1).
-  init(shape: [Int], bools: [Bool]) {
+  package init(shape: [Int], bools: [Bool]) {
     // Cannot fail: one byte per element by construction.
     self = try! Tensor(shape: shape, dtype: .bool, bytes: bools.map { $0 ? 1 : 0 })
   }
 
   /// Elements as booleans (non-zero = true), whatever the dtype.
-  var bools: [Bool] {
+  package var bools: [Bool] {
     switch storage {
     case .bytes(.bool, let b), .bytes(.uint8, let b): return b.map { $0 != 0 }
     case .float32(let v): return v.map { $0 != 0 }
@@ -30,7 +30,7 @@ extension Tensor {
   }
 
   /// A tensor of `dtype` and `shape` whose every element is zero.
-  static func zeros(_ shape: [Int], dtype: DType) -> Tensor {
+  package static func zeros(_ shape: [Int], dtype: DType) -> Tensor {
     let n = elementCount(shape)
     switch dtype {
     case .float32: return Tensor(shape: shape, floats: [Float](repeating: 0, count: n))
@@ -41,7 +41,7 @@ extension Tensor {
   }
 
   /// The elements at `offsets` (flat indices into this tensor), as a tensor of `shape`.
-  func gathering(offsets: [Int], shape newShape: [Int]) -> Tensor {
+  package func gathering(offsets: [Int], shape newShape: [Int]) -> Tensor {
     var out = self
     out.shape = newShape
     switch storage {
@@ -63,7 +63,7 @@ extension Tensor {
   }
 
   /// Concatenates the flat elements of same-dtype tensors (caller sets the shape).
-  static func joined(_ parts: [Tensor], shape: [Int]) -> Tensor {
+  package static func joined(_ parts: [Tensor], shape: [Int]) -> Tensor {
     precondition(!parts.isEmpty, "joined: no parts")
     var out = parts[0]
     out.shape = shape
@@ -87,9 +87,9 @@ extension Tensor {
 }
 
 /// Index arithmetic on row-major shapes.
-enum Indexing {
+package enum Indexing {
   /// NumPy/ONNX multidirectional broadcast of two shapes, or nil when incompatible.
-  static func broadcast(_ a: [Int], _ b: [Int]) -> [Int]? {
+  package static func broadcast(_ a: [Int], _ b: [Int]) -> [Int]? {
     let rank = max(a.count, b.count)
     var out = [Int](repeating: 1, count: rank)
     for i in 0..<rank {
@@ -107,7 +107,7 @@ enum Indexing {
   }
 
   /// Strides (in elements) to read a tensor of `shape` broadcast to `target`: 0 on broadcast axes.
-  static func broadcastStrides(_ shape: [Int], to target: [Int]) -> [Int] {
+  package static func broadcastStrides(_ shape: [Int], to target: [Int]) -> [Int] {
     let strides = Tensor.strides(of: shape)
     let pad = target.count - shape.count
     return (0..<target.count).map { i in
@@ -116,7 +116,7 @@ enum Indexing {
   }
 
   /// Flat source offsets `base + Σ index[d]·strides[d]` for every index of `shape`, row-major.
-  static func offsets(shape: [Int], strides: [Int], base: Int = 0) -> [Int] {
+  package static func offsets(shape: [Int], strides: [Int], base: Int = 0) -> [Int] {
     let n = Tensor.elementCount(shape)
     var out = [Int](repeating: 0, count: n)
     if n == 0 { return out }

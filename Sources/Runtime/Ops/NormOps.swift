@@ -1,3 +1,4 @@
+import ModelGraph
 import TensorCore
 
 /// Normalisations (ONNX spec): BatchNormalization in inference mode, LayerNormalization (opset 17),

@@ -1,8 +1,9 @@
 import Foundation
+import ModelGraph
 import TensorCore
 import Testing
 
-@testable import ModelGraph
+@testable import Runtime
 
 /// Every op against onnxruntime on one-node graphs (Tests/Data/executor_op_cases.json, made by
 /// scripts/make_executor_op_cases.py), including the opset differences of Squeeze/Unsqueeze,

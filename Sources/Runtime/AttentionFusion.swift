@@ -1,3 +1,4 @@
+import ModelGraph
 import TensorCore
 
 /// Scaled dot-product attention as exported by PyTorch for BERT-family models, fused into one

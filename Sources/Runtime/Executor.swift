@@ -1,3 +1,4 @@
+import ModelGraph
 import TensorCore
 
 /// Runs a `Graph` on tensors with the kernels a `KernelSelector` picks (dense by default).

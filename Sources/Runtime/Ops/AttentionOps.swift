@@ -1,4 +1,5 @@
 import Foundation
+import ModelGraph
 import TensorCore
 
 /// Ops of opsets 23–24 that PyTorch's exporter emits at those opsets (ONNX operator spec):

@@ -1,4 +1,5 @@
 import Foundation
+import ModelGraph
 import TensorCore
 
 /// Ops ordinary exported models use beyond the core families (ONNX operator spec, Operators.md):

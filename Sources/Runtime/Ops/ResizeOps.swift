@@ -1,4 +1,5 @@
 import Foundation
+import ModelGraph
 import TensorCore
 
 /// Resize (ONNX spec, opsets 10–18): modes nearest and linear, applied separably one axis at a time.

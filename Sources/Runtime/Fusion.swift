@@ -1,3 +1,4 @@
+import ModelGraph
 import TensorCore
 
 /// Graph rewrites the executor applies before running (the caller's graph is not changed). Each

@@ -1,8 +1,9 @@
 import Foundation
+import ModelGraph
 import TensorCore
 import Testing
 
-@testable import ModelGraph
+@testable import Runtime
 
 /// End to end on real models: the ONNX fixtures against onnxruntime's outputs, and all-MiniLM-L6-v2
 /// against PyTorch / sentence-transformers (../shared/models/all-MiniLM-L6-v2/reference.safetensors).

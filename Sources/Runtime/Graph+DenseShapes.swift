@@ -1,0 +1,15 @@
+import ModelGraph
+
+/// Shape inference and costs with the dense op table: ModelGraph evaluates small constant subgraphs
+/// through whichever `KernelSelector` it is given; these forms pass `DenseKernelSelector()`.
+extension Graph {
+  /// `inferShapes(inputShapes:selector:)` with the dense kernels.
+  public func inferShapes(inputShapes: [String: [Int]] = [:]) throws -> [String: ValueShape] {
+    try inferShapes(inputShapes: inputShapes, selector: DenseKernelSelector())
+  }
+
+  /// `costs(inputShapes:selector:)` with the dense kernels.
+  public func costs(inputShapes: [String: [Int]] = [:]) throws -> GraphCost {
+    try costs(inputShapes: inputShapes, selector: DenseKernelSelector())
+  }
+}
