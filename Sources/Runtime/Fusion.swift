@@ -9,7 +9,8 @@ import TensorCore
 /// |---|---|
 /// | Div(x, √2) → Erf → Add(·, 1) → Mul(x, ·) → Mul(·, 0.5) | Gelu(x) (PyTorch's exported erf GELU) |
 /// | MatMul(X, W) → Add(·, b), W 2-D and b 1-D [N] initializers | FusedMatMul(X, W, b): bias in the GEMM |
-/// | FusedMatMul → Gelu | FusedMatMul with activation = "gelu" |
+/// | Gemm(X, W, c), transA = 0, α = β = 1, W 2-D, c absent or [N] initializers | MatMul(X, Wᵀ or W) → Add(·, c), then as above |
+/// | FusedMatMul → Gelu / Relu | FusedMatMul with activation = "gelu" / "relu" |
 /// | FusedMatMul → Add(·, r), r computed (not an initializer) | FusedMatMul(X, W, b, r): residual in the GEMM |
 /// | Q/K/V reshape-transpose → MatMul → scale → +mask → Softmax → MatMul → transpose-reshape | Attention (AttentionFusion.swift) |
 ///
@@ -21,6 +22,7 @@ enum Fusion {
   static func fuse(_ graph: Graph) -> Graph {
     var g = graph
     g.nodes = fuseGelu(g)
+    g = gemmAsMatMul(g)
     g.nodes = fuseMatMulBias(g)
     g.nodes = fuseAttention(g)
     return g
@@ -102,6 +104,11 @@ enum Fusion {
         attributes["activation"] = .string("gelu")
         last = g
         removed.insert(g)
+      } else if let g = readers.only(outputs[0]), graph.nodes[g].opType == "Relu", graph.nodes[g].domain.isEmpty {
+        outputs = graph.nodes[g].outputs
+        attributes["activation"] = .string("relu")
+        last = g
+        removed.insert(g)
       }
       // A residual Add of a computed value (a transformer's skip connection): into the epilogue too.
       if let r = readers.only(outputs[0]), graph.nodes[r].opType == "Add", graph.nodes[r].domain.isEmpty,
@@ -120,5 +127,62 @@ enum Fusion {
         inputs: inputs, outputs: outputs, attributes: attributes)
     }
     return nodes.enumerated().filter { !removed.contains($0.offset) }.map(\.element)
+  }
+
+  /// Gemm(X, W, c) with transA = 0, alpha = beta = 1, W a 2-D Float32 initializer and c absent or an
+  /// initializer of N elements → MatMul(X, W′) → Add(·, c′), so that `fuseMatMulBias` folds bias and
+  /// activation into one FusedMatMul. W′ is W, or Wᵀ stored once when transB = 1 (the original is
+  /// dropped when nothing else reads it); c′ is c as [N], or zeros.
+  static func gemmAsMatMul(_ graph: Graph) -> Graph {
+    var g = graph
+    var readers: [String: Int] = [:]
+    for node in graph.nodes { for name in Set(node.inputs) { readers[name, default: 0] += 1 } }
+    var nodes: [Node] = []
+    for node in graph.nodes {
+      func int(_ name: String, _ fallback: Int) -> Int {
+        if case .int(let v)? = node.attributes[name] { return v }
+        return fallback
+      }
+      func float(_ name: String) -> Float {
+        if case .float(let v)? = node.attributes[name] { return v }
+        return 1
+      }
+      guard node.opType == "Gemm", node.domain.isEmpty, node.inputs.count >= 2, int("transA", 0) == 0,
+        float("alpha") == 1, float("beta") == 1, let w = graph.initializers[node.inputs[1]], w.rank == 2,
+        w.dtype == .float32, graph.inputs.allSatisfy({ $0.name != node.inputs[1] })
+      else {
+        nodes.append(node)
+        continue
+      }
+      let transB = int("transB", 0) != 0
+      let n = transB ? w.shape[0] : w.shape[1]
+      var bias = Tensor(shape: [n], floats: [Float](repeating: 0, count: n))
+      if node.inputs.count > 2, !node.inputs[2].isEmpty {
+        guard let c = graph.initializers[node.inputs[2]], c.dtype == .float32, c.count == n,
+          c.rank == 1 || (c.rank == 2 && c.shape[0] == 1)
+        else {
+          nodes.append(node)
+          continue
+        }
+        bias = Tensor(shape: [n], floats: c.floats)
+      }
+      var weightName = node.inputs[1]
+      if transB {
+        let (rows, cols) = (w.shape[0], w.shape[1])
+        let v = w.floats
+        var t = [Float](repeating: 0, count: v.count)
+        for r in 0..<rows { for c in 0..<cols { t[c * rows + r] = v[r * cols + c] } }
+        weightName = node.inputs[1] + "/transposed"
+        g.initializers[weightName] = Tensor(shape: [cols, rows], floats: t)
+        if readers[node.inputs[1]] == 1 { g.initializers[node.inputs[1]] = nil }
+      }
+      let biasName = node.name + "/gemm_bias"
+      g.initializers[biasName] = bias
+      let product = node.outputs[0] + "/gemm_product"
+      nodes.append(Node(name: node.name + "/matmul", opType: "MatMul", inputs: [node.inputs[0], weightName], outputs: [product]))
+      nodes.append(Node(name: node.name + "/bias", opType: "Add", inputs: [product, biasName], outputs: node.outputs))
+    }
+    g.nodes = nodes
+    return g
   }
 }

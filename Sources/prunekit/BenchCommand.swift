@@ -6,7 +6,9 @@ struct BenchCommand: ParsableCommand {
   static let configuration = CommandConfiguration(
     commandName: "bench", abstract: "Measure PruneKit's speed next to a peer, in the same run.",
     subcommands: [
+      BenchModelCommand.self,
       BenchKernelsCommand.self,
       BenchMiniLMCommand.self,
-    ])
+    ],
+    defaultSubcommand: BenchModelCommand.self)
 }

@@ -24,6 +24,15 @@ struct BenchKernelsCommand: ParsableCommand {
   @Flag(help: "Print the results as JSON instead of a table.")
   var json = false
 
+  @Option(help: "Linear-layer shapes MxKxN for the sparse table (empty: skip it).")
+  var sparseSizes = "1x784x300,64x784x300,2048x384x1536,2048x1536x384"
+
+  @Option(help: "Sparsities (fractions of zeros, magnitude masks) and N:M patterns for the sparse table.")
+  var sparsities = "0.5,0.7,0.9,0.95,2:4"
+
+  @Option(help: "Thread counts for the sparse table.")
+  var sparseThreads = "1,2"
+
   func run() throws {
     let shapes = try sizes.split(separator: ",").map { try BenchShape(parsing: String($0)) }
     let peer = NumpyPeer.locate()
@@ -44,6 +53,19 @@ struct BenchKernelsCommand: ParsableCommand {
       }
       rows.append(row)
     }
+    var sparseRows: [SparseKernelBench.Row] = []
+    if !sparseSizes.isEmpty {
+      let threadCounts = try sparseThreads.split(separator: ",").map { text -> Int in
+        guard let t = Int(text), t >= 1, t <= 1024 else {
+          throw ValidationError("--sparse-threads '\(text)': expected an integer in 1...1024")
+        }
+        return t
+      }
+      sparseRows = try SparseKernelBench(
+        shapes: sparseSizes.split(separator: ",").map { try BenchShape(parsing: String($0)) }.filter(\.transB),
+        patterns: sparsities.split(separator: ",").map(String.init), threads: threadCounts, repeats: repeats
+      ).run()
+    }
     var peerNote = "numpy: not available (python3 -c 'import numpy' failed); column skipped"
     if let peer {
       for threads in [1, 2] {
@@ -53,10 +75,15 @@ struct BenchKernelsCommand: ParsableCommand {
       }
     }
     if json {
-      let data = try JSONEncoder.pretty.encode(rows)
+      struct Output: Encodable {
+        let gemm: [BenchRow]
+        let sparse: [SparseKernelBench.Row]
+      }
+      let data = try JSONEncoder.pretty.encode(Output(gemm: rows, sparse: sparseRows))
       print(String(decoding: data, as: UTF8.self))
     } else {
       printTable(rows, note: peerNote)
+      if !sparseRows.isEmpty { SparseKernelBench.printTable(sparseRows) }
     }
   }
 

@@ -18,6 +18,10 @@ import Synchronization
 /// Rows of X per tile of the `.csr`/`.nm` kernels (two SIMD16 vectors).
 let spmmTileRows = 32
 
+/// Below this many rows, `.csr` computes each output as a dot product over its non-zeros (gathering
+/// x[p]) instead of transposing a mostly empty 32-row tile.
+let spmmDotRows = 4
+
 /// Y[m, n] = epilogue(X[m, k] · W) with W sparse; Y (row stride ldy) is overwritten, not read.
 /// X has row stride ldx. `threads` caps the threads used (default: all of `ThreadPool.shared`).
 public func spmm(
@@ -91,6 +95,12 @@ private func spmmDispatch<V: SparseValueReader>(
         }
         return
       }
+      if m < spmmDotRows && w.layout == .csr {
+        ThreadPool.shared.parallelFor(m, threads: threads) { i in
+          operands.csrDotRow(x: X.base + i * ldx, y: Y.base + i * ldy, epilogue: epilogue.offset(row: i, col: 0))
+        }
+        return
+      }
       let tiles = (m + spmmTileRows - 1) / spmmTileRows
       // Few tiles for the threads: split the outputs too (each piece transposes its X tile itself).
       let chunks = tiles >= threads ? 1 : max(1, min(threads, w.n / 64))
@@ -137,6 +147,36 @@ private struct SparseOperands<V: SparseValueReader>: @unchecked Sendable {
       }
     }
     epilogue.apply(m: 1, n: matrix.n, c: y, ldc: matrix.n)
+  }
+
+  /// One row of X through the `.csr` layout as dot products: y[j] = Σ w(p, j)·x[p] over row j's
+  /// non-zeros, four partial sums per row so the gathers overlap.
+  @inline(__always)
+  func csrDotRow(x: UnsafePointer<Float>, y: UnsafeMutablePointer<Float>, epilogue: GEMMEpilogue) {
+    let n = matrix.n
+    for panel in 0..<matrix.panelCount {
+      let rowStarts = starts + panel * (n + 1)
+      let xp = x + panel * matrix.panelWidth
+      for j in 0..<n {
+        var (s0, s1, s2, s3): (Float, Float, Float, Float) = (0, 0, 0, 0)
+        var e = Int(rowStarts[j])
+        let end = Int(rowStarts[j + 1])
+        while e + 4 <= end {
+          s0 += values.value(e) * xp[Int(indices[e])]
+          s1 += values.value(e + 1) * xp[Int(indices[e + 1])]
+          s2 += values.value(e + 2) * xp[Int(indices[e + 2])]
+          s3 += values.value(e + 3) * xp[Int(indices[e + 3])]
+          e += 4
+        }
+        while e < end {
+          s0 += values.value(e) * xp[Int(indices[e])]
+          e += 1
+        }
+        let sum = (s0 + s1) + (s2 + s3)
+        y[j] = panel == 0 ? sum : y[j] + sum
+      }
+    }
+    epilogue.apply(m: 1, n: n, c: y, ldc: n)
   }
 
   /// Rows `rows` (≤ 32) of Y, outputs `outputs`, through the `.csr` or `.nm` layout.

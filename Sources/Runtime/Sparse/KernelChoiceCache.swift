@@ -1,0 +1,75 @@
+import Foundation
+import ModelGraph
+import Synchronization
+import TensorCore
+
+/// Measured kernel choices, kept per CPU model in `$XDG_CACHE_HOME/prunekit/kernel-choices.json`
+/// (or `~/.cache/prunekit/…`; `PRUNEKIT_CACHE_DIR` overrides the folder). A choice depends on the CPU,
+/// the layer's shape and sparsity (to 1 %), the rows, the threads and the candidates; a file that
+/// cannot be read is ignored (and rewritten), never an error: the cache only saves time.
+public final class KernelChoiceCache: Sendable {
+  public static let shared = KernelChoiceCache(path: KernelChoiceCache.defaultPath)
+
+  public let path: String?
+  private let entries: Mutex<[String: LinearKernel]>
+
+  public init(path: String?) {
+    self.path = path
+    var loaded: [String: LinearKernel] = [:]
+    if let path, let data = FileManager.default.contents(atPath: path),
+      let decoded = try? JSONDecoder().decode([String: LinearKernel].self, from: data)
+    {
+      loaded = decoded
+    }
+    entries = Mutex(loaded)
+  }
+
+  static var defaultPath: String? {
+    let env = ProcessInfo.processInfo.environment
+    let folder: String
+    if let dir = env["PRUNEKIT_CACHE_DIR"], !dir.isEmpty {
+      folder = dir
+    } else if let xdg = env["XDG_CACHE_HOME"], !xdg.isEmpty {
+      folder = xdg + "/prunekit"
+    } else if let home = env["HOME"], !home.isEmpty {
+      folder = home + "/.cache/prunekit"
+    } else {
+      return nil
+    }
+    return folder + "/kernel-choices.json"
+  }
+
+  /// The CPU's model name from /proc/cpuinfo ("unknown CPU" when unreadable).
+  public static let cpuModel: String = {
+    guard let text = try? String(contentsOfFile: "/proc/cpuinfo", encoding: .utf8) else { return "unknown CPU" }
+    for line in text.split(separator: "\n") where line.hasPrefix("model name") {
+      if let colon = line.firstIndex(of: ":") {
+        return line[line.index(after: colon)...].trimmingCharacters(in: .whitespaces)
+      }
+    }
+    return "unknown CPU"
+  }()
+
+  static func key(
+    op: String, m: Int, k: Int, n: Int, sparsity: Double, candidates: [LinearKernel], threads: Int
+  ) -> String {
+    let percent = Int((sparsity * 100).rounded())
+    return "\(cpuModel)|\(CPUFeatures.kernel)|\(op)|\(m)x\(k)x\(n)|\(percent)%|"
+      + "\(candidates.map(\.description).joined(separator: ","))|\(threads)T"
+  }
+
+  func lookup(_ key: String) -> LinearKernel? { entries.withLock { $0[key] } }
+
+  func store(_ key: String, _ kernel: LinearKernel) {
+    let snapshot = entries.withLock { entries -> [String: LinearKernel] in
+      entries[key] = kernel
+      return entries
+    }
+    guard let path else { return }
+    let folder = URL(fileURLWithPath: path).deletingLastPathComponent().path
+    try? FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
+    let encoder = JSONEncoder()
+    encoder.outputFormatting = [.sortedKeys, .prettyPrinted]
+    if let data = try? encoder.encode(snapshot) { try? AtomicFile.write(data, to: path) }
+  }
+}

@@ -1,0 +1,198 @@
+import Foundation
+import ModelGraph
+import Synchronization
+import TensorCore
+
+/// Chooses, per linear layer, between the dense packed GEMM and the sparse kernels by *measuring*
+/// them on the layer's own weight at the rows it will run with (batch × sequence), and defers every
+/// other node to `DenseKernelSelector`. Choices are cached per CPU model (`KernelChoiceCache`), so a
+/// second load measures nothing. `PRUNEKIT_KERNEL=dense|csr|csc|2:4|4:8` forces one kernel for every
+/// layer that can run it (the GEMM micro-kernel values avx512|avx2|reference keep their meaning).
+///
+///     let selector = try SparseKernelSelector(graph: graph, inputShapes: ["input": [1, 1, 28, 28]])
+///     let executor = try Executor(graph: graph, selector: selector)
+///     selector.choices   // what each layer got, and the measured alternatives
+public struct SparseKernelSelector: KernelSelector {
+  public struct Options: Sendable {
+    /// Layers with fewer zeros than this stay dense without being measured.
+    public var minimumSparsity = 0.3
+    /// One kernel for every layer that can run it (nil: measure). Defaults to `PRUNEKIT_KERNEL`.
+    public var forced: LinearKernel? = ProcessInfo.processInfo.environment["PRUNEKIT_KERNEL"].flatMap(
+      LinearKernel.init(parsing:))
+    /// Where measured choices are kept; nil measures every time.
+    public var cache: KernelChoiceCache? = .shared
+    /// Threads the layers will run with.
+    public var threads = ThreadPool.shared.threadCount
+
+    public init() {}
+  }
+
+  /// What one layer got.
+  public struct Choice: Sendable, Codable {
+    public var node: String
+    /// The weight initializer's name in the graph the executor ran (`…/transposed` for a Gemm with
+    /// transB = 1, whose weight the fusion stores transposed).
+    public var weight: String
+    public var shape: String
+    public var sparsity: Double
+    public var kernel: LinearKernel
+    /// Measured seconds per call of each candidate (empty when forced or below the threshold).
+    public var seconds: [String: Double]
+    /// Bytes the chosen kernel keeps for the weight.
+    public var weightBytes: Int
+    public var fromCache: Bool
+  }
+
+  public let dense: DenseKernelSelector
+  public let options: Options
+  /// Rows of X (product of all but the last dimension) per value name, from shape inference.
+  let rows: [String: Int]
+  private let log = ChoiceLog()
+
+  /// `inputShapes`: the shapes the graph will be run with (symbolic dimensions otherwise count as 1).
+  public init(
+    graph: Graph, inputShapes: [String: [Int]] = [:], dense: DenseKernelSelector = DenseKernelSelector(),
+    options: Options = Options()
+  ) {
+    self.dense = dense
+    self.options = options
+    var rows: [String: Int] = [:]
+    if let shapes = try? graph.inferShapes(inputShapes: inputShapes) {
+      for (name, shape) in shapes where !shape.concrete.isEmpty {
+        rows[name] = shape.concrete.dropLast().reduce(1, *)
+      }
+    }
+    self.rows = rows
+  }
+
+  /// The choices made so far, in node order.
+  public var choices: [Choice] { log.entries.withLock { $0 } }
+
+  public func kernel(for node: Node, in graph: Graph) throws -> OpKernel {
+    guard let layer = LinearLayer(node, in: graph) else { return try dense.kernel(for: node, in: graph) }
+    let m = max(1, rows[node.inputs[0]] ?? 1)
+    let shape = "\(m)×\(layer.k)×\(layer.n)"
+    var candidates: [LinearKernel] = [.dense]
+    if layer.zeroFraction >= options.minimumSparsity || !layer.patterns.isEmpty {
+      if layer.zeroFraction >= options.minimumSparsity { candidates.append(.csr) }
+      if m <= 16 && layer.n <= 1 << 16 && layer.zeroFraction >= options.minimumSparsity {
+        candidates.append(.csc)
+      }
+      candidates += layer.patterns
+    }
+    var chosen: LinearKernel = .dense
+    var seconds: [String: Double] = [:]
+    var fromCache = false
+    if let forced = options.forced, forced != .dense, candidates.contains(forced) {
+      chosen = forced
+    } else if options.forced == .dense || candidates.count == 1 {
+      chosen = .dense
+    } else {
+      let key = KernelChoiceCache.key(
+        op: node.opType, m: m, k: layer.k, n: layer.n, sparsity: layer.zeroFraction, candidates: candidates,
+        threads: options.threads)
+      if let cached = options.cache?.lookup(key), candidates.contains(cached) {
+        chosen = cached
+        fromCache = true
+      } else {
+        (chosen, seconds) = try measure(layer, candidates: candidates, m: m)
+        options.cache?.store(key, chosen)
+      }
+    }
+    let kernel: OpKernel
+    let bytes: Int
+    if chosen == .dense {
+      kernel = try dense.kernel(for: node, in: graph)
+      bytes = layer.weight.count * 4
+    } else {
+      let matrix = try layer.sparse(chosen)
+      try matrix.validate(name: node.name)
+      kernel = { ctx in [try LinearLayer.run(matrix, ctx)] }
+      bytes = matrix.byteCount
+    }
+    log.entries.withLock {
+      $0.append(
+        Choice(
+          node: node.name, weight: node.inputs[1], shape: shape, sparsity: layer.zeroFraction, kernel: chosen, seconds: seconds,
+          weightBytes: bytes, fromCache: fromCache))
+    }
+    return kernel
+  }
+
+  /// Times each candidate on seeded activations of the layer's real shape (rows capped at 4096):
+  /// best of several calls, at least 3 and ~2 ms each.
+  private func measure(_ layer: LinearLayer, candidates: [LinearKernel], m: Int) throws -> (
+    LinearKernel, [String: Double]
+  ) {
+    let rows = min(m, 4096)
+    var rng = SeededGenerator(seed: 7)
+    // Half the activations zero, as after a ReLU: the csc kernel's case.
+    let x = (0..<(rows * layer.k)).map { _ -> Float in
+      let v = rng.nextUniform() * 2 - 1
+      return v < 0 ? 0 : v
+    }
+    var y = [Float](repeating: 0, count: rows * layer.n)
+    var timings: [String: Double] = [:]
+    var best: (LinearKernel, Double) = (.dense, .infinity)
+    let w = layer.weight.floats
+    for candidate in candidates {
+      let run: () -> Void
+      if candidate == .dense {
+        let packed = w.withUnsafeBufferPointer {
+          PackedMatrix(b: $0.baseAddress!, ldb: layer.weight.shape[1], transposed: layer.transposed, k: layer.k, n: layer.n)
+        }
+        run = {
+          x.withUnsafeBufferPointer { xp in
+            y.withUnsafeMutableBufferPointer { yp in
+              gemm(
+                transA: false, m: rows, alpha: 1, a: xp.baseAddress!, lda: layer.k, packedB: packed, beta: 0,
+                c: yp.baseAddress!, ldc: layer.n, threads: options.threads)
+            }
+          }
+        }
+      } else {
+        let matrix = try layer.sparse(candidate)
+        run = {
+          x.withUnsafeBufferPointer { xp in
+            y.withUnsafeMutableBufferPointer { yp in
+              spmm(
+                matrix, m: rows, x: xp.baseAddress!, ldx: layer.k, y: yp.baseAddress!, ldy: layer.n,
+                threads: options.threads)
+            }
+          }
+        }
+      }
+      let t = KernelTimer.bestSecondsPerCall(run)
+      timings[candidate.description] = t
+      if t < best.1 { best = (candidate, t) }
+    }
+    return (best.0, timings)
+  }
+}
+
+/// The choices a selector made, shared by its copies (the executor keeps its own copy).
+final class ChoiceLog: Sendable {
+  let entries = Mutex<[SparseKernelSelector.Choice]>([])
+}
+
+/// Best mean time per call over a few batches of calls (each batch ≥ `minimumSeconds`).
+public enum KernelTimer {
+  public static func bestSecondsPerCall(
+    batches: Int = 3, minimumSeconds: Double = 0.002, _ body: () -> Void
+  ) -> Double {
+    body()  // warm caches and scratch
+    var best = Double.infinity
+    for _ in 0..<batches {
+      var calls = 0
+      let start = DispatchTime.now().uptimeNanoseconds
+      var elapsed = 0.0
+      repeat {
+        body()
+        calls += 1
+        elapsed = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
+      } while elapsed < minimumSeconds
+      best = min(best, elapsed / Double(calls))
+    }
+    return best
+  }
+}

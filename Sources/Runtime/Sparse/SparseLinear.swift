@@ -1,0 +1,172 @@
+import ModelGraph
+import TensorCore
+
+/// The kernels a linear layer (MatMul / FusedMatMul / Gemm with a constant 2-D weight) can run with.
+public enum LinearKernel: Sendable, Hashable, Codable, CustomStringConvertible {
+  /// The packed dense GEMM (`PackedMatrix`).
+  case dense
+  case csr
+  /// Input-major, skipping zero activations (small batches).
+  case csc
+  /// N:M packed (2:4, 4:8).
+  case nm(keep: Int, group: Int)
+
+  public var description: String {
+    switch self {
+    case .dense: return "dense"
+    case .csr: return "csr"
+    case .csc: return "csc"
+    case .nm(let keep, let group): return "\(keep):\(group)"
+    }
+  }
+
+  /// Parses `dense`, `csr`, `csc`, `2:4`, `nm` (= 2:4)…; nil for anything else.
+  public init?(parsing text: String) {
+    switch text.lowercased() {
+    case "dense": self = .dense
+    case "csr": self = .csr
+    case "csc", "eie": self = .csc
+    case "nm", "2:4": self = .nm(keep: 2, group: 4)
+    case "4:8": self = .nm(keep: 4, group: 8)
+    case "1:4": self = .nm(keep: 1, group: 4)
+    default: return nil
+    }
+  }
+
+  public var layout: SparseMatrix.Layout? {
+    switch self {
+    case .dense: return nil
+    case .csr: return .csr
+    case .csc: return .csc
+    case .nm(let keep, let group): return .nm(keep: keep, group: group)
+    }
+  }
+}
+
+/// A linear node the sparse kernels can run: Y = act(X · op(W) + b) (+ R), W a 2-D Float32 initializer.
+struct LinearLayer {
+  let node: Node
+  /// op(W) is [k, n]; `transposed` when W is stored [n, k] (Gemm transB = 1).
+  let weight: Tensor
+  let transposed: Bool
+  let k: Int
+  let n: Int
+  let zeroFraction: Double
+  /// N:M patterns the weight satisfies, densest first.
+  let patterns: [LinearKernel]
+
+  /// nil unless `node` is MatMul, FusedMatMul, or a Gemm with transA = 0, alpha = beta = 1 and a bias
+  /// that is a 1-D (or [1, N]) initializer, whose B is a 2-D Float32 initializer.
+  init?(_ node: Node, in graph: Graph) {
+    let fused = node.opType == "FusedMatMul" && node.domain == Fusion.domain
+    let isGemm = node.opType == "Gemm" && node.domain.isEmpty
+    guard fused || isGemm || (node.opType == "MatMul" && node.domain.isEmpty), node.inputs.count >= 2,
+      let w = graph.initializers[node.inputs[1]], w.rank == 2, w.dtype == .float32, w.count > 0
+    else { return nil }
+    var transposed = false
+    if isGemm {
+      func int(_ name: String, _ fallback: Int) -> Int {
+        if case .int(let v)? = node.attributes[name] { return v }
+        return fallback
+      }
+      func float(_ name: String) -> Float {
+        if case .float(let v)? = node.attributes[name] { return v }
+        return 1
+      }
+      guard int("transA", 0) == 0, float("alpha") == 1, float("beta") == 1 else { return nil }
+      transposed = int("transB", 0) != 0
+      let n = transposed ? w.shape[0] : w.shape[1]
+      if node.inputs.count > 2, !node.inputs[2].isEmpty {
+        guard let c = graph.initializers[node.inputs[2]], c.dtype == .float32, c.count == n,
+          c.rank == 1 || (c.rank == 2 && c.shape[0] == 1)
+        else { return nil }
+      }
+    }
+    self.node = node
+    weight = w
+    self.transposed = transposed
+    (k, n) = transposed ? (w.shape[1], w.shape[0]) : (w.shape[0], w.shape[1])
+    let values = w.floats
+    var zeros = 0
+    for v in values where v == 0 { zeros += 1 }
+    zeroFraction = Double(zeros) / Double(values.count)
+    var found: [LinearKernel] = []
+    for (keep, group) in [(1, 4), (2, 4), (4, 8)] where k % group == 0 {
+      if LinearLayer.satisfies(values, k: k, n: n, transposed: transposed, keep: keep, group: group) {
+        found.append(.nm(keep: keep, group: group))
+        break
+      }
+    }
+    patterns = found
+  }
+
+  static func satisfies(_ w: [Float], k: Int, n: Int, transposed: Bool, keep: Int, group: Int) -> Bool {
+    for j in 0..<n {
+      for g in 0..<(k / group) {
+        var count = 0
+        for o in 0..<group {
+          let p = g * group + o
+          if (transposed ? w[j * k + p] : w[p * n + j]) != 0 { count += 1 }
+        }
+        if count > keep { return false }
+      }
+    }
+    return true
+  }
+
+  /// The sparse layout of the weight for `kernel`.
+  func sparse(_ kernel: LinearKernel) throws -> SparseMatrix {
+    guard let layout = kernel.layout else { preconditionFailure("dense has no sparse layout") }
+    return try weight.floats.withUnsafeBufferPointer {
+      try SparseMatrix.make(
+        b: $0.baseAddress!, ldb: weight.shape[1], transposed: transposed, k: k, n: n, layout: layout)
+    }
+  }
+
+  /// Y = epilogue(X · W) through `matrix`, for the node's inputs in `ctx` (X, W, [bias], [residual]).
+  static func run(_ matrix: SparseMatrix, _ ctx: OpContext) throws -> Tensor {
+    let x = try ctx.floatInput(0)
+    guard x.rank >= 1, x.shape[x.rank - 1] == matrix.k else {
+      throw ctx.shapeError(expected: "[..., \(matrix.k)]", found: "\(x.shape)")
+    }
+    let m = x.count / max(matrix.k, 1)
+    let outShape = Array(x.shape.dropLast()) + [matrix.n]
+    let activation: GEMMEpilogue.Activation
+    switch try ctx.string("activation", default: "none") {
+    case "none": activation = .none
+    case "gelu": activation = .gelu
+    case "relu": activation = .relu
+    case let other: throw ctx.unsupported("activation", other)
+    }
+    let bias = ctx.node.inputs.count > 2 ? ctx.optionalInput(2) : nil
+    if let bias, bias.count != matrix.n || bias.dtype != .float32 {
+      throw ctx.shapeError(expected: "bias of \(matrix.n) float32 elements", found: "\(bias.shape)")
+    }
+    let residual = ctx.node.inputs.count > 3 ? ctx.optionalInput(3) : nil
+    if let residual, residual.dtype != .float32 {
+      throw ctx.dtypeError(input: 3, expected: "float32", found: residual.dtype)
+    }
+    let residualValues = residual.flatMap { $0.shape == outShape ? $0.floats : nil }
+    let xv = x.floats
+    let biasValues = bias?.floats ?? []
+    let count = m * matrix.n
+    let out = [Float](unsafeUninitializedCapacity: count) { buffer, initialized in
+      LinearOps.withOptionalPointer(biasValues) { biasPointer in
+        LinearOps.withOptionalPointer(residualValues ?? []) { residualPointer in
+          xv.withUnsafeBufferPointer { xp in
+            let epilogue = GEMMEpilogue(
+              bias: biasPointer, activation: activation, residual: residualPointer, residualLD: matrix.n)
+            spmm(
+              matrix, m: m, x: xp.baseAddress ?? UnsafePointer(bitPattern: 16)!, ldx: matrix.k,
+              y: buffer.baseAddress!, ldy: matrix.n, epilogue: epilogue)
+          }
+        }
+      }
+      initialized = count
+    }
+    let y = Tensor(shape: outShape, floats: out)
+    guard let residual, residualValues == nil else { return y }
+    var add = OpContext(node: ctx.node, opset: ctx.opset, inputs: [y, residual])
+    return try ElementwiseOps.binary(&add, { $0 + $1 }, { $0 &+ $1 }, fast: .add)
+  }
+}

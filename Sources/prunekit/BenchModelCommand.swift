@@ -1,0 +1,239 @@
+import ArgumentParser
+import Foundation
+import PruneKit
+
+/// `prunekit bench MODEL [MODEL …]`: latency of any model PruneKit runs, with the kernels chosen per
+/// layer (sparse where measured faster), next to the same model with dense kernels only and to
+/// onnxruntime on the same inputs and threads, in the same run.
+struct BenchModelCommand: ParsableCommand {
+  static let configuration = CommandConfiguration(
+    commandName: "model",
+    abstract: "Latency of any model: PruneKit (chosen kernels), PruneKit dense, onnxruntime.",
+    discussion: """
+      `prunekit bench M.onnx` is short for `prunekit bench model M.onnx`. Inputs are seeded: float
+      inputs N(0, 1) (or MNIST test images with --data), token ids in 1000..<2000 with full masks;
+      symbolic dimensions are the batch (first) and --sequence (others). Every engine runs once first;
+      the first output is compared with the dense run (and onnxruntime's) before times are trusted.
+      Times: runs until at least --min-runs and --min-seconds; p50 / p90 / p99 per batch.
+      Weights: bytes of the weights as the chosen kernels hold them (sparse values + indices, packed
+      dense copies not counted).
+      """)
+
+  @Argument(help: "Model files (ONNX, safetensors + config.json folder, .pkz).")
+  var models: [String]
+
+  @Option(help: "Comma-separated batch sizes.") var batch = "1"
+  @Option(help: "Comma-separated thread counts.") var threads = "1"
+  @Option(help: "Sequence length for symbolic non-batch dimensions.") var sequence = 64
+  @Option(help: "Minimum timed runs per engine.") var minRuns = 20
+  @Option(help: "Minimum seconds of timed runs per engine.") var minSeconds = 0.5
+  @Option(help: "MNIST-format folder: feed its test images to image models ([N,1,28,28] or [N,784]).")
+  var data: String?
+  @Option(help: "onnxruntime peer script (skipped when python3/onnxruntime is missing).")
+  var peer = "scripts/bench_onnxruntime_model.py"
+  @Flag(help: "Skip onnxruntime.") var noPeer = false
+  @Flag(help: "Print the kernel chosen for each linear layer.") var kernels = false
+  @Flag(help: "Print JSON instead of tables.") var json = false
+
+  struct Row: Encodable {
+    let model: String
+    let batch: Int
+    let threads: Int
+    let engine: String
+    let p50ms: Double, p90ms: Double, p99ms: Double
+    let itemsPerSecond: Double
+    let weightBytes: Int?
+    let maxAbsDifference: Double?
+  }
+
+  func validate() throws {
+    guard minRuns >= 1, minRuns <= 1_000_000 else { throw ValidationError("--min-runs must be in 1...1000000") }
+    guard minSeconds.isFinite, minSeconds >= 0, minSeconds <= 3600 else {
+      throw ValidationError("--min-seconds must be a finite number in 0...3600")
+    }
+    guard sequence >= 1, sequence <= 1 << 16 else { throw ValidationError("--sequence must be in 1...65536") }
+  }
+
+  func run() throws {
+    let batches = try Self.list(batch, option: "--batch", range: 1...65536)
+    let threadCounts = try Self.list(threads, option: "--threads", range: 1...1024)
+    var images: [Float]? = nil
+    if let data { images = try MNIST.load(directory: data, split: .test, limit: 1024).images }
+    var rows: [Row] = []
+    for path in models {
+      let graph = try ModelFile.loadAny(path)
+      let peerModel = try peerONNX(for: graph, path: path)
+      defer { if let peerModel, peerModel != path { try? FileManager.default.removeItem(atPath: peerModel) } }
+      for b in batches {
+        for t in threadCounts {
+          ThreadPool.shared.threadCount = t
+          let inputs = try ModelBenchmark.inputs(
+            for: graph, batch: b, sequence: sequence, images: imageInputs(graph, images))
+          let shapes = inputs.mapValues(\.shape)
+          var denseOptions = SparseKernelSelector.Options()
+          denseOptions.forced = .dense
+          denseOptions.threads = t
+          var chosenOptions = SparseKernelSelector.Options()
+          chosenOptions.threads = t
+          let chosen = SparseKernelSelector(graph: graph, inputShapes: shapes, options: chosenOptions)
+          let dense = SparseKernelSelector(graph: graph, inputShapes: shapes, options: denseOptions)
+          let chosenExecutor = try Executor(graph: graph, selector: chosen)
+          let denseExecutor = try Executor(graph: graph, selector: dense)
+          let outputName = graph.outputs[0].name
+          let reference = try denseExecutor.run(inputs)[outputName]!
+          let ours = try chosenExecutor.run(inputs)[outputName]!
+          let difference = Self.maxAbsDifference(ours, reference)
+          guard difference <= 1e-3 * (1 + Self.maxAbs(reference)) else {
+            throw ValidationError("\(path): sparse kernels differ from dense by \(difference): timing not valid")
+          }
+          if kernels && !json {
+            print("\(path) batch \(b), \(t) thread(s): kernels")
+            for c in chosen.choices {
+              let timed = c.seconds.sorted { $0.key < $1.key }.map { String(format: "%@ %.1f µs", $0.key, $0.value * 1e6) }
+              print(
+                "  \(c.node)  \(c.shape)  \(String(format: "%.1f%%", c.sparsity * 100)) zeros → \(c.kernel)"
+                  + (c.fromCache ? " (cached)" : timed.isEmpty ? "" : "  [" + timed.joined(separator: ", ") + "]"))
+            }
+          }
+          let name = (path as NSString).lastPathComponent
+          rows.append(
+            try row(
+              name, b, t, "PruneKit", ModelBenchmark.time(chosenExecutor, inputs, minimumRuns: minRuns, minimumSeconds: minSeconds),
+              weights: Self.weightBytes(graph, chosen), difference: difference))
+          rows.append(
+            try row(
+              name, b, t, "PruneKit dense", ModelBenchmark.time(denseExecutor, inputs, minimumRuns: minRuns, minimumSeconds: minSeconds),
+              weights: Self.weightBytes(graph, dense), difference: 0))
+          if let peerModel, !noPeer, let (engine, times, output) = try runPeer(peerModel, inputs: inputs, threads: t) {
+            rows.append(
+              row(name, b, t, engine, times.map { $0 / 1000 }, weights: nil, difference: Self.maxAbsDifference(output, reference)))
+          }
+        }
+      }
+    }
+    if json {
+      print(String(decoding: try JSONEncoder.pretty.encode(rows), as: UTF8.self))
+      return
+    }
+    printTable(rows)
+  }
+
+  func row(
+    _ model: String, _ batch: Int, _ threads: Int, _ engine: String, _ times: [Double], weights: Int?,
+    difference: Double?
+  ) -> Row {
+    let p50 = ModelBenchmark.percentile(times, 0.5)
+    return Row(
+      model: model, batch: batch, threads: threads, engine: engine, p50ms: p50 * 1e3,
+      p90ms: ModelBenchmark.percentile(times, 0.9) * 1e3, p99ms: ModelBenchmark.percentile(times, 0.99) * 1e3,
+      itemsPerSecond: Double(batch) / max(p50, 1e-12), weightBytes: weights, maxAbsDifference: difference)
+  }
+
+  func printTable(_ rows: [Row]) {
+    print("CPU: \(KernelChoiceCache.cpuModel) (\(CPUFeatures.kernel))")
+    let header = ["model", "batch", "threads", "engine", "p50 ms", "p90 ms", "p99 ms", "µs/item", "items/s", "weights", "max|Δ|", "vs PK"]
+    let widths = [22, 6, 8, 20, 10, 10, 10, 10, 11, 11, 10, 8]
+    func line(_ cells: [String]) -> String {
+      zip(cells, widths).enumerated().map { i, pair in
+        i == 0 || i == 3 ? pair.0.padding(toLength: pair.1, withPad: " ", startingAt: 0) : pair.0.leftPadded(pair.1)
+      }.joined()
+    }
+    print(line(header))
+    for r in rows {
+      let ours = rows.first { $0.model == r.model && $0.batch == r.batch && $0.threads == r.threads && $0.engine == "PruneKit" }
+      let ratio = ours.map { r.p50ms / $0.p50ms } ?? 1
+      print(
+        line([
+          String(r.model.prefix(21)), "\(r.batch)", "\(r.threads)", r.engine, String(format: "%.4f", r.p50ms),
+          String(format: "%.4f", r.p90ms), String(format: "%.4f", r.p99ms),
+          String(format: "%.2f", r.p50ms * 1000 / Double(r.batch)), String(format: "%.0f", r.itemsPerSecond),
+          r.weightBytes.map { Self.bytes($0) } ?? "-", r.maxAbsDifference.map { String(format: "%.1e", $0) } ?? "-",
+          String(format: "%.2f×", ratio),
+        ]))
+    }
+    print("vs PK: this engine's p50 / PruneKit's (chosen kernels) p50, same model, batch and threads")
+  }
+
+  static func bytes(_ n: Int) -> String {
+    n >= 1 << 20 ? String(format: "%.1f MB", Double(n) / 1e6) : String(format: "%.1f KB", Double(n) / 1e3)
+  }
+
+  /// Float32 initializer bytes, with each linear weight counted as its chosen kernel holds it.
+  static func weightBytes(_ graph: Graph, _ selector: SparseKernelSelector) -> Int {
+    var replaced: [String: Int] = [:]
+    for c in selector.choices {
+      let name = c.weight.hasSuffix("/transposed") ? String(c.weight.dropLast("/transposed".count)) : c.weight
+      replaced[name] = c.weightBytes
+    }
+    var total = 0
+    for (name, t) in graph.initializers { total += replaced[name] ?? t.count * t.dtype.byteWidth }
+    return total
+  }
+
+  func imageInputs(_ graph: Graph, _ images: [Float]?) -> [Float]? {
+    guard let images, graph.inputs.filter({ graph.initializers[$0.name] == nil }).count == 1 else { return nil }
+    return images
+  }
+
+  /// An ONNX file onnxruntime can read: the model itself, or the graph exported to a temporary file.
+  func peerONNX(for graph: Graph, path: String) throws -> String? {
+    if noPeer { return nil }
+    if (path as NSString).pathExtension.lowercased() == "onnx" { return path }
+    let temp = FileManager.default.temporaryDirectory.appendingPathComponent("prunekit-bench-\(getpid())-\(abs(path.hashValue)).onnx").path
+    try ModelFile.save(graph, to: temp)
+    return temp
+  }
+
+  /// onnxruntime's times (ms) and first output; nil when python3/onnxruntime/the script is missing.
+  func runPeer(_ model: String, inputs: [String: Tensor], threads: Int) throws -> (String, [Double], Tensor)? {
+    guard FileManager.default.fileExists(atPath: peer) else { return nil }
+    let folder = FileManager.default.temporaryDirectory.appendingPathComponent("prunekit-bench-\(getpid())")
+    try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+    defer { try? FileManager.default.removeItem(at: folder) }
+    let inputPath = folder.appendingPathComponent("inputs.safetensors").path
+    let outputPath = folder.appendingPathComponent("output.safetensors").path
+    try SafeTensorsWriter.write(inputs, to: inputPath)
+    let process = Process()
+    process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+    process.arguments = [
+      "python3", peer, "--model", model, "--inputs", inputPath, "--output", outputPath, "--threads", "\(threads)",
+      "--min-runs", "\(minRuns)", "--min-seconds", "\(minSeconds)",
+    ]
+    var environment = ProcessInfo.processInfo.environment
+    for name in ["OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS"] { environment[name] = "\(threads)" }
+    process.environment = environment
+    let pipe = Pipe()
+    process.standardOutput = pipe
+    process.standardError = FileHandle.nullDevice
+    do { try process.run() } catch { return nil }
+    let data = pipe.fileHandleForReading.readDataToEndOfFile()
+    process.waitUntilExit()
+    struct Reply: Decodable {
+      let engine: String
+      let output: String
+      let times_ms: [Double]
+    }
+    guard process.terminationStatus == 0, let reply = try? JSONDecoder().decode(Reply.self, from: data) else { return nil }
+    let output = try SafeTensorsFile(path: outputPath).tensor(named: reply.output)
+    return (reply.engine, reply.times_ms, output)
+  }
+
+  static func list(_ text: String, option: String, range: ClosedRange<Int>) throws -> [Int] {
+    try text.split(separator: ",").map { part in
+      guard let v = Int(part.trimmingCharacters(in: .whitespaces)), range.contains(v) else {
+        throw ValidationError("\(option) '\(part)': expected integers in \(range.lowerBound)...\(range.upperBound)")
+      }
+      return v
+    }
+  }
+
+  static func maxAbs(_ t: Tensor) -> Double { Double(t.asFloats().reduce(0) { max($0, abs($1)) }) }
+
+  static func maxAbsDifference(_ a: Tensor, _ b: Tensor) -> Double {
+    let (x, y) = (a.asFloats(), b.asFloats())
+    guard x.count == y.count else { return .infinity }
+    var worst: Float = 0
+    for i in x.indices { worst = max(worst, abs(x[i] - y[i])) }
+    return Double(worst)
+  }
+}
