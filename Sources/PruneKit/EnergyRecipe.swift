@@ -83,9 +83,11 @@ public func measureEnergy(of graph: Graph, named name: String, options: EnergyRu
       "batch, runs and sequence must be positive (got \(options.batch), \(options.runs), \(options.sequence))"
     )
   }
-  let executor = try Executor(graph: graph)
   let inputs = try syntheticInputs(
     for: graph, batch: options.batch, sequence: options.sequence, seed: options.seed)
+  // The kernels `prunekit run` and `bench` use: sparse layers get the kernel measured fastest.
+  let executor = try Executor(
+    graph: graph, selector: SparseKernelSelector(graph: graph, inputShapes: inputs.mapValues(\.shape), sample: inputs))
   let warm = try LatencyStats.measure(warmup: max(0, options.warmup - 1), runs: 1) {
     _ = try executor.run(inputs)
   }

@@ -75,7 +75,7 @@ struct BenchModelCommand: ParsableCommand {
           denseOptions.threads = t
           var chosenOptions = SparseKernelSelector.Options()
           chosenOptions.threads = t
-          let chosen = SparseKernelSelector(graph: graph, inputShapes: shapes, options: chosenOptions)
+          let chosen = SparseKernelSelector(graph: graph, inputShapes: shapes, sample: inputs, options: chosenOptions)
           let dense = SparseKernelSelector(graph: graph, inputShapes: shapes, options: denseOptions)
           let chosenExecutor = try Executor(graph: graph, selector: chosen)
           let denseExecutor = try Executor(graph: graph, selector: dense)
@@ -132,10 +132,10 @@ struct BenchModelCommand: ParsableCommand {
   func printTable(_ rows: [Row]) {
     print("CPU: \(KernelChoiceCache.cpuModel) (\(CPUFeatures.kernel))")
     let header = ["model", "batch", "threads", "engine", "p50 ms", "p90 ms", "p99 ms", "µs/item", "items/s", "weights", "max|Δ|", "vs PK"]
-    let widths = [22, 6, 8, 20, 10, 10, 10, 10, 11, 11, 10, 8]
+    let widths = [22, 6, 8, 21, 10, 10, 10, 10, 11, 11, 10, 8]
     func line(_ cells: [String]) -> String {
       zip(cells, widths).enumerated().map { i, pair in
-        i == 0 || i == 3 ? pair.0.padding(toLength: pair.1, withPad: " ", startingAt: 0) : pair.0.leftPadded(pair.1)
+        i == 0 || i == 3 ? (i == 3 ? " " : "") + pair.0.padding(toLength: pair.1 - (i == 3 ? 1 : 0), withPad: " ", startingAt: 0) : pair.0.leftPadded(pair.1)
       }.joined()
     }
     print(line(header))

@@ -29,7 +29,7 @@ struct SparseKernelBench {
         // Weights stored [n, k] as in PyTorch; a magnitude mask at the pattern.
         var w = (0..<(n * k)).map { _ in rng.nextUniform() * 2 - 1 }
         var kernels: [LinearKernel] = [.csr]
-        if m <= 16 { kernels.append(.csc) }
+        if m <= 16 { kernels += [.csc, .blocked] }
         if pattern.contains(":"), let kernel = LinearKernel(parsing: pattern), case .nm(let keep, let group) = kernel {
           guard k % group == 0 else { throw ValidationError("\(pattern) needs k (\(k)) divisible by \(group)") }
           for j in 0..<n {
@@ -121,7 +121,7 @@ struct SparseKernelBench {
   static func printTable(_ rows: [Row]) {
     print("")
     print("SpMM vs dense GEMM on the same masked weights, ms per call (weights [n, k]; speed-up = dense / best sparse)")
-    let kernels = ["dense", "csr", "csc", "2:4", "4:8", "1:4"].filter { k in rows.contains { $0.milliseconds[k] != nil } }
+    let kernels = ["dense", "csr", "csc", "blocked", "2:4", "4:8", "1:4"].filter { k in rows.contains { $0.milliseconds[k] != nil } }
     var header = "shape".padding(toLength: 16, withPad: " ", startingAt: 0) + "sparsity".leftPadded(9)
       + "threads".leftPadded(8)
     for k in kernels { header += k.leftPadded(10) }

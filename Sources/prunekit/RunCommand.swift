@@ -30,7 +30,7 @@ struct RunCommand: ParsableCommand {
     let required = graph.inputs.filter { graph.initializers[$0.name] == nil }
     let feeds = try Self.feeds(for: required, from: file, path: input)
     // Sparse layers get the kernel measured fastest at these input shapes.
-    let selector = SparseKernelSelector(graph: graph, inputShapes: feeds.mapValues(\.shape))
+    let selector = SparseKernelSelector(graph: graph, inputShapes: feeds.mapValues(\.shape), sample: feeds)
     let executor = try Executor(graph: graph, selector: selector)
     let outputs = try executor.run(feeds)
     try SafeTensorsWriter.write(outputs, to: output)

@@ -102,7 +102,7 @@ let sparseCases: [SparseCase] = [
     let w = c.weights()
     let x = c.activations()
     let expected = denseProduct(x, w, m: c.m, k: c.k, n: c.n)
-    for layout in [SparseMatrix.Layout.csr, .csc] {
+    for layout in [SparseMatrix.Layout.csr, .csc, .blocked] {
       for panel in [128, 7] {
         let s = try w.withUnsafeBufferPointer {
           try SparseMatrix.make(
@@ -141,7 +141,7 @@ let sparseCases: [SparseCase] = [
     }
   }
 
-  @Test(arguments: [SparseMatrix.Layout.csr, .csc, .nm(keep: 2, group: 4)])
+  @Test(arguments: [SparseMatrix.Layout.csr, .csc, .blocked, .nm(keep: 2, group: 4)])
   func transposedWeightsAndEpilogueMatchReference(layout: SparseMatrix.Layout) throws {
     // Gemm's transB form: W stored [n, k].
     let (m, k, n) = (37, 48, 21)
@@ -191,6 +191,32 @@ let sparseCases: [SparseCase] = [
     #expect(s.dense() == w)
     let x = SparseCase(m: m, k: k, n: n, sparsity: 0, seed: 22).activations()
     #expect(worstRelative(runSpMM(s, x, m: m, threads: 1), denseProduct(x, w, m: m, k: k, n: n)) <= sparseTolerance)
+  }
+
+  /// An image normalised like MNIST: blank pixels hold −0.4242, not 0; the input-major kernels skip
+  /// the most common value through y = b·Σ_p W[p, :] + Σ over x[p] ≠ b of (x[p] − b)·W[p, :].
+  @Test(arguments: [SparseMatrix.Layout.csc, .blocked])
+  func inputMajorKernelsSkipTheBackgroundValue(layout: SparseMatrix.Layout) throws {
+    let c = SparseCase(m: 2, k: 784, n: 300, sparsity: 0.92, seed: 31)
+    let w = c.weights()
+    let background: Float = -0.4242
+    var rng = SeededGenerator(seed: 32)
+    let x = (0..<(c.m * c.k)).map { _ -> Float in rng.nextUniform() < 0.8 ? background : rng.nextUniform() * 3 }
+    let s = try w.withUnsafeBufferPointer {
+      try SparseMatrix.make(b: $0.baseAddress!, ldb: c.n, transposed: false, k: c.k, n: c.n, layout: layout)
+    }
+    let got = runSpMM(s, x, m: c.m, threads: 1)
+    #expect(worstRelative(got, denseProduct(x, w, m: c.m, k: c.k, n: c.n)) <= sparseTolerance)
+  }
+
+  @Test func blockedRefusesCodebookValues() {
+    let w: [Float] = [1, 0, 2, 0]
+    #expect(throws: TensorError.self) {
+      try w.withUnsafeBufferPointer {
+        try SparseMatrix.make(
+          b: $0.baseAddress!, ldb: 2, transposed: false, k: 2, n: 2, layout: .blocked, codebook: ([1, 0, 2, 0], [0, 1, 2]))
+      }
+    }
   }
 
   @Test func corruptMetadataIsAnErrorNamingTheLayer() throws {

@@ -75,7 +75,7 @@ enum LinearOps {
       gemmBeta = 1
     }
     let av = a.floats
-    if let packed, packed.k == k, packed.n == n {  // B packed at construction
+    if let packed, packed.k == k, packed.n == n, m > 1 {  // B packed at construction (m = 1: GEMV reads B in place)
       av.withUnsafeBufferPointer { pa in
         out.withUnsafeMutableBufferPointer { pc in
           gemm(
@@ -140,7 +140,8 @@ enum LinearOps {
               )
               let epilogue = GEMMEpilogue(
                 bias: biasPointer, activation: activation, residual: residualPointer, residualLD: n)
-              if bShape.count == 2, let packed, packed.k == k, packed.n == n {  // B packed at construction
+              // B packed at construction; a single row goes to the GEMV, which reads B in place.
+              if bShape.count == 2, let packed, packed.k == k, packed.n == n, batchCount * m > 1 {
                 gemm(
                   transA: false, m: batchCount * m, alpha: 1, a: A.base, lda: k, packedB: packed, beta: 0,
                   c: C.base, ldc: n, epilogue: epilogue)

@@ -51,11 +51,12 @@ public final class KernelChoiceCache: Sendable {
   }()
 
   static func key(
-    op: String, m: Int, k: Int, n: Int, sparsity: Double, candidates: [LinearKernel], threads: Int
+    op: String, m: Int, k: Int, n: Int, sparsity: Double, candidates: [LinearKernel], threads: Int,
+    inputs: String
   ) -> String {
     let percent = Int((sparsity * 100).rounded())
     return "\(cpuModel)|\(CPUFeatures.kernel)|\(op)|\(m)x\(k)x\(n)|\(percent)%|"
-      + "\(candidates.map(\.description).joined(separator: ","))|\(threads)T"
+      + "\(candidates.map(\.description).joined(separator: ","))|\(threads)T|\(inputs)"
   }
 
   func lookup(_ key: String) -> LinearKernel? { entries.withLock { $0[key] } }

@@ -7,7 +7,8 @@ import TensorCore
 /// them on the layer's own weight at the rows it will run with (batch × sequence), and defers every
 /// other node to `DenseKernelSelector`. Choices are cached per CPU model (`KernelChoiceCache`), so a
 /// second load measures nothing. `PRUNEKIT_KERNEL=dense|csr|csc|2:4|4:8` forces one kernel for every
-/// layer that can run it (the GEMM micro-kernel values avx512|avx2|reference keep their meaning).
+/// layer that can run it, `blocked` too (the GEMM micro-kernel values avx512|avx2|reference keep
+/// their meaning).
 ///
 ///     let selector = try SparseKernelSelector(graph: graph, inputShapes: ["input": [1, 1, 28, 28]])
 ///     let executor = try Executor(graph: graph, selector: selector)
@@ -47,15 +48,32 @@ public struct SparseKernelSelector: KernelSelector {
   public let options: Options
   /// Rows of X (product of all but the last dimension) per value name, from shape inference.
   let rows: [String: Int]
+  /// Inputs of the linear layers on `sample` (when given): the activations the kernels are timed on,
+  /// so that a kernel that skips zero (or constant) activations is measured on the real proportion.
+  let activations: [String: Tensor]
   private let log = ChoiceLog()
 
   /// `inputShapes`: the shapes the graph will be run with (symbolic dimensions otherwise count as 1).
+  /// `sample`: inputs of those shapes (e.g. the ones about to be run): the candidates are then timed on
+  /// each layer's real activations (one dense run here), otherwise on seeded ones (half zeros when the
+  /// layer's input comes from a ReLU, none otherwise).
   public init(
-    graph: Graph, inputShapes: [String: [Int]] = [:], dense: DenseKernelSelector = DenseKernelSelector(),
-    options: Options = Options()
+    graph: Graph, inputShapes: [String: [Int]] = [:], sample: [String: Tensor]? = nil,
+    dense: DenseKernelSelector = DenseKernelSelector(), options: Options = Options()
   ) {
     self.dense = dense
     self.options = options
+    var activations: [String: Tensor] = [:]
+    if let sample, options.forced == nil {
+      let linearInputs = Set(
+        graph.nodes.filter { ["MatMul", "Gemm"].contains($0.opType) && $0.inputs.count >= 2 }.map { $0.inputs[0] })
+      if let executor = try? Executor(graph: graph, optimize: false),
+        let values = try? executor.run(sample, keeping: linearInputs)
+      {
+        for name in linearInputs { activations[name] = values[name] }
+      }
+    }
+    self.activations = activations
     var rows: [String: Int] = [:]
     if let shapes = try? graph.inferShapes(inputShapes: inputShapes) {
       for (name, shape) in shapes where !shape.concrete.isEmpty {
@@ -76,7 +94,7 @@ public struct SparseKernelSelector: KernelSelector {
     if layer.zeroFraction >= options.minimumSparsity || !layer.patterns.isEmpty {
       if layer.zeroFraction >= options.minimumSparsity { candidates.append(.csr) }
       if m <= 16 && layer.n <= 1 << 16 && layer.zeroFraction >= options.minimumSparsity {
-        candidates.append(.csc)
+        candidates += [.csc, .blocked]
       }
       candidates += layer.patterns
     }
@@ -88,14 +106,19 @@ public struct SparseKernelSelector: KernelSelector {
     } else if options.forced == .dense || candidates.count == 1 {
       chosen = .dense
     } else {
+      let input = activations[node.inputs[0]]
       let key = KernelChoiceCache.key(
         op: node.opType, m: m, k: layer.k, n: layer.n, sparsity: layer.zeroFraction, candidates: candidates,
-        threads: options.threads)
+        threads: options.threads,
+        inputs: input.map { "sample \(Int((Self.commonValueFraction($0) * 10).rounded()) * 10)% constant" }
+          ?? (Self.followsReLU(node.inputs[0], in: graph) ? "relu" : "dense"))
       if let cached = options.cache?.lookup(key), candidates.contains(cached) {
         chosen = cached
         fromCache = true
       } else {
-        (chosen, seconds) = try measure(layer, candidates: candidates, m: m)
+        (chosen, seconds) = try measure(
+          layer, candidates: candidates, m: m, sample: activations[node.inputs[0]],
+          afterReLU: Self.followsReLU(node.inputs[0], in: graph))
         options.cache?.store(key, chosen)
       }
     }
@@ -107,7 +130,7 @@ public struct SparseKernelSelector: KernelSelector {
     } else {
       let matrix = try layer.sparse(chosen)
       try matrix.validate(name: node.name)
-      kernel = { ctx in [try LinearLayer.run(matrix, ctx)] }
+      kernel = try LinearLayer.kernel(matrix, for: node)
       bytes = matrix.byteCount
     }
     log.entries.withLock {
@@ -121,15 +144,19 @@ public struct SparseKernelSelector: KernelSelector {
 
   /// Times each candidate on seeded activations of the layer's real shape (rows capped at 4096):
   /// best of several calls, at least 3 and ~2 ms each.
-  private func measure(_ layer: LinearLayer, candidates: [LinearKernel], m: Int) throws -> (
-    LinearKernel, [String: Double]
-  ) {
+  private func measure(
+    _ layer: LinearLayer, candidates: [LinearKernel], m: Int, sample: Tensor?, afterReLU: Bool
+  ) throws -> (LinearKernel, [String: Double]) {
     let rows = min(m, 4096)
-    var rng = SeededGenerator(seed: 7)
-    // Half the activations zero, as after a ReLU: the csc kernel's case.
-    let x = (0..<(rows * layer.k)).map { _ -> Float in
-      let v = rng.nextUniform() * 2 - 1
-      return v < 0 ? 0 : v
+    var x: [Float]
+    if let sample, sample.dtype == .float32, sample.count >= rows * layer.k {
+      x = Array(sample.floats.prefix(rows * layer.k))
+    } else {
+      var rng = SeededGenerator(seed: 7)
+      x = (0..<(rows * layer.k)).map { _ -> Float in
+        let v = rng.nextUniform() * 2 - 1
+        return afterReLU && v < 0 ? 0 : v
+      }
     }
     var y = [Float](repeating: 0, count: rows * layer.n)
     var timings: [String: Double] = [:]
@@ -167,6 +194,27 @@ public struct SparseKernelSelector: KernelSelector {
       if t < best.1 { best = (candidate, t) }
     }
     return (best.0, timings)
+  }
+}
+
+extension SparseKernelSelector {
+  /// Whether `value` is the output of a Relu (or of a FusedMatMul with activation relu).
+  static func followsReLU(_ value: String, in graph: Graph) -> Bool {
+    guard let producer = graph.nodes.first(where: { $0.outputs.contains(value) }) else { return false }
+    return producer.opType == "Relu" || producer.attributes["activation"] == .string("relu")
+  }
+
+  /// Fraction of `t`'s elements equal to its first element or to 0, whichever is larger.
+  static func commonValueFraction(_ t: Tensor) -> Double {
+    let v = t.asFloats()
+    guard let first = v.first else { return 0 }
+    var same = 0
+    var zeros = 0
+    for x in v {
+      if x == first { same += 1 }
+      if x == 0 { zeros += 1 }
+    }
+    return Double(max(same, zeros)) / Double(v.count)
   }
 }
 

@@ -8,6 +8,8 @@ public enum LinearKernel: Sendable, Hashable, Codable, CustomStringConvertible {
   case csr
   /// Input-major, skipping zero activations (small batches).
   case csc
+  /// Input-major 1×16 output blocks, SIMD over outputs, skipping zero activations (small batches).
+  case blocked
   /// N:M packed (2:4, 4:8).
   case nm(keep: Int, group: Int)
 
@@ -16,16 +18,18 @@ public enum LinearKernel: Sendable, Hashable, Codable, CustomStringConvertible {
     case .dense: return "dense"
     case .csr: return "csr"
     case .csc: return "csc"
+    case .blocked: return "blocked"
     case .nm(let keep, let group): return "\(keep):\(group)"
     }
   }
 
-  /// Parses `dense`, `csr`, `csc`, `2:4`, `nm` (= 2:4)…; nil for anything else.
+  /// Parses `dense`, `csr`, `csc`, `blocked`, `2:4`, `nm` (= 2:4)…; nil for anything else.
   public init?(parsing text: String) {
     switch text.lowercased() {
     case "dense": self = .dense
     case "csr": self = .csr
     case "csc", "eie": self = .csc
+    case "blocked", "bsr": self = .blocked
     case "nm", "2:4": self = .nm(keep: 2, group: 4)
     case "4:8": self = .nm(keep: 4, group: 8)
     case "1:4": self = .nm(keep: 1, group: 4)
@@ -38,6 +42,7 @@ public enum LinearKernel: Sendable, Hashable, Codable, CustomStringConvertible {
     case .dense: return nil
     case .csr: return .csr
     case .csc: return .csc
+    case .blocked: return .blocked
     case .nm(let keep, let group): return .nm(keep: keep, group: group)
     }
   }
@@ -123,21 +128,29 @@ struct LinearLayer {
     }
   }
 
-  /// Y = epilogue(X · W) through `matrix`, for the node's inputs in `ctx` (X, W, [bias], [residual]).
-  static func run(_ matrix: SparseMatrix, _ ctx: OpContext) throws -> Tensor {
+  /// The node's kernel through `matrix` (the activation attribute read once, here).
+  static func kernel(_ matrix: SparseMatrix, for node: Node) throws -> OpKernel {
+    let activation: GEMMEpilogue.Activation
+    switch node.attributes["activation"] {
+    case nil, .string("none")?: activation = .none
+    case .string("gelu")?: activation = .gelu
+    case .string("relu")?: activation = .relu
+    case let other?:
+      throw ModelGraphError.unsupportedAttribute(
+        node: node.name, opType: node.opType, attribute: "activation", value: "\(other)")
+    }
+    return { ctx in [try run(matrix, activation, ctx)] }
+  }
+
+  /// Y = act(X · W + bias) (+ residual) through `matrix`, for the node's inputs in `ctx` (X, W, [bias],
+  /// [residual]).
+  static func run(_ matrix: SparseMatrix, _ activation: GEMMEpilogue.Activation, _ ctx: OpContext) throws -> Tensor {
     let x = try ctx.floatInput(0)
     guard x.rank >= 1, x.shape[x.rank - 1] == matrix.k else {
       throw ctx.shapeError(expected: "[..., \(matrix.k)]", found: "\(x.shape)")
     }
     let m = x.count / max(matrix.k, 1)
     let outShape = Array(x.shape.dropLast()) + [matrix.n]
-    let activation: GEMMEpilogue.Activation
-    switch try ctx.string("activation", default: "none") {
-    case "none": activation = .none
-    case "gelu": activation = .gelu
-    case "relu": activation = .relu
-    case let other: throw ctx.unsupported("activation", other)
-    }
     let bias = ctx.node.inputs.count > 2 ? ctx.optionalInput(2) : nil
     if let bias, bias.count != matrix.n || bias.dtype != .float32 {
       throw ctx.shapeError(expected: "bias of \(matrix.n) float32 elements", found: "\(bias.shape)")

@@ -89,9 +89,10 @@ private func spmmDispatch<V: SparseValueReader>(
         matrix: w, values: values, starts: sp.baseAddress ?? UnsafePointer(bitPattern: 16)!,
         indices: ip.baseAddress ?? UnsafePointer(bitPattern: 16)!)
       let (X, Y) = (SendableConstPointer(x), SendablePointer(y))
-      if w.layout == .csc {
+      if w.layout == .csc || w.layout == .blocked {
         ThreadPool.shared.parallelFor(m, threads: threads) { i in
-          operands.cscRow(x: X.base + i * ldx, y: Y.base + i * ldy, epilogue: epilogue.offset(row: i, col: 0))
+          operands.inputMajorRow(
+            x: X.base + i * ldx, y: Y.base + i * ldy, epilogue: epilogue.offset(row: i, col: 0))
         }
         return
       }
@@ -124,29 +125,101 @@ private struct SparseOperands<V: SparseValueReader>: @unchecked Sendable {
   let starts: UnsafePointer<Int32>
   let indices: UnsafePointer<UInt16>
 
-  /// One row of X through the `.csc` layout: y[0..<n] = epilogue(Σ over non-zero x[p] of x[p]·W[p, :]).
+  /// One row of X through the `.csc` layout: y[0..<n] = epilogue(x · W), walking only the inputs that
+  /// differ from the row's most common value b (0 after a ReLU; the background of a normalised
+  /// image, whose blank pixels are not 0): y = b·Σ_p W[p, :] + Σ over x[p] ≠ b of (x[p] − b)·W[p, :].
+  /// b is x[0] when x[0] occurs more often than 0, else 0 (one pass of compares over x).
+  ///
+  /// `.blocked` does the same with 16 outputs per step: y[16b..<16b+16] += (x[p] − b)·block, the sums
+  /// kept in a zero-padded scratch row so every block is one SIMD16 load, FMA and store.
   @inline(__always)
-  func cscRow(x: UnsafePointer<Float>, y: UnsafeMutablePointer<Float>, epilogue: GEMMEpilogue) {
-    y.update(repeating: 0, count: matrix.n)
-    for p in 0..<matrix.k {
-      let xv = x[p]
-      if xv == 0 { continue }
-      var e = Int(starts[p])
-      let end = Int(starts[p + 1])
-      while e + 4 <= end {
-        let (j0, j1, j2, j3) = (Int(indices[e]), Int(indices[e + 1]), Int(indices[e + 2]), Int(indices[e + 3]))
-        y[j0] += xv * values.value(e)
-        y[j1] += xv * values.value(e + 1)
-        y[j2] += xv * values.value(e + 2)
-        y[j3] += xv * values.value(e + 3)
-        e += 4
+  func inputMajorRow(x: UnsafePointer<Float>, y: UnsafeMutablePointer<Float>, epilogue: GEMMEpilogue) {
+    let (k, n) = (matrix.k, matrix.n)
+    // Bit patterns, not float compares: integer compares are branch-free (a float != tests for NaN
+    // with a second, data-dependent branch). −0 then counts as a value of its own, which is harmless.
+    var baseline: Float = 0
+    let first = k > 0 ? x[0] : 0
+    if first != 0 && first.isFinite {
+      let (firstBits, zeroBits) = (first.bitPattern, Float(0).bitPattern)
+      var same = 0
+      var zeros = 0
+      for p in 0..<k {
+        let bits = x[p].bitPattern
+        same &+= bits == firstBits ? 1 : 0
+        zeros &+= bits == zeroBits ? 1 : 0
       }
-      while e < end {
-        y[Int(indices[e])] += xv * values.value(e)
-        e += 1
+      if same > zeros { baseline = first }
+    }
+    let baselineBits = baseline.bitPattern
+    if matrix.layout == .blocked {
+      let padded = (n + 15) / 16 * 16
+      SparseScratch.shared.with(floats: padded) { sums in
+        if baseline == 0 {
+          sums.update(repeating: 0, count: padded)
+        } else {
+          matrix.outputSums.withUnsafeBufferPointer { s in for j in 0..<n { sums[j] = baseline * s[j] } }
+          (sums + n).update(repeating: 0, count: padded - n)
+        }
+        guard case .floats(let v) = matrix.values else { preconditionFailure("blocked layout holds floats") }
+        v.withUnsafeBufferPointer { vp in
+          let blocks = vp.baseAddress!
+          for p in 0..<k {
+            let raw = x[p]
+            if raw.bitPattern == baselineBits { continue }
+            let xv = SIMD16<Float>(repeating: raw - baseline)
+            var e = Int(starts[p])
+            let end = Int(starts[p + 1])
+            while e < end {
+              let out = sums + Int(indices[e]) &* 16
+              sparseStore16(sparseLoad16(out).addingProduct(xv, sparseLoad16(blocks + e &* 16)), out)
+              e += 1
+            }
+          }
+        }
+        y.update(from: sums, count: n)
+      }
+      epilogue.apply(m: 1, n: n, c: y, ldc: n)
+      return
+    }
+    if baseline == 0 {
+      y.update(repeating: 0, count: n)
+    } else {
+      matrix.outputSums.withUnsafeBufferPointer { sums in
+        for j in 0..<n { y[j] = baseline * sums[j] }
       }
     }
-    epilogue.apply(m: 1, n: matrix.n, c: y, ldc: matrix.n)
+    // The inputs to walk, listed without a branch per input (which of them differ from b is data
+    // dependent and would mispredict ~2 of every 10).
+    // (Scratch, not withUnsafeTemporaryAllocation: a stack allocation here was miscompiled into a
+    // null pointer in the blocked variant, Swift 6.3 -O.)
+    SparseScratch.shared.with(floats: max(k, 1)) { scratch in
+      scratch.withMemoryRebound(to: Int32.self, capacity: max(k, 1)) { active in
+      var count = 0
+      for p in 0..<k {
+        active[count] = Int32(truncatingIfNeeded: p)
+        count &+= x[p].bitPattern != baselineBits ? 1 : 0
+      }
+      for a in 0..<count {
+        let p = Int(active[a])
+        let xv = x[p] - baseline
+        var e = Int(starts[p])
+        let end = Int(starts[p + 1])
+        while e + 4 <= end {
+          let (j0, j1, j2, j3) = (Int(indices[e]), Int(indices[e + 1]), Int(indices[e + 2]), Int(indices[e + 3]))
+          y[j0] += xv * values.value(e)
+          y[j1] += xv * values.value(e + 1)
+          y[j2] += xv * values.value(e + 2)
+          y[j3] += xv * values.value(e + 3)
+          e += 4
+        }
+        while e < end {
+          y[Int(indices[e])] += xv * values.value(e)
+          e += 1
+        }
+      }
+      }
+    }
+    epilogue.apply(m: 1, n: n, c: y, ldc: n)
   }
 
   /// One row of X through the `.csr` layout as dot products: y[j] = Σ w(p, j)·x[p] over row j's
@@ -199,20 +272,11 @@ private struct SparseOperands<V: SparseValueReader>: @unchecked Sendable {
         }
       case .nm(let keep, let group):
         nmRows(keep: keep, group: group, xt: xt, outputs: outputs, yt: yt)
-      case .csc:
-        preconditionFailure("spmm tile: csc runs row by row")
+      case .csc, .blocked:
+        preconditionFailure("spmm tile: \(matrix.layout) runs row by row")
       }
-      // yt [outputs][32] → Y rows, 16 outputs at a time so the reads stay in L1.
-      var j0 = 0
-      while j0 < outputs.count {
-        let jb = min(16, outputs.count - j0)
-        for i in 0..<rows {
-          let dst = y + i * ldy + outputs.lowerBound + j0
-          let src = yt + j0 * lanes + i
-          for j in 0..<jb { dst[j] = src[j * lanes] }
-        }
-        j0 += 16
-      }
+      // yt [outputs][32] → Y rows (8×8 blocks in registers).
+      transposeBlock(yt, lds: lanes, y + outputs.lowerBound, ldd: ldy, rows: outputs.count, columns: rows)
       epilogue.offset(row: 0, col: outputs.lowerBound).apply(
         m: rows, n: outputs.count, c: y + outputs.lowerBound, ldc: ldy)
     }
@@ -298,8 +362,7 @@ private struct SparseOperands<V: SparseValueReader>: @unchecked Sendable {
   }
 }
 
-/// xt[p·lanes + i] = x[i·ldx + p] for i < rows, 0 for rows ≤ i < lanes; 16 columns at a time so each
-/// source row is read sequentially and the written lines stay in L1.
+/// xt[p·lanes + i] = x[i·ldx + p] for i < rows, 0 for rows ≤ i < lanes (8×8 register transposes).
 @inline(__always)
 func transposeRows(
   _ x: UnsafePointer<Float>, ldx: Int, rows: Int, columns: Int, into xt: UnsafeMutablePointer<Float>, lanes: Int
@@ -307,16 +370,7 @@ func transposeRows(
   if rows < lanes {
     for p in 0..<columns { (xt + p * lanes + rows).update(repeating: 0, count: lanes - rows) }
   }
-  var p0 = 0
-  while p0 < columns {
-    let pb = min(16, columns - p0)
-    for i in 0..<rows {
-      let src = x + i * ldx + p0
-      let dst = xt + p0 * lanes + i
-      for p in 0..<pb { dst[p * lanes] = src[p] }
-    }
-    p0 += 16
-  }
+  transposeBlock(x, lds: ldx, xt, ldd: lanes, rows: rows, columns: columns)
 }
 
 @inline(__always) func sparseLoad16(_ p: UnsafePointer<Float>) -> SIMD16<Float> {

@@ -8,6 +8,8 @@
 /// | `.csr`       | per output row, the non-zero (input column, value) pairs | `spmm` (vectorised over m)   |
 /// | `.csc`       | per input column, the non-zero (output row, value) pairs | `spmm` for small m: skips    |
 /// |              |                                                          | zero activations (EIE)       |
+/// | `.blocked`   | per input column, its non-zero 16-output blocks, dense | small m: SIMD over outputs, |
+/// |              |                                                          | zero activations skipped    |
 /// | `.nm(n, m)`  | per group of m inputs, n values and their 2-bit offsets  | `spmm`, no row pointers      |
 ///
 /// Values are Float32 or 8-bit codes into a centroid table (Deep Compression's weight sharing), so a
@@ -16,6 +18,9 @@ public struct SparseMatrix: Sendable {
   public enum Layout: Sendable, Equatable, CustomStringConvertible {
     case csr
     case csc
+    /// Per input, its non-zero blocks of 16 consecutive outputs stored densely (BSR with 1×16 blocks):
+    /// one broadcast activation FMAs 16 outputs at a time; zero activations are skipped as in `.csc`.
+    case blocked
     /// At most `keep` non-zeros in every group of `group` consecutive inputs (2:4 → keep 2, group 4).
     case nm(keep: Int, group: Int)
 
@@ -23,6 +28,7 @@ public struct SparseMatrix: Sendable {
       switch self {
       case .csr: return "csr"
       case .csc: return "csc"
+      case .blocked: return "blocked"
       case .nm(let keep, let group): return "\(keep):\(group)"
       }
     }
@@ -55,6 +61,9 @@ public struct SparseMatrix: Sendable {
   /// `.csr`: input column relative to its panel; `.csc`: output row; `.nm`: offset in the group.
   public let indices: [UInt16]
   public let values: Values
+  /// `.csc`: Σ over inputs of each output's weights, [n] (so the kernel can skip an input's most common
+  /// value b, not only 0: y = b·Σ_p W[p, :] + Σ over x[p] ≠ b of (x[p] − b)·W[p, :]). Other layouts: empty.
+  public let outputSums: [Float]
 
   /// Inputs per `.csr` panel: 128 inputs × 32 rows of activations = 16 KB.
   public static let defaultPanelWidth = 128
@@ -69,10 +78,13 @@ public struct SparseMatrix: Sendable {
     case .floats(let v): valueBytes = v.count * 4
     case .codebook(let codes, let table): valueBytes = codes.count + table.count * 4
     }
-    return valueBytes + indices.count * 2 + starts.count * 4
+    return valueBytes + indices.count * 2 + starts.count * 4 + outputSums.count * 4
   }
 
-  init(layout: Layout, n: Int, k: Int, panelWidth: Int, starts: [Int32], indices: [UInt16], values: Values) {
+  init(
+    layout: Layout, n: Int, k: Int, panelWidth: Int, starts: [Int32], indices: [UInt16], values: Values,
+    outputSums: [Float] = []
+  ) {
     self.layout = layout
     self.n = n
     self.k = k
@@ -80,6 +92,7 @@ public struct SparseMatrix: Sendable {
     self.starts = starts
     self.indices = indices
     self.values = values
+    self.outputSums = outputSums
   }
 
   var panelCount: Int { layout == .csr ? max(1, (k + panelWidth - 1) / panelWidth) : 1 }
@@ -148,6 +161,28 @@ extension SparseMatrix {
         try checkCount()
       }
       starts.append(Int32(indices.count))
+    case .blocked:
+      guard codebook == nil else {
+        throw TensorError.invalidArgument(
+          operation: "sparse weights", message: "the blocked layout holds Float32 values, not codebook codes")
+      }
+      let blocks = (n + 15) / 16
+      guard blocks <= 1 << 16 else {
+        throw TensorError.invalidArgument(
+          operation: "sparse weights", message: "blocked layout holds at most 2²⁰ outputs, found \(n)")
+      }
+      for p in 0..<k {
+        starts.append(Int32(indices.count))
+        for block in 0..<blocks {
+          let j0 = block * 16
+          let j1 = min(n, j0 + 16)
+          guard (j0..<j1).contains(where: { at(p, $0) != 0 }) else { continue }
+          indices.append(UInt16(block))
+          for j in j0..<(j0 + 16) { floats.append(j < j1 ? at(p, j) : 0) }
+        }
+        try checkCount()
+      }
+      starts.append(Int32(indices.count))
     case .nm(let keep, let group):
       guard keep >= 1, group >= keep, group <= 256, k % group == 0 else {
         throw TensorError.invalidArgument(
@@ -176,10 +211,17 @@ extension SparseMatrix {
     }
     let values: Values =
       codebook.map { .codebook(codes: codes, table: $0.table) } ?? .floats(floats)
-    let matrix = SparseMatrix(
+    var matrix = SparseMatrix(
       layout: layout, n: n, k: k, panelWidth: layout == .csr ? panelWidth : max(k, 1), starts: starts,
       indices: indices, values: values)
     try matrix.validate(name: "sparse weights")
+    if layout == .csc || layout == .blocked {
+      var sums = [Double](repeating: 0, count: n)
+      matrix.forEachEntry { _, j, w in sums[j] += Double(w) }
+      matrix = SparseMatrix(
+        layout: layout, n: n, k: k, panelWidth: matrix.panelWidth, starts: starts, indices: indices, values: values,
+        outputSums: sums.map { Float($0) })
+    }
     return matrix
   }
 
@@ -193,7 +235,7 @@ extension SparseMatrix {
     let total = Double(n) * Double(k)
     guard total > 0 else { return 0 }
     var nonZero = storedCount
-    if case .nm = layout {
+    if layout != .csr && layout != .csc {  // padding entries hold zeros
       switch values {
       case .floats(let v): nonZero = v.reduce(0) { $0 + ($1 != 0 ? 1 : 0) }
       case .codebook(let codes, let table): nonZero = codes.reduce(0) { $0 + (table[Int($1)] != 0 ? 1 : 0) }
@@ -209,8 +251,9 @@ extension SparseMatrix {
     func fail(_ message: String) -> TensorError {
       TensorError.invalidArgument(operation: "sparse weights of '\(name)'", message: message)
     }
-    guard values.count == indices.count else {
-      throw fail("\(values.count) values but \(indices.count) indices")
+    let valuesPerIndex = layout == .blocked ? 16 : 1
+    guard values.count == indices.count * valuesPerIndex else {
+      throw fail("\(values.count) values for \(indices.count) indices, expected \(valuesPerIndex) each")
     }
     if case .codebook(let codes, let table) = values {
       guard !table.isEmpty, table.count <= 256 else { throw fail("codebook of \(table.count) entries") }
@@ -253,6 +296,15 @@ extension SparseMatrix {
         throw fail("column offsets do not cover the \(indices.count) entries")
       }
       if let bad = indices.first(where: { Int($0) >= n }) { throw fail("output \(bad) past \(n) outputs") }
+    case .blocked:
+      guard starts.count == k + 1 else { throw fail("\(starts.count) column offsets, expected \(k + 1)") }
+      try checkStarts(0..<starts.count, limit: indices.count)
+      guard starts.first ?? 0 == 0, Int(starts.last ?? 0) == indices.count else {
+        throw fail("column offsets do not cover the \(indices.count) blocks")
+      }
+      let blocks = (n + 15) / 16
+      if let bad = indices.first(where: { Int($0) >= blocks }) { throw fail("block \(bad) past \(blocks) blocks") }
+      if case .codebook = values { throw fail("blocked layout with codebook values") }
     case .nm(let keep, let group):
       guard group > 0, k % group == 0, indices.count == n * (k / group) * keep else {
         throw fail("\(indices.count) entries, expected \(n) × \(k / max(group, 1)) groups × \(keep)")
@@ -289,6 +341,13 @@ extension SparseMatrix {
     case .csc:
       for p in 0..<k {
         for e in Int(starts[p])..<Int(starts[p + 1]) { body(p, Int(indices[e]), value(e)) }
+      }
+    case .blocked:
+      for p in 0..<k {
+        for e in Int(starts[p])..<Int(starts[p + 1]) {
+          let j0 = Int(indices[e]) * 16
+          for l in 0..<min(16, n - j0) { body(p, j0 + l, value(e * 16 + l)) }
+        }
       }
     case .nm(let keep, let group):
       let groups = k / group
