@@ -24,6 +24,13 @@ struct InspectCommand: ParsableCommand {
   @Flag(help: "List every node, not only those with parameters or MACs.")
   var all = false
 
+  @Flag(
+    help: """
+      Also choose each linear layer's / 1×1 conv's kernel as `run` would (measured at --batch on seeded \
+      inputs, cached per CPU) and print the choice with the measured alternatives.
+      """)
+  var kernels = false
+
   func run() throws {
     var sizes: [String: Int] = [:]
     for d in dims {
@@ -41,6 +48,27 @@ struct InspectCommand: ParsableCommand {
       return
     }
     print(Self.table(costs, graph: graph, all: all))
+    if kernels { try printKernels(graph, shapes: graph.inputShapes(batch: batch, sizes: sizes)) }
+  }
+
+  /// The kernel `SparseKernelSelector` picks per layer at these shapes, and what each candidate measured.
+  func printKernels(_ graph: Graph, shapes: [String: [Int]]) throws {
+    let sample = try ModelBenchmark.inputs(
+      for: graph, batch: batch, sequence: sizes(shapes).first ?? 64)
+    let selector = SparseKernelSelector(graph: graph, inputShapes: sample.mapValues(\.shape), sample: sample)
+    _ = try Executor(graph: graph, selector: selector)
+    print("")
+    print("kernels (CPU \(KernelChoiceCache.cpuModel), \(ThreadPool.shared.threadCount) threads; seeded inputs \(sample.mapValues(\.shape)))")
+    for c in selector.choices {
+      let timed = c.seconds.sorted { $0.value < $1.value }.map { String(format: "%@ %.1f µs", $0.key, $0.value * 1e6) }
+      let detail = c.fromCache ? "cached" : timed.isEmpty ? "not measured" : timed.joined(separator: ", ")
+      print("  \(c.node)  \(c.shape)  \(String(format: "%.1f%%", c.sparsity * 100)) zeros → \(c.kernel), \(c.weightBytes) B  [\(detail)]")
+    }
+  }
+
+  /// Sizes given with --dim for symbolic non-batch dimensions (the sequence length of a text model).
+  func sizes(_ shapes: [String: [Int]]) -> [Int] {
+    dims.compactMap { d in d.split(separator: "=").last.flatMap { Int($0) } }
   }
 
   static func table(_ costs: GraphCost, graph: Graph, all: Bool) -> String {

@@ -81,8 +81,13 @@ import Testing
 
   @Test func intermediatesAreFreedAfterLastUseAndKeptOnRequest() throws {
     let graph = try ModelFile.load("../shared/fixtures/onnx/mlp.onnx")
-    let executor = try Executor(graph: graph)
+    // Unfused, so that every node of the graph is observed (fused, Gemm + Relu run as one node whose
+    // output is still the Relu's, kept below too).
+    let executor = try Executor(graph: graph, optimize: false)
+    let fused = try Executor(graph: graph)
+    #expect(fused.steps.count == 4)
     let x = Tensor.uniform([2, 1, 28, 28], seed: 3)
+    #expect(try fused.run(["input": x], keeping: ["/f/f.2/Relu_output_0"])["/f/f.2/Relu_output_0"]?.shape == [2, 300])
     var seen: [String] = []
     let outputs = try executor.run(["input": x], keeping: ["/f/f.2/Relu_output_0"]) { node, _ in
       seen.append(node.name)

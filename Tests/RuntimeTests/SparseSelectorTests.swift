@@ -102,7 +102,7 @@ import Testing
     options.cache = KernelChoiceCache(path: cache.path)
     let second = SparseKernelSelector(graph: graph, inputShapes: ["x": [1, 40]], options: options)
     _ = try Executor(graph: graph, selector: second)
-    #expect(second.choices.allSatisfy(\.fromCache))
+    #expect(second.choices.allSatisfy { $0.fromCache })
     #expect(second.choices.map(\.kernel) == first.choices.map(\.kernel))
   }
 

@@ -209,6 +209,39 @@ let sparseCases: [SparseCase] = [
     #expect(worstRelative(got, denseProduct(x, w, m: c.m, k: c.k, n: c.n)) <= sparseTolerance)
   }
 
+  /// 1×1 convolution planes: W [n, k] · X [k, m] channel-major, with bias and a ReLU6 clip.
+  @Test(arguments: [(k: 24, n: 40, m: 49), (k: 130, n: 17, m: 64), (k: 8, n: 5, m: 3)], [1, 2])
+  func channelMajorMatchesReference(shape: (k: Int, n: Int, m: Int), threads: Int) throws {
+    let (k, n, m) = shape
+    for sparsity in [0.0, 0.7, 0.95] {
+      let c = SparseCase(m: 1, k: k, n: n, sparsity: sparsity, seed: 41)
+      let w = c.weights()  // op(B) [k, n]: input channel p, output channel j
+      let s = try w.withUnsafeBufferPointer {
+        try SparseMatrix.make(b: $0.baseAddress!, ldb: n, transposed: false, k: k, n: n, layout: .csr, panelWidth: 7)
+      }
+      var rng = SeededGenerator(seed: 42)
+      let ldx = m + 3
+      let x = (0..<(k * ldx)).map { _ in rng.nextUniform() * 4 - 2 }
+      let bias = (0..<n).map { Float($0 % 5) - 2 }
+      var fast = [Float](repeating: .nan, count: n * m)
+      var reference = fast
+      x.withUnsafeBufferPointer { xp in
+        bias.withUnsafeBufferPointer { bp in
+          fast.withUnsafeMutableBufferPointer { yp in
+            spmmChannelMajor(
+              s, m: m, x: xp.baseAddress!, ldx: ldx, y: yp.baseAddress!, ldy: m, bias: bp.baseAddress!, clip: 0...6,
+              threads: threads)
+          }
+          reference.withUnsafeMutableBufferPointer { yp in
+            spmmChannelMajorReference(
+              s, m: m, x: xp.baseAddress!, ldx: ldx, y: yp.baseAddress!, ldy: m, bias: bp.baseAddress!, clip: 0...6)
+          }
+        }
+      }
+      #expect(worstRelative(fast, reference) <= sparseTolerance, "k=\(k) n=\(n) m=\(m) sparsity \(sparsity)")
+    }
+  }
+
   @Test func blockedRefusesCodebookValues() {
     let w: [Float] = [1, 0, 2, 0]
     #expect(throws: TensorError.self) {

@@ -48,6 +48,8 @@ public struct SparseKernelSelector: KernelSelector {
   public let options: Options
   /// Rows of X (product of all but the last dimension) per value name, from shape inference.
   let rows: [String: Int]
+  /// Concrete shape of every value, from shape inference.
+  let shapes: [String: [Int]]
   /// Inputs of the linear layers on `sample` (when given): the activations the kernels are timed on,
   /// so that a kernel that skips zero (or constant) activations is measured on the real proportion.
   let activations: [String: Tensor]
@@ -66,7 +68,9 @@ public struct SparseKernelSelector: KernelSelector {
     var activations: [String: Tensor] = [:]
     if let sample, options.forced == nil {
       let linearInputs = Set(
-        graph.nodes.filter { ["MatMul", "Gemm"].contains($0.opType) && $0.inputs.count >= 2 }.map { $0.inputs[0] })
+        graph.nodes.filter { ["MatMul", "Gemm", "Conv"].contains($0.opType) && $0.inputs.count >= 2 }.map {
+          $0.inputs[0]
+        })
       if let executor = try? Executor(graph: graph, optimize: false),
         let values = try? executor.run(sample, keeping: linearInputs)
       {
@@ -75,18 +79,22 @@ public struct SparseKernelSelector: KernelSelector {
     }
     self.activations = activations
     var rows: [String: Int] = [:]
+    var concrete: [String: [Int]] = [:]
     if let shapes = try? graph.inferShapes(inputShapes: inputShapes) {
       for (name, shape) in shapes where !shape.concrete.isEmpty {
         rows[name] = shape.concrete.dropLast().reduce(1, *)
+        concrete[name] = shape.concrete
       }
     }
     self.rows = rows
+    self.shapes = concrete
   }
 
   /// The choices made so far, in node order.
   public var choices: [Choice] { log.entries.withLock { $0 } }
 
   public func kernel(for node: Node, in graph: Graph) throws -> OpKernel {
+    if let conv = PointwiseConv(node, in: graph) { return try pointwiseKernel(conv, node: node, graph: graph) }
     guard let layer = LinearLayer(node, in: graph) else { return try dense.kernel(for: node, in: graph) }
     let m = max(1, rows[node.inputs[0]] ?? 1)
     let shape = "\(m)×\(layer.k)×\(layer.n)"
@@ -198,6 +206,63 @@ public struct SparseKernelSelector: KernelSelector {
 }
 
 extension SparseKernelSelector {
+  /// A 1×1 convolution: the dense kernel or `spmmChannelMajor`, whichever runs the layer's real (or
+  /// seeded) activations faster; both are timed through their op kernels on the same inputs.
+  func pointwiseKernel(_ conv: PointwiseConv, node: Node, graph: Graph) throws -> OpKernel {
+    let denseKernel = try dense.kernel(for: node, in: graph)
+    let shape = shapes[node.inputs[0]] ?? [1, conv.inChannels, 1, 1]
+    let spatial = shape.count >= 3 ? shape.dropFirst(2).reduce(1, *) : 1
+    let label = "\(shape.first ?? 1)×\(conv.inChannels)×\(spatial)→\(conv.outChannels) (1×1 conv)"
+    func record(_ kernel: LinearKernel, _ seconds: [String: Double], _ bytes: Int, cached: Bool) {
+      log.entries.withLock {
+        $0.append(
+          Choice(
+            node: node.name, weight: node.inputs[1], shape: label, sparsity: conv.zeroFraction, kernel: kernel,
+            seconds: seconds, weightBytes: bytes, fromCache: cached))
+      }
+    }
+    if conv.zeroFraction < options.minimumSparsity || options.forced == .dense
+      || (options.forced != nil && options.forced != .csr)
+    {
+      record(.dense, [:], conv.weight.count * 4, cached: false)
+      return denseKernel
+    }
+    let matrix = try conv.sparse()
+    try matrix.validate(name: node.name)
+    let sparseKernel = PointwiseConv.kernel(matrix)
+    if options.forced == .csr {
+      record(.csr, [:], matrix.byteCount, cached: false)
+      return sparseKernel
+    }
+    let key = KernelChoiceCache.key(
+      op: "Conv1x1", m: (shape.first ?? 1) * spatial, k: conv.inChannels, n: conv.outChannels,
+      sparsity: conv.zeroFraction, candidates: [.dense, .csr], threads: options.threads, inputs: "")
+    if let cached = options.cache?.lookup(key) {
+      record(cached, [:], cached == .csr ? matrix.byteCount : conv.weight.count * 4, cached: true)
+      return cached == .csr ? sparseKernel : denseKernel
+    }
+    // Inputs: the sample's activation, or seeded values of the inferred shape.
+    var x = activations[node.inputs[0]]
+    if x == nil || x!.dtype != .float32 {
+      var rng = SeededGenerator(seed: 9)
+      x = Tensor(shape: shape, floats: (0..<shape.reduce(1, *)).map { _ in rng.nextUniform() * 2 - 1 })
+    }
+    let inputs: [Tensor?] = node.inputs.map { name in name == node.inputs[0] ? x : graph.initializers[name] }
+    var timings: [String: Double] = [:]
+    for (name, kernel) in [("dense", denseKernel), ("csr", sparseKernel)] {
+      var failed = false
+      timings[name] = KernelTimer.bestSecondsPerCall {
+        var ctx = OpContext(node: node, opset: graph.opsetVersion, inputs: inputs)
+        if (try? kernel(&ctx)) == nil { failed = true }
+      }
+      if failed { timings[name] = .infinity }
+    }
+    let chosen: LinearKernel = (timings["csr"] ?? .infinity) < (timings["dense"] ?? .infinity) ? .csr : .dense
+    options.cache?.store(key, chosen)
+    record(chosen, timings, chosen == .csr ? matrix.byteCount : conv.weight.count * 4, cached: false)
+    return chosen == .csr ? sparseKernel : denseKernel
+  }
+
   /// Whether `value` is the output of a Relu (or of a FusedMatMul with activation relu).
   static func followsReLU(_ value: String, in graph: Graph) -> Bool {
     guard let producer = graph.nodes.first(where: { $0.outputs.contains(value) }) else { return false }

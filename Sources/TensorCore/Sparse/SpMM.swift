@@ -119,7 +119,7 @@ private func spmmDispatch<V: SparseValueReader>(
 }
 
 /// A sparse matrix's raw arrays, borrowed for one `spmm` call.
-private struct SparseOperands<V: SparseValueReader>: @unchecked Sendable {
+struct SparseOperands<V: SparseValueReader>: @unchecked Sendable {
   let matrix: SparseMatrix
   let values: V
   let starts: UnsafePointer<Int32>
@@ -267,8 +267,8 @@ private struct SparseOperands<V: SparseValueReader>: @unchecked Sendable {
       case .csr:
         for panel in 0..<matrix.panelCount {
           csrPanel(
-            starts: starts + panel * (matrix.n + 1), xt: xt + panel * matrix.panelWidth * lanes, outputs: outputs,
-            yt: yt, accumulate: panel > 0)
+            starts: starts + panel * (matrix.n + 1), xt: xt + panel * matrix.panelWidth * lanes, xStride: lanes,
+            outputs: outputs, out: yt, outStride: lanes, accumulate: panel > 0)
         }
       case .nm(let keep, let group):
         nmRows(keep: keep, group: group, xt: xt, outputs: outputs, yt: yt)
@@ -282,14 +282,16 @@ private struct SparseOperands<V: SparseValueReader>: @unchecked Sendable {
     }
   }
 
-  /// yt[j − lower] (+)= Σ over panel entries of row j: w · xt[p]; two entries per step, four chains.
+  /// out[(j − lower)·outStride ..< +32] (+)= Σ over panel entries of row j: w · xt[p·xStride ..< +32];
+  /// two entries per step, four chains. xt is a transposed tile (xStride 32) or, for channel-major
+  /// activations, the activations themselves (xStride = their row stride).
   @inline(__always)
-  private func csrPanel(
-    starts: UnsafePointer<Int32>, xt: UnsafePointer<Float>, outputs: Range<Int>, yt: UnsafeMutablePointer<Float>,
-    accumulate: Bool
+  func csrPanel(
+    starts: UnsafePointer<Int32>, xt: UnsafePointer<Float>, xStride: Int, outputs: Range<Int>,
+    out base: UnsafeMutablePointer<Float>, outStride: Int, accumulate: Bool
   ) {
     for j in outputs {
-      let out = yt + (j - outputs.lowerBound) * spmmTileRows
+      let out = base + (j - outputs.lowerBound) * outStride
       var a0 = SIMD16<Float>(), a1 = SIMD16<Float>(), b0 = SIMD16<Float>(), b1 = SIMD16<Float>()
       if accumulate {
         a0 = sparseLoad16(out)
@@ -300,8 +302,8 @@ private struct SparseOperands<V: SparseValueReader>: @unchecked Sendable {
       while e + 2 <= end {
         let w0 = SIMD16<Float>(repeating: values.value(e))
         let w1 = SIMD16<Float>(repeating: values.value(e + 1))
-        let p0 = xt + Int(indices[e]) &* spmmTileRows
-        let p1 = xt + Int(indices[e + 1]) &* spmmTileRows
+        let p0 = xt + Int(indices[e]) &* xStride
+        let p1 = xt + Int(indices[e + 1]) &* xStride
         a0 = a0.addingProduct(w0, sparseLoad16(p0))
         a1 = a1.addingProduct(w0, sparseLoad16(p0 + 16))
         b0 = b0.addingProduct(w1, sparseLoad16(p1))
@@ -310,7 +312,7 @@ private struct SparseOperands<V: SparseValueReader>: @unchecked Sendable {
       }
       if e < end {
         let w0 = SIMD16<Float>(repeating: values.value(e))
-        let p0 = xt + Int(indices[e]) &* spmmTileRows
+        let p0 = xt + Int(indices[e]) &* xStride
         a0 = a0.addingProduct(w0, sparseLoad16(p0))
         a1 = a1.addingProduct(w0, sparseLoad16(p0 + 16))
       }
