@@ -17,7 +17,7 @@ func depthwiseConv2d(_ p: ConvProblem, _ x: [Float], _ w: [Float], _ bias: [Floa
         guard planes > 0 else { return }
         let (xs, ws) = (SendableConstPointer(xb.baseAddress!), SendableConstPointer(wb.baseAddress!))
         let os = SendablePointer(ob.baseAddress!)
-        let scratch = (g.width + g.padLeft + g.padRight + 16) * (g.height + g.padTop + g.padBottom + 1)
+        let scratch = (g.width + g.padLeft + g.padRight + 32) * (g.height + g.padTop + g.padBottom + 1)
         // Planes in chunks, one scratch plane per chunk.
         let chunk = Swift.max(1, planes / (4 * ThreadPool.shared.threadCount))
         let run = { (c: Int) in
@@ -44,20 +44,28 @@ func depthwiseConv2d(_ p: ConvProblem, _ x: [Float], _ w: [Float], _ bias: [Floa
 }
 
 /// One output plane of a depthwise convolution. The input plane is first copied into a zero-bordered
-/// scratch plane (`padded`, at least (H + pt + pb + 1) × (W + pl + pr + 16) floats), so every tap is in
-/// bounds: 16 outputs are accumulated in one SIMD16 register over all KH·KW taps (width stride 1).
+/// scratch plane (`padded`, at least (H + pt + pb + 1) × (W + pl + pr + 32) floats), so every tap is in
+/// bounds: 16 outputs are accumulated in one SIMD16 register over all KH·KW taps (width stride 1; for
+/// stride 2 the even lanes of two loads are gathered with one shuffle). Rows are padded by 32 floats
+/// so the wide loads of the last outputs stay inside the scratch plane.
 @inline(__always)
 private func depthwisePlane(
   _ g: Conv2DGeometry, _ src: UnsafePointer<Float>, _ kernel: UnsafePointer<Float>, _ bias: Float,
   _ dst: UnsafeMutablePointer<Float>, _ padded: UnsafeMutablePointer<Float>
 ) {
   let (oh, ow) = (g.outHeight, g.outWidth)
-  let pw = g.width + g.padLeft + g.padRight + 16
+  let pw = g.width + g.padLeft + g.padRight + 32
   let ph = g.height + g.padTop + g.padBottom + 1
-  padded.update(repeating: 0, count: pw * ph)
+  // Zero only the border (top rows, bottom rows incl. the slack row, left and right margins); the
+  // interior is overwritten by the copy.
+  padded.update(repeating: 0, count: g.padTop * pw)
   for y in 0..<g.height {
-    (padded + (y + g.padTop) * pw + g.padLeft).update(from: src + y * g.width, count: g.width)
+    let line = padded + (y + g.padTop) * pw
+    line.update(repeating: 0, count: g.padLeft)
+    (line + g.padLeft).update(from: src + y * g.width, count: g.width)
+    (line + g.padLeft + g.width).update(repeating: 0, count: pw - g.padLeft - g.width)
   }
+  (padded + (g.padTop + g.height) * pw).update(repeating: 0, count: (ph - g.padTop - g.height) * pw)
   let taps = g.kernelHeight * g.kernelWidth
   // offset of tap t = (ky, kx) in the padded plane; computed once (no divisions in the hot loop)
   let offsets = UnsafeMutablePointer<Int>.allocate(capacity: taps)
@@ -78,11 +86,22 @@ private func depthwisePlane(
           let p = top + offsets[t] + ox
           acc = acc.addingProduct(UnsafeRawPointer(p).loadUnaligned(as: SIMD16<Float>.self), kernel[t])
         }
-        if ox + 16 <= ow {
-          UnsafeMutableRawPointer(row + ox).storeBytes(of: acc, as: SIMD16<Float>.self)
-        } else {
-          for k in 0..<(ow - ox) { row[ox + k] = acc[k] }
+        storePartial(acc, row + ox, count: Swift.min(16, ow - ox))
+        ox += 16
+      }
+    } else if g.strideW == 2 {
+      var ox = 0
+      while ox < ow {
+        var acc = SIMD16<Float>(repeating: bias)
+        for t in 0..<taps {
+          let p = top + offsets[t] + 2 * ox
+          let a = UnsafeRawPointer(p).loadUnaligned(as: SIMD16<Float>.self)
+          let b = UnsafeRawPointer(p + 16).loadUnaligned(as: SIMD16<Float>.self)
+          let even = SIMD16<Float>(
+            a[0], a[2], a[4], a[6], a[8], a[10], a[12], a[14], b[0], b[2], b[4], b[6], b[8], b[10], b[12], b[14])
+          acc = acc.addingProduct(even, kernel[t])
         }
+        storePartial(acc, row + ox, count: Swift.min(16, ow - ox))
         ox += 16
       }
     } else {
@@ -93,5 +112,19 @@ private func depthwisePlane(
         row[ox] = acc
       }
     }
+  }
+}
+
+/// The first `count` (≤ 16) lanes of `v` to `dst` (a lane indexed by a variable costs ~10 ns; this
+/// goes through memory instead).
+@inline(__always)
+private func storePartial(_ v: SIMD16<Float>, _ dst: UnsafeMutablePointer<Float>, count: Int) {
+  if count == 16 {
+    UnsafeMutableRawPointer(dst).storeBytes(of: v, as: SIMD16<Float>.self)
+    return
+  }
+  var copy = v
+  withUnsafeBytes(of: &copy) { raw in
+    for k in 0..<count { dst[k] = raw.load(fromByteOffset: k * 4, as: Float.self) }
   }
 }
