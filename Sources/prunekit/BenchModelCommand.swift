@@ -14,7 +14,9 @@ struct BenchModelCommand: ParsableCommand {
       inputs N(0, 1) (or MNIST test images with --data), token ids in 1000..<2000 with full masks;
       symbolic dimensions are the batch (first) and --sequence (others). Every engine runs once first;
       the first output is compared with the dense run (and onnxruntime's) before times are trusted.
-      Times: runs until at least --min-runs and --min-seconds; p50 / p90 / p99 per batch.
+      Times: PruneKit with chosen and with dense kernels run by run in turn (so a slow spell of the
+      machine hits both alike), until at least --min-runs and --min-seconds each; onnxruntime after,
+      in its own process; p50 / p90 / p99 per batch.
       Weights: bytes of the weights as the chosen kernels hold them (sparse values + indices, packed
       dense copies not counted).
       """)
@@ -33,6 +35,8 @@ struct BenchModelCommand: ParsableCommand {
   var peer = "scripts/bench_onnxruntime_model.py"
   @Flag(help: "Skip onnxruntime.") var noPeer = false
   @Flag(help: "Print the kernel chosen for each linear layer.") var kernels = false
+  @Flag(help: "Print the wall time per op type of the chosen and the dense kernels (a few extra runs).")
+  var profile = false
   @Flag(help: "Print JSON instead of tables.") var json = false
 
   struct Row: Encodable {
@@ -95,15 +99,16 @@ struct BenchModelCommand: ParsableCommand {
                   + (c.fromCache ? " (cached)" : timed.isEmpty ? "" : "  [" + timed.joined(separator: ", ") + "]"))
             }
           }
+          if profile && !json {
+            try printProfile(["PruneKit": chosenExecutor, "PruneKit dense": denseExecutor], inputs: inputs, label: "\(path) batch \(b), \(t) thread(s)")
+          }
           let name = (path as NSString).lastPathComponent
+          // Chosen and dense kernels run by run in turn (see ModelBenchmark.timeInterleaved).
+          let times = try ModelBenchmark.timeInterleaved(
+            [chosenExecutor, denseExecutor], inputs, minimumRuns: minRuns, minimumSeconds: minSeconds)
           rows.append(
-            try row(
-              name, b, t, "PruneKit", ModelBenchmark.time(chosenExecutor, inputs, minimumRuns: minRuns, minimumSeconds: minSeconds),
-              weights: Self.weightBytes(graph, chosen), difference: difference))
-          rows.append(
-            try row(
-              name, b, t, "PruneKit dense", ModelBenchmark.time(denseExecutor, inputs, minimumRuns: minRuns, minimumSeconds: minSeconds),
-              weights: Self.weightBytes(graph, dense), difference: 0))
+            row(name, b, t, "PruneKit", times[0], weights: Self.weightBytes(graph, chosen), difference: difference))
+          rows.append(row(name, b, t, "PruneKit dense", times[1], weights: Self.weightBytes(graph, dense), difference: 0))
           if let peerModel, !noPeer, let (engine, times, output) = try runPeer(peerModel, inputs: inputs, threads: t) {
             rows.append(
               row(name, b, t, engine, times.map { $0 / 1000 }, weights: nil, difference: Self.maxAbsDifference(output, reference)))
@@ -152,6 +157,34 @@ struct BenchModelCommand: ParsableCommand {
         ]))
     }
     print("vs PK: this engine's p50 / PruneKit's (chosen kernels) p50, same model, batch and threads")
+  }
+
+  /// Median over 5 runs of the wall time each op type takes (fused nodes by their own type), ms.
+  func printProfile(_ executors: [String: Executor], inputs: [String: Tensor], label: String) throws {
+    print("\(label): ms per run by op type (median of 5 runs)")
+    var table: [String: [String: Double]] = [:]
+    for (engine, executor) in executors {
+      var runs: [[String: Double]] = []
+      for _ in 0..<5 {
+        var perOp: [String: Double] = [:]
+        var last = DispatchTime.now().uptimeNanoseconds
+        _ = try executor.run(inputs) { node, _ in
+          let now = DispatchTime.now().uptimeNanoseconds
+          perOp[node.opType, default: 0] += Double(now - last) / 1e6
+          last = now
+        }
+        runs.append(perOp)
+      }
+      for op in Set(runs.flatMap(\.keys)) {
+        let values = runs.map { $0[op] ?? 0 }.sorted()
+        table[op, default: [:]][engine] = values[values.count / 2]
+      }
+    }
+    let engines = executors.keys.sorted()
+    print("  " + "op".padding(toLength: 26, withPad: " ", startingAt: 0) + engines.map { $0.leftPadded(16) }.joined())
+    for (op, row) in table.sorted(by: { ($0.value[engines[0]] ?? 0) > ($1.value[engines[0]] ?? 0) }) {
+      print("  " + op.padding(toLength: 26, withPad: " ", startingAt: 0) + engines.map { String(format: "%.3f", row[$0] ?? 0).leftPadded(16) }.joined())
+    }
   }
 
   static func bytes(_ n: Int) -> String {

@@ -75,6 +75,30 @@ public enum ModelBenchmark {
     return times
   }
 
+  /// `time` for several executors on the same inputs, run by run in turn (A, B, A, B …), so that a
+  /// slow spell of the machine (other tenants of a VM, frequency changes) falls on all of them alike
+  /// and their ratio stays meaningful. Returns each executor's run times, in seconds.
+  public static func timeInterleaved(
+    _ executors: [Executor], _ inputs: [String: Tensor], minimumRuns: Int = 10, minimumSeconds: Double = 0.5,
+    maximumRuns: Int = 100_000
+  ) throws -> [[Double]] {
+    for e in executors { _ = try e.run(inputs) }
+    var times = [[Double]](repeating: [], count: executors.count)
+    let start = DispatchTime.now().uptimeNanoseconds
+    var rounds = 0
+    while rounds < maximumRuns {
+      for (i, e) in executors.enumerated() {
+        let t0 = DispatchTime.now().uptimeNanoseconds
+        _ = try e.run(inputs)
+        times[i].append(Double(DispatchTime.now().uptimeNanoseconds - t0) / 1e9)
+      }
+      rounds += 1
+      let elapsed = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
+      if rounds >= minimumRuns && elapsed >= minimumSeconds * Double(executors.count) { break }
+    }
+    return times
+  }
+
   /// The q-quantile (0…1) of `values`, nearest rank.
   public static func percentile(_ values: [Double], _ q: Double) -> Double {
     guard !values.isEmpty else { return 0 }
