@@ -197,10 +197,20 @@ func readLayer(
 
 /// Reads a `.pkz` file.
 public func readPKZ(path: String) throws -> CompressedModel {
-  guard let data = FileManager.default.contents(atPath: path) else {
-    throw CompressionError.io(path: path, reason: "no such file or not readable")
+  guard FileManager.default.fileExists(atPath: path) else {
+    throw CompressionError.io(path: path, reason: "no such file")
   }
-  return try decodePKZ([UInt8](data))
+  guard let data = FileManager.default.contents(atPath: path) else {
+    throw CompressionError.io(path: path, reason: "not readable (permission, or a folder)")
+  }
+  do {
+    return try decodePKZ([UInt8](data))
+  } catch let error as CompressionError {
+    throw CompressionError.inFile(path: path, error)
+  } catch let error as ModelGraphError {
+    throw CompressionError.inFile(
+      path: path, .corrupt(section: "graph", offset: 0, expected: "a valid graph", found: "\(error)"))
+  }
 }
 
 extension Graph {

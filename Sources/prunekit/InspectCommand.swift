@@ -15,7 +15,7 @@ struct InspectCommand: ParsableCommand {
   @Flag(help: "Print the full cost table as JSON.")
   var json = false
 
-  @Option(help: "Size of the batch (axis 0 of symbolic inputs).")
+  @Option(parsing: .unconditional, help: "Size of the batch (axis 0 of symbolic inputs).")
   var batch = 1
 
   @Option(name: .customLong("dim"), help: "Size of a named symbolic dimension, e.g. --dim sequence=128.")
@@ -24,16 +24,27 @@ struct InspectCommand: ParsableCommand {
   @Flag(help: "List every node, not only those with parameters or MACs.")
   var all = false
 
-  func run() throws {
+  func validate() throws {
+    try OptionCheck.int(batch, "--batch", in: 1...OptionCheck.maxSize)
+    _ = try Self.sizes(dims)
+  }
+
+  /// "sequence=128" → ["sequence": 128]; sizes in 1...OptionCheck.maxSize.
+  static func sizes(_ dims: [String]) throws -> [String: Int] {
     var sizes: [String: Int] = [:]
     for d in dims {
-      let parts = d.split(separator: "=")
-      guard parts.count == 2, let n = Int(parts[1]), n > 0 else {
-        throw ValidationError("--dim expects NAME=SIZE, got '\(d)'")
+      let parts = d.split(separator: "=", omittingEmptySubsequences: false)
+      guard parts.count == 2, !parts[0].isEmpty, let n = Int(parts[1]) else {
+        throw ValidationError("--dim \(d): expected NAME=SIZE, e.g. sequence=128")
       }
+      try OptionCheck.int(n, "--dim \(parts[0])=", in: 1...OptionCheck.maxSize)
       sizes[String(parts[0])] = n
     }
-    guard batch > 0 else { throw ValidationError("--batch must be positive") }
+    return sizes
+  }
+
+  func run() throws {
+    let sizes = try Self.sizes(dims)
     let graph = try ModelFile.loadAny(model)
     let costs = try graph.costs(inputShapes: graph.inputShapes(batch: batch, sizes: sizes))
     if json {
