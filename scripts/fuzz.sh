@@ -2,6 +2,7 @@
 # Fuzzes PruneKit's parsers with libFuzzer (Swift's -sanitize=fuzzer, with AddressSanitizer).
 #
 #   scripts/fuzz.sh [RUNS] [TARGET…]      # default: 1000000 executions of every target
+#   FUZZ_SECONDS=300 scripts/fuzz.sh …    # also stop each target after this many seconds
 #
 # Targets: onnx safetensors pkz pkz-crc idx csv vocab config tokenizer-json (Fuzz/PruneKitFuzz).
 # Seeds: real files from ../shared and the repository, plus small synthetic models written by
@@ -22,7 +23,7 @@ trap 'rm -rf "$WORK"' EXIT
 
 echo "building the fuzz harness (sanitize=fuzzer,address) in $BUILD …" >&2
 PRUNEKIT_FUZZ=1 nice -n 19 swift build -c release --build-path "$BUILD" --product prunekit-fuzz \
-  -Xswiftc -sanitize=fuzzer,address -Xswiftc -parse-as-library -Xswiftc -enable-testing >&2
+  -Xswiftc -sanitize=fuzzer,address -Xswiftc -enable-testing -Xswiftc -use-ld=lld >&2
 FUZZ="$BUILD/release/prunekit-fuzz"
 
 # Seeds: synthetic ones first, then real files (small enough to mutate usefully).
@@ -60,13 +61,16 @@ for target in $TARGETS; do
   mkdir -p "$corpus" "$artifacts"
   echo "fuzzing $target: $RUNS executions …" >&2
   log="$WORK/$target.log"
+  # The real ONNX fixtures are about 1 MB: let them in whole (other seeds are a few kB).
+  maxlen=65536
+  [ "$target" = onnx ] && maxlen=1200000
   start=$(date +%s)
   status=0
-  PRUNEKIT_FUZZ_TARGET=$target ASAN_OPTIONS=detect_leaks=1 nice -n 19 "$FUZZ" "$corpus" "$SEEDS/$target" \
-    -runs="$RUNS" -max_len=65536 -timeout=10 -rss_limit_mb=4096 -malloc_limit_mb=4096 \
+  PRUNEKIT_FUZZ_TARGET=$target ASAN_OPTIONS=detect_leaks=1 LSAN_OPTIONS=suppressions=Fuzz/lsan.supp \
+    nice -n 19 "$FUZZ" "$corpus" "$SEEDS/$target" -runs="$RUNS" -max_total_time="${FUZZ_SECONDS:-0}" -max_len="$maxlen" -timeout=10 -rss_limit_mb=4096 -malloc_limit_mb=4096 \
     -artifact_prefix="$artifacts" -print_final_stats=1 > "$log" 2>&1 || status=$?
   seconds=$(( $(date +%s) - start ))
-  execs=$(grep -o 'stat::number_of_executed_units: *[0-9]*' "$log" | grep -o '[0-9]*$' || echo "?")
+  execs=$(grep -o 'stat::number_of_executed_units: *[0-9]*' "$log" | tail -1 | grep -o '[0-9]*$' || echo "?")
   cov=$(grep -o 'cov: [0-9]* ft: [0-9]*' "$log" | tail -1 || echo "cov: ? ft: ?")
   found=$(ls "$artifacts" | wc -l)
   if [ "$found" -gt 0 ]; then

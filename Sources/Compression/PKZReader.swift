@@ -197,8 +197,10 @@ func readLayer(
 
 /// Reads a `.pkz` file.
 public func readPKZ(path: String) throws -> CompressedModel {
-  guard FileManager.default.fileExists(atPath: path) else {
-    throw CompressionError.io(path: path, reason: "no such file")
+  do {
+    try InputPath.check(path)
+  } catch {
+    throw CompressionError.io(path: path, reason: error.description.replacingOccurrences(of: "\(path): ", with: ""))
   }
   guard let data = FileManager.default.contents(atPath: path) else {
     throw CompressionError.io(path: path, reason: "not readable (permission, or a folder)")

@@ -60,7 +60,7 @@ public enum OutputPath {
     return nil
   }
 
-  private static func kindName(_ kind: mode_t) -> String {
+  static func kindName(_ kind: mode_t) -> String {
     switch kind {
     case S_IFDIR: return "a folder"
     case S_IFCHR: return "a character device"
@@ -80,5 +80,23 @@ public enum OutputPath {
       if let path = current, stat(path, &info) == 0, (info.st_mode & S_IFMT) != S_IFDIR { return path }
     }
     return nil
+  }
+}
+
+/// Checks of an input file before it is read: a FIFO or a symlink to /dev/zero would block or never
+/// end, so only regular files are read.
+public enum InputPath {
+  /// Throws `fileNotFound`, or `unreadable` naming what is at `path` when it is not a regular file.
+  public static func check(_ path: String) throws(ModelGraphError) {
+    var info = stat()
+    guard stat(path, &info) == 0 else {
+      let code = errno
+      if code == ENOENT || code == ENOTDIR { throw .fileNotFound(path: path) }
+      throw .unreadable(path: path, reason: String(cString: strerror(code)))
+    }
+    let kind = info.st_mode & S_IFMT
+    guard kind == S_IFREG else {
+      throw .unreadable(path: path, reason: "\(OutputPath.kindName(kind)), not a regular file")
+    }
   }
 }

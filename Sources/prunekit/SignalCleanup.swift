@@ -11,7 +11,7 @@ enum SignalCleanup {
   nonisolated(unsafe) private static var sources: [any DispatchSourceSignal] = []
 
   static func install() {
-    for number in [SIGINT, SIGTERM, SIGHUP] {
+    for number in [SIGINT, SIGTERM, SIGHUP] where !isIgnored(number) {
       signal(number, SIG_IGN)
       let source = DispatchSource.makeSignalSource(signal: number, queue: .global())
       source.setEventHandler {
@@ -22,5 +22,17 @@ enum SignalCleanup {
       source.resume()
       sources.append(source)
     }
+  }
+
+  /// True when the signal was ignored when the process started (nohup, a background job of a
+  /// non-interactive shell): it stays ignored.
+  private static func isIgnored(_ number: Int32) -> Bool {
+    var current = sigaction()
+    guard sigaction(number, nil, &current) == 0 else { return false }
+    #if canImport(Glibc)
+      return unsafeBitCast(current.__sigaction_handler.sa_handler, to: Int.self) == 1  // SIG_IGN
+    #else
+      return unsafeBitCast(current.__sigaction_u.__sa_handler, to: Int.self) == 1
+    #endif
   }
 }

@@ -101,6 +101,8 @@ import Testing
       fragments: ["huge.safetensors", "tensor 'input' shape: expected a size that fits in memory"], noOutput: "o.safetensors"),
     .init(arguments: ["decompress", "bad.pkz", "-o", "d.onnx"], fragments: ["bad.pkz", "not a .pkz file"], noOutput: "d.onnx"),
     .init(arguments: ["inspect", "bad.pkz"], fragments: ["bad.pkz: pkz section 'header'"]),
+    // A FIFO as input blocked forever.
+    .init(arguments: ["inspect", "fifo.onnx"], fragments: ["fifo.onnx: cannot read (a FIFO (named pipe), not a regular file)"]),
     // Data: no images (once an endless loop), dims that overflow.
     .init(arguments: ["train", "lenet300", "--data", "empty", "--epochs", "100000", "-o", "t.onnx"],
       fragments: ["empty/train-images-idx3-ubyte", "at least one image"], noOutput: "t.onnx"),

@@ -44,6 +44,7 @@ public struct BertConfig: Sendable, Equatable {
 
   /// Reads and checks `config.json`.
   public init(contentsOf path: String) throws {
+    try InputPath.check(path)
     guard let data = FileManager.default.contents(atPath: path) else {
       throw ModelGraphError.fileNotFound(path: path)
     }

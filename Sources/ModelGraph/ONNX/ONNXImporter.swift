@@ -19,7 +19,7 @@ public enum ONNXImporter {
 
   /// Loads the model at `path`; external data is resolved relative to its folder.
   public static func load(contentsOf path: String) throws -> Graph {
-    guard FileManager.default.fileExists(atPath: path) else { throw ModelGraphError.fileNotFound(path: path) }
+    try InputPath.check(path)
     let data: Data
     do {
       data = try Data(contentsOf: URL(fileURLWithPath: path), options: .alwaysMapped)

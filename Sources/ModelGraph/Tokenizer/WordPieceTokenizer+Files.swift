@@ -89,6 +89,7 @@ extension WordPieceTokenizer {
 
   /// One token per line; id = line number (trailing "\r" dropped, as `BufRead::lines` does).
   static func readVocabulary(_ path: String) throws -> [String] {
+    try InputPath.check(path)
     guard let data = FileManager.default.contents(atPath: path) else {
       throw ModelGraphError.fileNotFound(path: path)
     }
@@ -115,6 +116,7 @@ extension WordPieceTokenizer {
   }
 
   static func readJSON(_ path: String) throws -> JSONTree {
+    try InputPath.check(path)
     guard let data = FileManager.default.contents(atPath: path) else {
       throw ModelGraphError.fileNotFound(path: path)
     }
