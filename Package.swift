@@ -65,7 +65,23 @@ let package = Package(
       swiftSettings: baseline),
     .testTarget(name: "CompressionTests", dependencies: ["Compression"], swiftSettings: baseline),
     .testTarget(name: "PruneKitTests", dependencies: ["PruneKit"], swiftSettings: baseline),
+    // Replays every fuzzing crash reproducer (Reproducers/<target>/) through the fuzzed parsers.
+    .testTarget(
+      name: "FuzzRegressionTests", dependencies: ["Runtime", "Compression", "ModelGraph", "Training"],
+      exclude: ["Reproducers"], swiftSettings: baseline),
+    // End-to-end: runs the built `prunekit` executable (hostile options, files and output paths).
+    .testTarget(name: "PruneKitCLITests", dependencies: ["PruneKit", "prunekit"], swiftSettings: baseline),
     // Test targets of the other modules are added with their first tests:
     // .testTarget(name: "XTests", dependencies: ["X"], swiftSettings: baseline),
   ]
 )
+
+// The libFuzzer harness (scripts/fuzz.sh), only when PRUNEKIT_FUZZ is set: it must be built with
+// -sanitize=fuzzer,address -parse-as-library, which an ordinary build does not pass.
+if Context.environment["PRUNEKIT_FUZZ"] != nil {
+  package.products.append(.executable(name: "prunekit-fuzz", targets: ["PruneKitFuzz"]))
+  package.targets.append(
+    .executableTarget(
+      name: "PruneKitFuzz", dependencies: ["Runtime", "Compression", "ModelGraph", "Training"],
+      path: "Fuzz/PruneKitFuzz", swiftSettings: baseline))
+}

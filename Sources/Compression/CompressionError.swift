@@ -17,6 +17,8 @@ public enum CompressionError: Error, CustomStringConvertible, Equatable {
   case invalidArgument(what: String, expected: String, found: String)
   case unsupportedTensor(name: String, reason: String)
   case io(path: String, reason: String)
+  /// A decoding error of the file at `path` (what `readPKZ(path:)` throws).
+  indirect case inFile(path: String, CompressionError)
 
   public var description: String {
     switch self {
@@ -44,6 +46,8 @@ public enum CompressionError: Error, CustomStringConvertible, Equatable {
       return "tensor '\(name)': \(reason)"
     case .io(let path, let reason):
       return "\(path): \(reason)"
+    case .inFile(let path, let error):
+      return "\(path): \(error)"
     }
   }
 
@@ -54,6 +58,7 @@ public enum CompressionError: Error, CustomStringConvertible, Equatable {
       .unknownCode(let s, _, _, _):
       return s
     case .badMagic, .unsupportedVersion: return "header"
+    case .inFile(_, let error): return error.section
     default: return nil
     }
   }

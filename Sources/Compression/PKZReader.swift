@@ -197,10 +197,22 @@ func readLayer(
 
 /// Reads a `.pkz` file.
 public func readPKZ(path: String) throws -> CompressedModel {
-  guard let data = FileManager.default.contents(atPath: path) else {
-    throw CompressionError.io(path: path, reason: "no such file or not readable")
+  do {
+    try InputPath.check(path)
+  } catch {
+    throw CompressionError.io(path: path, reason: error.description.replacingOccurrences(of: "\(path): ", with: ""))
   }
-  return try decodePKZ([UInt8](data))
+  guard let data = FileManager.default.contents(atPath: path) else {
+    throw CompressionError.io(path: path, reason: "not readable (permission, or a folder)")
+  }
+  do {
+    return try decodePKZ([UInt8](data))
+  } catch let error as CompressionError {
+    throw CompressionError.inFile(path: path, error)
+  } catch let error as ModelGraphError {
+    throw CompressionError.inFile(
+      path: path, .corrupt(section: "graph", offset: 0, expected: "a valid graph", found: "\(error)"))
+  }
 }
 
 extension Graph {

@@ -88,8 +88,10 @@ public final class LeNetWorkbench: DeepCompressionWorkbench {
   {
     self.model = model
     self.settings = settings
-    self.train = try MNIST.load(directory: dataDirectory, split: .train, limit: settings.trainLimit)
-    self.test = try MNIST.load(directory: dataDirectory, split: .test, limit: settings.testLimit)
+    self.train = try MNIST.load(
+      directory: dataDirectory, split: .train, limit: settings.trainLimit, classCount: 10, imageSize: [28, 28])
+    self.test = try MNIST.load(
+      directory: dataDirectory, split: .test, limit: settings.testLimit, classCount: 10, imageSize: [28, 28])
     self.cacheDirectory = cacheDirectory
   }
 

@@ -13,3 +13,17 @@ extension Graph {
     try costs(inputShapes: inputShapes, selector: DenseKernelSelector())
   }
 }
+
+extension Graph {
+  /// `checkShapes(selector:)` with the dense kernels: every op known, every shape consistent.
+  public func checkShapes() throws {
+    try checkShapes(selector: DenseKernelSelector(prepackWeights: false))
+  }
+}
+
+extension Graph {
+  /// `largestValue(inputShapes:selector:)` with the dense kernels.
+  public func largestValue(inputShapes: [String: [Int]]) throws -> (name: String, shape: [Int], elements: Int) {
+    try largestValue(inputShapes: inputShapes, selector: DenseKernelSelector(prepackWeights: false))
+  }
+}

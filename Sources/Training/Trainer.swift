@@ -133,6 +133,7 @@ public final class Trainer {
   {
     let (loss, correct, grads, state) = try pass(
       on: batch, training: true, seed: configuration.seed &+ 0x5EED &+ UInt64(globalStep))
+    guard loss.isFinite else { throw TrainingError.nonFiniteLoss(step: globalStep, epoch: epoch, loss: loss) }
     optimizer.update(&parameters, gradients: grads, learningRate: learningRate)
     for (name, value) in state { baseGraph.setInitializer(name, value) }
     let report = StepReport(
@@ -152,8 +153,19 @@ public final class Trainer {
     progress: ((StepReport) -> Void)? = nil
   ) throws -> [EpochReport] {
     let batchSize = configuration.batchSize
-    let stepsPerEpoch = (data.count + batchSize - 1) / batchSize
-    let totalSteps = stepsPerEpoch * (totalEpochs ?? (startEpoch + epochs))
+    guard data.count > 0 else {
+      throw TrainingError.invalidArgument(what: "training data", message: "no examples (an empty data set)")
+    }
+    guard batchSize > 0, epochs >= 0, startEpoch >= 0 else {
+      throw TrainingError.invalidArgument(
+        what: "training", message: "batch size \(batchSize) and epochs \(epochs) must be positive")
+    }
+    let stepsPerEpoch = data.count / batchSize + (data.count % batchSize == 0 ? 0 : 1)
+    let (totalSteps, overflow) = stepsPerEpoch.multipliedReportingOverflow(
+      by: totalEpochs ?? (startEpoch + epochs))
+    guard !overflow else {
+      throw TrainingError.invalidArgument(what: "epochs", message: "\(totalEpochs ?? epochs) is too many")
+    }
     var reports: [EpochReport] = []
     for epoch in startEpoch..<(startEpoch + epochs) {
       let clock = ContinuousClock.now
@@ -163,8 +175,9 @@ public final class Trainer {
       var lossSum: Double = 0, correct = 0, seen = 0
       var start = 0
       while start < order.count {
-        let indices = Array(order[start..<min(start + batchSize, order.count)])
-        start += batchSize
+        let end = order.count - start <= batchSize ? order.count : start + batchSize
+        let indices = Array(order[start..<end])
+        start = end
         let rate = configuration.schedule.rate(
           base: optimizer.learningRate, epoch: epoch, step: scheduleStep, totalSteps: totalSteps)
         scheduleStep += 1
@@ -199,12 +212,16 @@ public final class Trainer {
       throw TrainingError.invalidArgument(
         what: "graph '\(graph.name)'", message: "needs an input and an output")
     }
+    guard batchSize > 0 else {
+      throw TrainingError.invalidArgument(what: "evaluation batch size", message: "\(batchSize) must be positive")
+    }
     var lossSum: Double = 0, correct = 0
     var predictions: [Int] = []
     var start = 0
     while start < data.count {
-      let batch = data.batch(Array(start..<min(start + batchSize, data.count)))
-      start += batchSize
+      let end = data.count - start <= batchSize ? data.count : start + batchSize
+      let batch = data.batch(Array(start..<end))
+      start = end
       var context = ForwardContext(training: false)
       let pass = try ForwardPass(graph: graph, inputs: [input: batch.inputs], context: &context)
       guard let logits = pass.value(output) else {

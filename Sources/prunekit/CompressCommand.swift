@@ -33,13 +33,24 @@ struct CompressCommand: ParsableCommand {
     name: .customLong("no-huffman"), help: "Store streams in fixed width (the paper's quantized-only stage).")
   var noHuffman = false
 
-  @Option(name: .customLong("min-elements"), help: "Weights with fewer elements stay raw.")
+  @Option(
+    name: .customLong("min-elements"), parsing: .unconditional, help: "Weights with fewer elements stay raw.")
   var minElements = 64
+
+  func validate() throws {
+    try OptionCheck.int(minElements, "--min-elements", in: 0...Int(Int32.max))
+    _ = try CompressCommand.options(
+      scheme: scheme, bits: bits, indexBits: indexBits, huffman: !noHuffman, minElements: minElements)
+    // The output is always a .pkz: `prunekit decompress` turns it back into ONNX or safetensors.
+    try OptionCheck.output(output, inputs: [model], extensions: ["pkz"])
+  }
 
   func run() throws {
     let options = try CompressCommand.options(
       scheme: scheme, bits: bits, indexBits: indexBits, huffman: !noHuffman, minElements: minElements)
-    let (_, report) = try compressModel(at: model, to: output, options: options)
+    let (graph, warnings) = try ModelFile.loadForCopying(model)
+    for warning in warnings { note("warning: \(warning)") }
+    let report = try writePKZ(quantize(graph, options: options), to: output, options: options)
     print(report.table())
     print("wrote \(output)")
   }

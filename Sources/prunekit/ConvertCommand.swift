@@ -19,13 +19,23 @@ struct ConvertCommand: ParsableCommand {
   @Option(help: "ONNX only: write initializers of at least 1 KiB to this file beside the output.")
   var externalData: String?
 
+  func validate() throws {
+    try OptionCheck.output(output, inputs: [input], extensions: ModelFile.knownExtensions)
+    if let externalData {
+      guard output.lowercased().hasSuffix(".onnx") else {
+        throw ValidationError("--external-data applies to .onnx outputs only")
+      }
+      let beside = (output as NSString).deletingLastPathComponent
+      let path = (beside.isEmpty ? "." : beside) + "/" + externalData
+      try OptionCheck.output(path, "--external-data", inputs: [input])
+    }
+  }
+
   func run() throws {
     do {
-      let graph = try ModelFile.load(input)
+      let (graph, warnings) = try ModelFile.loadForCopying(input)
+      for warning in warnings { note("warning: \(warning)") }
       if let externalData {
-        guard output.lowercased().hasSuffix(".onnx") else {
-          throw ValidationError("--external-data applies to .onnx outputs only")
-        }
         try ONNXExporter.save(graph, to: output, options: .init(externalDataFile: externalData))
       } else {
         try ModelFile.save(graph, to: output)

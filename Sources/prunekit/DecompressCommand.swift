@@ -15,6 +15,10 @@ struct DecompressCommand: ParsableCommand {
   @Option(name: .shortAndLong, help: "The output model (.onnx, …), written atomically.")
   var output: String
 
+  func validate() throws {
+    try OptionCheck.output(output, inputs: [model], extensions: ModelFile.knownExtensions)
+  }
+
   func run() throws {
     let model = try decompressModel(at: model, to: output)
     let params = model.graph.orderedInitializers.reduce(0) { $0 + $1.tensor.count }

@@ -26,24 +26,25 @@ struct DemoCommand: ParsableCommand {
   var bits: String?
   @Option(name: .customLong("index-bits"), help: "Relative-gap bits per layer kind.") var indexBits: String =
     "fc=5,conv=4"
-  @Option(help: "Dense training epochs.") var epochs: Int = 10
+  @Option(parsing: .unconditional, help: "Dense training epochs.") var epochs: Int = 10
   @Option(
-    name: .customLong("retrain-epochs"),
+    name: .customLong("retrain-epochs"), parsing: .unconditional,
     help: "Retraining epochs after each pruning round (default: lenet300 4, lenet5 3).")
   var retrainEpochs: Int?
   @Option(
-    name: .customLong("retrain-lr"),
+    name: .customLong("retrain-lr"), parsing: .unconditional,
     help: "Retraining learning rate, cosine to 0 each round (default: lenet300 0.01, lenet5 0.02).")
   var retrainLR: Float?
-  @Option(help: "Pruning rounds (default: lenet300 6, lenet5 5).") var rounds: Int?
+  @Option(parsing: .unconditional, help: "Pruning rounds (default: lenet300 6, lenet5 5).") var rounds: Int?
   @Option(
     help:
       "Kept fraction per layer after pruning, e.g. fc1.weight=0.08,fc2.weight=0.09 (default: see docs)."
   )
   var kept: String?
-  @Option(name: .customLong("fine-tune-steps"), help: "Centroid fine-tuning mini-batches.")
+  @Option(name: .customLong("fine-tune-steps"), parsing: .unconditional, help: "Centroid fine-tuning mini-batches.")
   var fineTuneSteps = 600
-  @Option(name: .customLong("fine-tune-lr"), help: "Centroid fine-tuning learning rate.") var fineTuneLR:
+  @Option(name: .customLong("fine-tune-lr"), parsing: .unconditional, help: "Centroid fine-tuning learning rate.")
+  var fineTuneLR:
     Float = 1e-4
   @Flag(
     name: .customLong("fine-tune-cosine"), inversion: .prefixedNo,
@@ -54,8 +55,21 @@ struct DemoCommand: ParsableCommand {
   @Option(help: "Folder caching the dense model between runs.") var cache: String = ".prunekit-cache"
   @Option(name: .shortAndLong, help: "Folder for the stage files and the final .pkz.") var output: String =
     "demo-output"
-  @Option(name: .customLong("train-limit"), help: "Use the first N training images only (quick runs).")
+  @Option(
+    name: .customLong("train-limit"), parsing: .unconditional,
+    help: "Use the first N training images only (quick runs).")
   var trainLimit: Int?
+
+  func validate() throws {
+    try OptionCheck.int(epochs, "--epochs", in: 1...OptionCheck.maxEpochs)
+    try OptionCheck.int(retrainEpochs, "--retrain-epochs", in: 0...OptionCheck.maxEpochs)
+    try OptionCheck.learningRate(retrainLR, "--retrain-lr")
+    try OptionCheck.int(rounds, "--rounds", in: 1...1000)
+    try OptionCheck.int(fineTuneSteps, "--fine-tune-steps", in: 0...10_000_000)
+    try OptionCheck.learningRate(fineTuneLR, "--fine-tune-lr")
+    try OptionCheck.int(trainLimit, "--train-limit", in: 1...Int(Int32.max))
+    if let kept { _ = try PruneCommand.keptFractions(kept) }
+  }
 
   func run() throws {
     let wall = Date()

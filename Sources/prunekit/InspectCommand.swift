@@ -15,7 +15,7 @@ struct InspectCommand: ParsableCommand {
   @Flag(help: "Print the full cost table as JSON.")
   var json = false
 
-  @Option(help: "Size of the batch (axis 0 of symbolic inputs).")
+  @Option(parsing: .unconditional, help: "Size of the batch (axis 0 of symbolic inputs).")
   var batch = 1
 
   @Option(name: .customLong("dim"), help: "Size of a named symbolic dimension, e.g. --dim sequence=128.")
@@ -31,16 +31,27 @@ struct InspectCommand: ParsableCommand {
       """)
   var kernels = false
 
-  func run() throws {
+  func validate() throws {
+    try OptionCheck.int(batch, "--batch", in: 1...OptionCheck.maxSize)
+    _ = try Self.sizes(dims)
+  }
+
+  /// "sequence=128" → ["sequence": 128]; sizes in 1...OptionCheck.maxSize.
+  static func sizes(_ dims: [String]) throws -> [String: Int] {
     var sizes: [String: Int] = [:]
     for d in dims {
-      let parts = d.split(separator: "=")
-      guard parts.count == 2, let n = Int(parts[1]), n > 0 else {
-        throw ValidationError("--dim expects NAME=SIZE, got '\(d)'")
+      let parts = d.split(separator: "=", omittingEmptySubsequences: false)
+      guard parts.count == 2, !parts[0].isEmpty, let n = Int(parts[1]) else {
+        throw ValidationError("--dim \(d): expected NAME=SIZE, e.g. sequence=128")
       }
+      try OptionCheck.int(n, "--dim \(parts[0])=", in: 1...OptionCheck.maxSize)
       sizes[String(parts[0])] = n
     }
-    guard batch > 0 else { throw ValidationError("--batch must be positive") }
+    return sizes
+  }
+
+  func run() throws {
+    let sizes = try Self.sizes(dims)
     let graph = try ModelFile.loadAny(model)
     let costs = try graph.costs(inputShapes: graph.inputShapes(batch: batch, sizes: sizes))
     if json {
@@ -54,7 +65,7 @@ struct InspectCommand: ParsableCommand {
   /// The kernel `SparseKernelSelector` picks per layer at these shapes, and what each candidate measured.
   func printKernels(_ graph: Graph, shapes: [String: [Int]]) throws {
     let sample = try ModelBenchmark.inputs(
-      for: graph, batch: batch, sequence: sizes(shapes).first ?? 64)
+      for: graph, batch: batch, sequence: (try? Self.sizes(dims))?.values.first ?? 64)
     let selector = SparseKernelSelector(graph: graph, inputShapes: sample.mapValues(\.shape), sample: sample)
     _ = try Executor(graph: graph, selector: selector)
     print("")
@@ -66,10 +77,6 @@ struct InspectCommand: ParsableCommand {
     }
   }
 
-  /// Sizes given with --dim for symbolic non-batch dimensions (the sequence length of a text model).
-  func sizes(_ shapes: [String: [Int]]) -> [Int] {
-    dims.compactMap { d in d.split(separator: "=").last.flatMap { Int($0) } }
-  }
 
   static func table(_ costs: GraphCost, graph: Graph, all: Bool) -> String {
     var lines: [String] = []

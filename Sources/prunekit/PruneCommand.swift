@@ -25,7 +25,7 @@ struct PruneCommand: ParsableCommand {
   @Option(help: "Threshold scope for unstructured pruning: layer | global.")
   var scope: String = "layer"
 
-  @Option(help: "Fraction of prunable weights to zero (unstructured and block patterns).")
+  @Option(parsing: .unconditional, help: "Fraction of prunable weights to zero (unstructured and block patterns).")
   var sparsity: Double = 0.5
 
   @Option(help: "N:M semi-structured pattern along the input dimension, e.g. 2:4 or 4:8.")
@@ -37,7 +37,7 @@ struct PruneCommand: ParsableCommand {
   @Option(help: "Remove structures physically: channels | heads.")
   var structured: String?
 
-  @Option(help: "Fraction of each group's channels/heads to remove (with --structured).")
+  @Option(parsing: .unconditional, help: "Fraction of each group's channels/heads to remove (with --structured).")
   var ratio: Double = 0.5
 
   @Option(help: "Training data for Taylor gradients (MNIST IDX directory).")
@@ -53,15 +53,18 @@ struct PruneCommand: ParsableCommand {
       """)
   var schedule: String = "oneshot"
 
-  @Option(help: "Iterative: prune→retrain rounds.") var rounds: Int = 3
-  @Option(help: "Iterative: retraining epochs per round.") var retrainEpochs: Int = 2
-  @Option(help: "Iterative: retraining learning rate (SGD, cosine).") var lr: Float = 0.01
-  @Option(help: "Iterative with lenet300/lenet5: dense training epochs first.") var denseEpochs: Int = 10
+  @Option(parsing: .unconditional, help: "Iterative: prune→retrain rounds.") var rounds: Int = 3
+  @Option(parsing: .unconditional, help: "Iterative: retraining epochs per round.") var retrainEpochs: Int = 2
+  @Option(parsing: .unconditional, help: "Iterative: retraining learning rate (SGD, cosine).") var lr: Float = 0.01
+  @Option(parsing: .unconditional, help: "Iterative with lenet300/lenet5: dense training epochs first.")
+  var denseEpochs: Int = 10
   @Option(help: "Iterative: kept fraction per layer, e.g. fc1.weight=0.08,fc2.weight=0.09.") var kept: String?
-  @Option(help: "Gradual: training epochs in all.") var epochs: Int = 10
-  @Option(help: "Gradual: epochs over which the sparsity rises to --sparsity.") var rampEpochs: Int = 6
-  @Option(help: "Gradual: mask updates per epoch during the ramp.") var updatesPerEpoch: Int = 10
-  @Option(help: "Use the first N training images only (quick runs).") var limit: Int?
+  @Option(parsing: .unconditional, help: "Gradual: training epochs in all.") var epochs: Int = 10
+  @Option(parsing: .unconditional, help: "Gradual: epochs over which the sparsity rises to --sparsity.")
+  var rampEpochs: Int = 6
+  @Option(parsing: .unconditional, help: "Gradual: mask updates per epoch during the ramp.")
+  var updatesPerEpoch: Int = 10
+  @Option(parsing: .unconditional, help: "Use the first N training images only (quick runs).") var limit: Int?
 
   @Flag(help: "Print the coupled groups (structured).")
   var groups = false
@@ -71,6 +74,21 @@ struct PruneCommand: ParsableCommand {
 
   @Option(name: [.short, .customLong("output")], help: "Output file (.onnx or .safetensors).")
   var output: String
+
+  func validate() throws {
+    try OptionCheck.number(sparsity, "--sparsity", in: 0...1, openUpper: true)
+    try OptionCheck.number(ratio, "--ratio", in: 0...1, openUpper: true)
+    try OptionCheck.int(rounds, "--rounds", in: 1...1000)
+    try OptionCheck.int(retrainEpochs, "--retrain-epochs", in: 0...OptionCheck.maxEpochs)
+    try OptionCheck.learningRate(lr, "--lr")
+    try OptionCheck.int(denseEpochs, "--dense-epochs", in: 0...OptionCheck.maxEpochs)
+    try OptionCheck.int(epochs, "--epochs", in: 1...OptionCheck.maxEpochs)
+    try OptionCheck.int(rampEpochs, "--ramp-epochs", in: 0...epochs)
+    try OptionCheck.int(updatesPerEpoch, "--updates-per-epoch", in: 1...100_000)
+    try OptionCheck.int(limit, "--limit", in: 1...Int(Int32.max))
+    if let kept { _ = try Self.keptFractions(kept) }
+    try OptionCheck.output(output, inputs: [model], extensions: ModelFile.knownExtensions)
+  }
 
   func run() throws {
     var options = PruneOptions()

@@ -1,4 +1,6 @@
 import ArgumentParser
+import Dispatch
+import Foundation
 import PruneKit
 
 /// The `prunekit` command. One file per subcommand; register each here.
@@ -22,4 +24,16 @@ struct PruneKitCommand: ParsableCommand {
       InspectCommand.self,
       RunCommand.self,
     ])
+
+  /// Parses and runs the command, with SIGINT/SIGTERM/SIGHUP removing the temporary file of a
+  /// write in progress before the process ends (`SignalCleanup`).
+  static func main() {
+    SignalCleanup.install()
+    do {
+      var command = try parseAsRoot()
+      try command.run()
+    } catch {
+      exit(withError: error)
+    }
+  }
 }

@@ -8,7 +8,8 @@ extension PruneCommand {
   func mnist() throws -> (train: ImageDataset, test: ImageDataset) {
     let folder = try PruneDataSources.folder(data)
     return (
-      try MNIST.load(directory: folder, split: .train, limit: limit), try MNIST.load(directory: folder, split: .test)
+      try MNIST.load(directory: folder, split: .train, limit: limit, classCount: 10, imageSize: [28, 28]),
+      try MNIST.load(directory: folder, split: .test, classCount: 10, imageSize: [28, 28])
     )
   }
 

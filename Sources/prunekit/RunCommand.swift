@@ -24,6 +24,10 @@ struct RunCommand: ParsableCommand {
   @Option(name: [.short, .customLong("output")], help: "safetensors file to write the outputs to.")
   var output: String
 
+  func validate() throws {
+    try OptionCheck.output(output, inputs: [model, input], extensions: ["safetensors"])
+  }
+
   func run() throws {
     let graph = try ModelFile.loadAny(model)
     let file = try SafeTensorsFile(path: input)

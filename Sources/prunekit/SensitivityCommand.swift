@@ -15,19 +15,39 @@ struct SensitivityCommand: ParsableCommand {
   @Option(help: "MNIST-format IDX folder ('default' = the repository's copy); its test split is used.")
   var data: String = "default"
 
-  @Option(help: "Evaluate on the first N test images.") var limit: Int = 2000
+  @Option(parsing: .unconditional, help: "Evaluate on the first N test images.") var limit: Int = 2000
 
   @Option(help: "Comma-separated sparsities.") var sparsities: String = "0,0.5,0.7,0.8,0.9,0.95,0.98"
 
-  @Option(help: "Also allocate per-layer sparsities meeting this global sparsity.") var target: Double?
+  @Option(parsing: .unconditional, help: "Also allocate per-layer sparsities meeting this global sparsity.")
+  var target: Double?
 
   @Option(name: [.short, .customLong("output")], help: "JSON file for the curves.") var output: String?
+
+  func validate() throws {
+    try OptionCheck.int(limit, "--limit", in: 1...Int(Int32.max))
+    if let target { try OptionCheck.number(target, "--target", in: 0...1, openUpper: true) }
+    _ = try Self.grid(sparsities)
+    if let output { try OptionCheck.output(output, inputs: [model], extensions: ["json"]) }
+  }
+
+  /// "0,0.5,0.9" → [0, 0.5, 0.9], each in [0, 1).
+  static func grid(_ text: String) throws -> [Double] {
+    let parts = text.split(separator: ",", omittingEmptySubsequences: false)
+    var grid: [Double] = []
+    for part in parts {
+      guard let s = Double(part) else { throw ValidationError("--sparsities \(text): '\(part)' is not a number; e.g. 0,0.5,0.9") }
+      try OptionCheck.number(s, "--sparsities", in: 0...1, openUpper: true)
+      grid.append(s)
+    }
+    guard !grid.isEmpty else { throw ValidationError("--sparsities: e.g. 0,0.5,0.9") }
+    return grid
+  }
 
   func run() throws {
     let graph = try ModelFile.loadAny(model)
     let test = try MNIST.load(directory: PruneDataSources.folder(data), split: .test, limit: limit)
-    let grid = sparsities.split(separator: ",").compactMap { Double($0) }
-    guard !grid.isEmpty else { throw ValidationError("--sparsities: e.g. 0,0.5,0.9") }
+    let grid = try Self.grid(sparsities)
     var evaluator = DatasetEvaluator(data: test)
     let report = try SensitivityAnalysis(sparsities: grid).run(
       graph, evaluator: &evaluator, macs: (try? graph.macsByWeight(inputShapes: graph.inputShapes())) ?? [:]
@@ -47,8 +67,7 @@ struct SensitivityCommand: ParsableCommand {
       }
     }
     if let output {
-      // .atomic: Foundation writes a temporary file and renames it into place.
-      try JSONEncoder.pretty.encode(report).write(to: URL(fileURLWithPath: output), options: .atomic)
+      try AtomicFile.write(try JSONEncoder.pretty.encode(report), to: output)
       print("wrote \(output)")
     }
   }

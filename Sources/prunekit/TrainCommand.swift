@@ -31,32 +31,38 @@ struct TrainCommand: ParsableCommand {
   @Option(help: "Folder with the MNIST-format IDX files (default: the repository's MNIST copy).")
   var data: String?
 
-  @Option(help: "Epochs (default 20).") var epochs: Int = 20
-  @Option(help: "Mini-batch size.") var batch: Int = 64
-  @Option(help: "Base learning rate (default 0.05 for SGD, 1e-3 for Adam/AdamW).") var lr: Float?
+  @Option(parsing: .unconditional, help: "Epochs (default 20).") var epochs: Int = 20
+  @Option(parsing: .unconditional, help: "Mini-batch size.") var batch: Int = 64
+  @Option(parsing: .unconditional, help: "Base learning rate (default 0.05 for SGD, 1e-3 for Adam/AdamW).")
+  var lr: Float?
   @Option(help: "sgd, adam or adamw.") var optimizer: OptimizerName = .sgd
-  @Option(help: "SGD momentum.") var momentum: Float = 0.9
-  @Option(help: "Weight decay (L2 for SGD/Adam, decoupled for AdamW).") var weightDecay: Float = 5e-4
+  @Option(parsing: .unconditional, help: "SGD momentum.") var momentum: Float = 0.9
+  @Option(parsing: .unconditional, help: "Weight decay (L2 for SGD/Adam, decoupled for AdamW).")
+  var weightDecay: Float = 5e-4
   @Option(help: "cosine, step (x0.1 every third of the run) or constant.") var schedule: ScheduleName =
     .cosine
   @Option(help: "Seed of the initial weights, the shuffling and dropout.") var seed: UInt64 = 1
-  @Option(help: "Train on the first N training images only (quick runs).") var limit: Int?
+  @Option(parsing: .unconditional, help: "Train on the first N training images only (quick runs).")
+  var limit: Int?
   @Option(name: .shortAndLong, help: "Output file: .onnx or .safetensors.") var output: String
   @Flag(help: "Print the result as JSON on standard output.") var json = false
 
   func validate() throws {
-    let ext = (output as NSString).pathExtension.lowercased()
-    guard ext == "onnx" || ext == "safetensors" else {
-      throw ValidationError("-o must end in .onnx or .safetensors, got '\(output)'")
-    }
-    guard epochs > 0, batch > 0 else { throw ValidationError("--epochs and --batch must be positive") }
+    try OptionCheck.int(epochs, "--epochs", in: 1...OptionCheck.maxEpochs)
+    try OptionCheck.int(batch, "--batch", in: 1...65_536)
+    try OptionCheck.int(limit, "--limit", in: 1...Int(Int32.max))
+    try OptionCheck.learningRate(lr, "--lr")
+    try OptionCheck.number(momentum, "--momentum", in: 0...1, openUpper: true)
+    try OptionCheck.number(weightDecay, "--weight-decay", in: 0...1)
+    try OptionCheck.output(output, extensions: ["onnx", "safetensors"])
   }
 
   func run() throws {
     let wall = Date()
     let folder = try data ?? MNIST.defaultDirectory(executablePath: CommandLine.arguments.first)
-    let train = try MNIST.load(directory: folder, split: .train, limit: limit)
-    let test = try MNIST.load(directory: folder, split: .test)
+    let train = try MNIST.load(
+      directory: folder, split: .train, limit: limit, classCount: 10, imageSize: [28, 28])
+    let test = try MNIST.load(directory: folder, split: .test, classCount: 10, imageSize: [28, 28])
     note("data: \(folder) (\(train.count) training, \(test.count) test images)")
     let graph = model == .lenet300 ? LeNet.lenet300100(seed: seed) : LeNet.lenet5(seed: seed)
     let rate = lr ?? (optimizer == .sgd ? 0.05 : 1e-3)

@@ -52,13 +52,13 @@ extension Graph {
             cost.nonzeroParameters += w.count - zeros(name)
           }
         } else if let a = shapes[name] {
-          cost.activationBytesRead += a.shape.reduce(1, *) * a.dtype.byteWidth
+          cost.activationBytesRead = satAdd(cost.activationBytesRead, satMul(product(a.shape), a.dtype.byteWidth))
         }
       }
       let outs = node.outputs.compactMap { shapes[$0] }
       cost.outputShapes = outs.map(\.shape)
-      cost.activationBytesWritten = outs.reduce(0) { $0 + $1.shape.reduce(1, *) * $1.dtype.byteWidth }
-      let outCount = outs.first.map { $0.shape.reduce(1, *) } ?? 0
+      cost.activationBytesWritten = outs.reduce(0) { satAdd($0, satMul(product($1.shape), $1.dtype.byteWidth)) }
+      let outCount = outs.first.map { product($0.shape) } ?? 0
       let inShape = { (i: Int) -> [Int] in
         i < node.inputs.count ? (shapes[node.inputs[i]]?.shape ?? []) : []
       }
@@ -67,24 +67,24 @@ extension Graph {
         let a = inShape(0)
         let transA = node.attributes["transA"] == .int(1)
         let k = node.opType == "Gemm" && transA ? (a.first ?? 0) : (a.last ?? 0)
-        cost.macs = outCount * k
+        cost.macs = satMul(outCount, k)
         if node.inputs.count > 2, !node.inputs[2].isEmpty { cost.flops += outCount }
       case "Conv":
         let w = inShape(1)
-        cost.macs = outCount * w.dropFirst().reduce(1, *)
+        cost.macs = satMul(outCount, product(w.dropFirst()))
         if node.inputs.count > 2, !node.inputs[2].isEmpty { cost.flops += outCount }
       case "ConvTranspose":
         let w = inShape(1)
-        cost.macs = inShape(0).reduce(1, *) * w.dropFirst().reduce(1, *)
+        cost.macs = satMul(product(inShape(0)), product(w.dropFirst()))
         if node.inputs.count > 2, !node.inputs[2].isEmpty { cost.flops += outCount }
       case "MaxPool", "AveragePool":
-        if case .ints(let k)? = node.attributes["kernel_shape"] { cost.flops = outCount * k.reduce(1, *) }
+        if case .ints(let k)? = node.attributes["kernel_shape"] { cost.flops = satMul(outCount, product(k)) }
       case "GlobalAveragePool", "GlobalMaxPool":
-        cost.flops = inShape(0).reduce(1, *)
+        cost.flops = product(inShape(0))
       default:
-        cost.flops = outCount * (CostModel.flopsPerElement[node.opType] ?? 0)
+        cost.flops = satMul(outCount, CostModel.flopsPerElement[node.opType] ?? 0)
       }
-      cost.flops += 2 * cost.macs
+      cost.flops = satAdd(cost.flops, satMul(2, cost.macs))
       // The main weight (input 1 of MatMul/Gemm/Conv) sets how many MACs a sparse kernel needs.
       let mainWeight = node.inputs.count > 1 ? node.inputs[1] : ""
       if cost.macs > 0, let w = initializers[mainWeight], w.count > 0 {
@@ -98,10 +98,10 @@ extension Graph {
     }
     let used = Set(nodes.flatMap(\.weights))
     var totals = GraphCost.Totals(
-      parameters: 0, nonzeroParameters: 0, macs: nodes.reduce(0) { $0 + $1.macs },
-      nonzeroMACs: nodes.reduce(0) { $0 + $1.nonzeroMACs }, flops: nodes.reduce(0) { $0 + $1.flops },
-      weightBytes: 0, activationBytesRead: nodes.reduce(0) { $0 + $1.activationBytesRead },
-      activationBytesWritten: nodes.reduce(0) { $0 + $1.activationBytesWritten }, sparsity: 0)
+      parameters: 0, nonzeroParameters: 0, macs: nodes.reduce(0) { satAdd($0, $1.macs) },
+      nonzeroMACs: nodes.reduce(0) { satAdd($0, $1.nonzeroMACs) }, flops: nodes.reduce(0) { satAdd($0, $1.flops) },
+      weightBytes: 0, activationBytesRead: nodes.reduce(0) { satAdd($0, $1.activationBytesRead) },
+      activationBytesWritten: nodes.reduce(0) { satAdd($0, $1.activationBytesWritten) }, sparsity: 0)
     for name in used.sorted() {
       let w = initializers[name]!
       totals.weightBytes += w.count * w.dtype.byteWidth
@@ -118,4 +118,20 @@ extension Graph {
     }
     return GraphCost(inputShapes: usedShapes, nodes: nodes, totals: totals)
   }
+}
+
+/// Counts saturate at Int.max instead of trapping: shape inference bounds every value at 2^40
+/// elements, but MACs (elements × inner size) of absurd input sizes can still pass Int.
+private func satMul(_ a: Int, _ b: Int) -> Int {
+  let (r, overflow) = a.multipliedReportingOverflow(by: b)
+  return overflow ? .max : r
+}
+
+private func satAdd(_ a: Int, _ b: Int) -> Int {
+  let (r, overflow) = a.addingReportingOverflow(b)
+  return overflow ? .max : r
+}
+
+private func product<C: Collection>(_ dims: C) -> Int where C.Element == Int {
+  dims.reduce(1) { satMul($0, $1) }
 }

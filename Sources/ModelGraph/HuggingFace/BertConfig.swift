@@ -44,6 +44,7 @@ public struct BertConfig: Sendable, Equatable {
 
   /// Reads and checks `config.json`.
   public init(contentsOf path: String) throws {
+    try InputPath.check(path)
     guard let data = FileManager.default.contents(atPath: path) else {
       throw ModelGraphError.fileNotFound(path: path)
     }
@@ -63,12 +64,15 @@ public struct BertConfig: Sendable, Equatable {
       .malformed(file: file, at: "key '\(key)'", expected: expected, found: found)
     }
     guard json.objectValue != nil else { throw bad("(top level)", "a JSON object", json.kindName) }
-    func int(_ key: String, default value: Int? = nil, min: Int = 1) throws -> Int {
+    // Sizes above `max` (2^24; real BERTs stay far below) would only make later size products overflow.
+    func int(_ key: String, default value: Int? = nil, min: Int = 1, max: Int = 1 << 24) throws -> Int {
       guard let v = json[key] else {
         if let value { return value }
-        throw bad(key, "an integer ≥ \(min)", "no such key")
+        throw bad(key, "an integer in \(min)...\(max)", "no such key")
       }
-      guard let n = v.intValue, n >= min else { throw bad(key, "an integer ≥ \(min)", v.kindName) }
+      guard let n = v.intValue, n >= min, n <= max else {
+        throw bad(key, "an integer in \(min)...\(max)", v.intValue.map { "\($0)" } ?? v.kindName)
+      }
       return n
     }
     func string(_ key: String, default value: String) throws -> String {
@@ -86,7 +90,7 @@ public struct BertConfig: Sendable, Equatable {
     if json["is_decoder"]?.boolValue == true { throw bad("is_decoder", "false (an encoder)", "true") }
     hiddenSize = try int("hidden_size")
     numAttentionHeads = try int("num_attention_heads")
-    numHiddenLayers = try int("num_hidden_layers", min: 0)
+    numHiddenLayers = try int("num_hidden_layers", min: 0, max: 10_000)
     intermediateSize = try int("intermediate_size")
     maxPositionEmbeddings = try int("max_position_embeddings")
     typeVocabSize = try int("type_vocab_size", default: 2)
@@ -96,8 +100,8 @@ public struct BertConfig: Sendable, Equatable {
         "num_attention_heads", "a divisor of hidden_size \(hiddenSize)", "\(numAttentionHeads)")
     }
     if let v = json["layer_norm_eps"] {
-      guard let eps = v.doubleValue, eps > 0 else {
-        throw bad("layer_norm_eps", "a positive number", v.kindName)
+      guard let eps = v.doubleValue, eps > 0, eps < 1, Float(eps) > 0 else {
+        throw bad("layer_norm_eps", "a number in (0, 1) (positive as a Float32)", v.kindName)
       }
       layerNormEps = Float(eps)
     } else {

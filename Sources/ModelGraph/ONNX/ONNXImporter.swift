@@ -19,7 +19,7 @@ public enum ONNXImporter {
 
   /// Loads the model at `path`; external data is resolved relative to its folder.
   public static func load(contentsOf path: String) throws -> Graph {
-    guard FileManager.default.fileExists(atPath: path) else { throw ModelGraphError.fileNotFound(path: path) }
+    try InputPath.check(path)
     let data: Data
     do {
       data = try Data(contentsOf: URL(fileURLWithPath: path), options: .alwaysMapped)
@@ -132,9 +132,12 @@ struct ONNXGraphReader {
     guard type.hasShape else { return ValueInfo(name: proto.name, dtype: dtype, shape: nil) }
     let dims = try type.shape.dim.enumerated().map { axis, dim -> Dim in
       switch dim.value {
+      // -1 is how some exporters write a dynamic size (onnx.checker accepts it, onnxruntime runs it).
+      case .dimValue(-1)?: return .symbolic(ONNXGraphReader.unknownDim)
       case .dimValue(let n)?:
-        guard n >= 0 else {
-          throw malformed("\(what) dim[\(axis)]", expected: "a dimension ≥ 0", found: "\(n)")
+        guard n >= 0, n <= 1 << 40 else {
+          throw malformed(
+            "\(what) dim[\(axis)]", expected: "a dimension in 0...2^40 (or -1: dynamic)", found: "\(n)")
         }
         return .fixed(Int(n))
       case .dimParam(let name)? where !name.isEmpty: return .symbolic(name)

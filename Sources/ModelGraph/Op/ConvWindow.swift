@@ -24,6 +24,23 @@ package struct ConvWindow {
     guard strides.count == d, dilations.count == d, pads.count == 2 * d else {
       throw ctx.unsupported("strides/dilations/pads", "\(strides)/\(dilations)/\(pads) for \(d)-D")
     }
+    // Bounds keep the arithmetic below from dividing by zero or overflowing on a corrupt model.
+    let limit = 1 << 24
+    guard kernel.allSatisfy({ (1...limit).contains($0) }) else {
+      throw ctx.unsupported("kernel_shape", "\(kernel) (each in 1...\(limit))")
+    }
+    guard strides.allSatisfy({ (1...limit).contains($0) }) else {
+      throw ctx.unsupported("strides", "\(strides) (each in 1...\(limit))")
+    }
+    guard dilations.allSatisfy({ (1...limit).contains($0) }) else {
+      throw ctx.unsupported("dilations", "\(dilations) (each in 1...\(limit))")
+    }
+    guard pads.allSatisfy({ (0...limit).contains($0) }) else {
+      throw ctx.unsupported("pads", "\(pads) (each in 0...\(limit))")
+    }
+    guard spatial.allSatisfy({ (0...(1 << 40)).contains($0) }) else {
+      throw ctx.shapeError(expected: "spatial sizes in 0...2^40", found: "\(spatial)")
+    }
     let autoPad = try ctx.string("auto_pad", default: "NOTSET")
     var output = [Int](repeating: 0, count: d)
     for i in 0..<d {

@@ -124,10 +124,10 @@ public struct SafeTensorsHeader: Sendable, Equatable {
       elements = p
     }
     let (expected, overflow) = elements.multipliedReportingOverflow(by: code.byteWidth)
-    guard !overflow, expected == end - begin else {
+    guard !overflow else { throw bad("\(at) shape", "a size that fits in memory", "\(shape)") }
+    guard expected == end - begin else {
       throw bad(
-        "\(at) size",
-        "\(shape) × \(code.byteWidth) bytes (\(code.code)) = \(elements * code.byteWidth) bytes",
+        "\(at) size", "\(shape) × \(code.byteWidth) bytes (\(code.code)) = \(expected) bytes",
         "\(end - begin) bytes in data_offsets [\(begin), \(end)]")
     }
     return SafeTensorsEntry(name: name, code: code, shape: shape, begin: begin, end: end)

@@ -73,63 +73,6 @@ public enum SafeTensorsWriter {
   }
 }
 
-/// Writes a file under a temporary name in the target's folder, fsyncs it, then renames it into
-/// place, so that a failure leaves any earlier file at `path` untouched.
-enum AtomicFileWriter {
-  static func write(
-    to path: String,
-    _ body: ((UnsafeRawBufferPointer) throws -> Void) throws -> Void
-  ) throws {
-    let slash = path.lastIndex(of: "/")
-    let folder = slash.map { String(path[..<$0]) } ?? "."
-    let base = slash.map { String(path[path.index(after: $0)...]) } ?? path
-    var template = Array("\(folder)/.\(base).tmp-XXXXXX".utf8CString)
-    let fd = template.withUnsafeMutableBufferPointer { mkstemp($0.baseAddress!) }
-    guard fd >= 0 else {
-      throw ModelGraphError.unwritable(
-        path: path, reason: "cannot create a temporary file in \(folder): \(errnoText())")
-    }
-    let tempPath = template.withUnsafeBufferPointer { String(cString: $0.baseAddress!) }
-    var closed = false
-    do {
-      try body { chunk in
-        var done = 0
-        while done < chunk.count {
-          let n = Glibc.write(fd, chunk.baseAddress! + done, chunk.count - done)
-          guard n > 0 else {
-            throw ModelGraphError.unwritable(path: path, reason: "write to \(tempPath) failed: \(errnoText())")
-          }
-          done += n
-        }
-      }
-      guard fsync(fd) == 0 else {
-        throw ModelGraphError.unwritable(path: path, reason: "fsync of \(tempPath) failed: \(errnoText())")
-      }
-      closed = true
-      guard close(fd) == 0 else {
-        throw ModelGraphError.unwritable(path: path, reason: "close of \(tempPath) failed: \(errnoText())")
-      }
-      fchmodDefault(tempPath)
-      guard rename(tempPath, path) == 0 else {
-        throw ModelGraphError.unwritable(path: path, reason: "rename from \(tempPath) failed: \(errnoText())")
-      }
-    } catch {
-      if !closed { close(fd) }
-      unlink(tempPath)
-      throw error
-    }
-  }
-
-  /// mkstemp creates mode 0600; give the file the usual 0644 less the process umask.
-  private static func fchmodDefault(_ path: String) {
-    let mask = umask(0)
-    umask(mask)
-    chmod(path, 0o666 & ~mask)
-  }
-
-  static func errnoText() -> String { String(cString: strerror(errno)) }
-}
-
 extension SafeTensorsWriter {
   /// Writes a graph's initializers (its weights, under their own names) as a safetensors file with
   /// `__metadata__` {"format": "pt"}, which transformers expects of a PyTorch checkpoint. Nodes and

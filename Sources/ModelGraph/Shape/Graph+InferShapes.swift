@@ -119,11 +119,11 @@ extension Graph {
         // Only the input's shape matters.
         let t =
           node.opType == "Size"
-          ? Tensor(shape: [], int64s: [Int64(x.shape.reduce(1, *))])
+          ? Tensor(shape: [], int64s: [Int64(try Self.elements(x.shape, node: node))])
           : try shapeOp(ctx, x.shape.map { Int64($0) })
         outs = [(t.shape, .int64, t)]
       } else if present.allSatisfy({ $0.value != nil })
-        && present.reduce(0, { $0 + $1.shape.reduce(1, *) }) <= 1 << 22
+        && present.reduce(0, { $0 + (Self.checkedCount($1.shape) ?? .max / 2) }) <= 1 << 22
       {
         outs = try Self.runComputingInFloat32(kernel, &ctx).map {
           ($0.shape, $0.dtype, $0.count <= valueLimit ? $0 : nil)
@@ -132,14 +132,49 @@ extension Graph {
         let shapes = ins.map { $0?.shape ?? [] }
         outs = try rule(ctx, shapes, ins.map { $0?.dtype ?? .float32 }).map { ($0.0, $0.1, nil) }
       } else {
+        // Stand-ins are allocated: refuse sizes no real run could hold either.
+        for a in present where a.value == nil && (Self.checkedCount(a.shape) ?? .max) > Self.standInLimit {
+          throw ModelGraphError.shapeMismatch(
+            node: node.name,
+            expected: "inputs of at most \(Self.standInLimit) elements for shape inference of \(node.opType)",
+            found: "\(a.shape)")
+        }
         ctx.inputs = ins.map { a in a.map { $0.value ?? Tensor.zeros($0.shape, dtype: $0.dtype) } }
         outs = try Self.runComputingInFloat32(kernel, &ctx).map { ($0.shape, $0.dtype, nil) }
       }
       for (i, name) in node.outputs.enumerated() where !name.isEmpty && i < outs.count {
+        _ = try Self.elements(outs[i].shape, node: node)
         known[name] = outs[i]
       }
     }
     return known
+  }
+
+  /// Largest value shape inference accepts (2^40 elements): larger is a corrupt model or absurd
+  /// input sizes, and keeps MAC and byte counts (element count × a few thousand) inside Int.
+  public static let maxElements = 1 << 40
+  /// Largest input a node without a shape rule is run on (zero-filled stand-ins are allocated).
+  static let standInLimit = 1 << 26
+
+  /// The element count of `shape`, nil when a dim is negative or the product overflows.
+  package static func checkedCount(_ shape: [Int]) -> Int? {
+    var count = 1
+    for d in shape {
+      guard d >= 0 else { return nil }
+      let (p, overflow) = count.multipliedReportingOverflow(by: d)
+      if overflow { return nil }
+      count = p
+    }
+    return count
+  }
+
+  /// `checkedCount`, throwing naming the node when it is nil or above `maxElements`.
+  static func elements(_ shape: [Int], node: Node) throws -> Int {
+    guard let n = checkedCount(shape), n <= maxElements else {
+      throw ModelGraphError.shapeMismatch(
+        node: node.name, expected: "a value of at most 2^40 elements (\(node.opType) output)", found: "\(shape)")
+    }
+    return n
   }
 
   /// Shape op on a shape too large to materialise: honours start/end (opset 15).
@@ -180,5 +215,31 @@ extension Graph {
     ctx.inputs = ctx.inputs.map { t in t.map { computesAsFloat32($0.dtype) ? $0.converted(to: .float32) : $0 }
     }
     return try kernel(&ctx).map { $0.dtype == .float32 ? $0.converted(to: stored) : $0 }
+  }
+}
+
+extension Graph {
+  /// Runs shape inference once at the declared input sizes (symbolic dimensions = 1) and throws its
+  /// first error: a weight whose shape contradicts its node (`[300, 100]` where Gemm needs
+  /// `[100, 300]`), an op `selector` has no kernel for (`unsupportedOp`), broadcasting that fails.
+  /// Graphs with an input of unknown rank are not checked (their sizes are unknown until run).
+  public func checkShapes(selector: any KernelSelector) throws {
+    guard inputs.allSatisfy({ initializers[$0.name] != nil || $0.shape != nil }) else { return }
+    _ = try concreteShapes(inputShapes: inputShapes(), selector: selector)
+  }
+}
+
+extension Graph {
+  /// The largest value (in elements) a run at `inputShapes` would hold, from one shape-inference
+  /// pass: lets a caller refuse sizes that cannot be allocated before it allocates anything.
+  public func largestValue(inputShapes: [String: [Int]], selector: any KernelSelector) throws -> (
+    name: String, shape: [Int], elements: Int
+  ) {
+    var best = (name: "", shape: [Int](), elements: 0)
+    for (name, value) in try concreteShapes(inputShapes: inputShapes, selector: selector) {
+      let n = Self.checkedCount(value.shape) ?? .max
+      if n > best.elements || (n == best.elements && name < best.name) { best = (name, value.shape, n) }
+    }
+    return best
   }
 }

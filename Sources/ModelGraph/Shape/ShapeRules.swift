@@ -40,10 +40,16 @@ enum ShapeRules {
     case "Conv": return conv
     case "MaxPool", "AveragePool": return pool
     case "GlobalAveragePool", "GlobalMaxPool":
-      return { _, s, t in [(Array(s[0].prefix(2)) + [Int](repeating: 1, count: s[0].count - 2), t[0])] }
+      return { ctx, s, t in
+        guard s[0].count >= 3 else { throw ctx.shapeError(expected: "[N, C, spatial…]", found: "\(s[0])") }
+        return [(Array(s[0].prefix(2)) + [Int](repeating: 1, count: s[0].count - 2), t[0])]
+      }
     case "Transpose":
       return { ctx, s, t in
         let perm = try ctx.ints("perm") ?? Array((0..<s[0].count).reversed())
+        guard perm.sorted() == Array(0..<s[0].count) else {
+          throw ctx.unsupported("perm", "\(perm) (not a permutation of the \(s[0].count) axes of \(s[0]))")
+        }
         return [(perm.map { s[0][$0] }, t[0])]
       }
     case "Where":
@@ -68,19 +74,48 @@ enum ShapeRules {
     return [(out, t[0])]
   }
 
+  /// ONNX Gemm: A [M, K] (or [K, M] with transA), B [K, N] (or [N, K] with transB), C broadcast to [M, N].
   static let gemm: Rule = { ctx, s, t in
-    let m = try ctx.int("transA", default: 0) != 0 ? s[0][1] : s[0][0]
-    let n = try ctx.int("transB", default: 0) != 0 ? s[1][0] : s[1][1]
+    guard s.count >= 2, s[0].count == 2, s[1].count == 2 else {
+      throw ctx.shapeError(expected: "A and B of rank 2", found: "\(s.prefix(2).map { "\($0)" })")
+    }
+    let (transA, transB) = (try ctx.int("transA", default: 0) != 0, try ctx.int("transB", default: 0) != 0)
+    let (m, ka) = transA ? (s[0][1], s[0][0]) : (s[0][0], s[0][1])
+    let (kb, n) = transB ? (s[1][1], s[1][0]) : (s[1][0], s[1][1])
+    guard ka == kb else {
+      let b = transB ? "[N, K]" : "[K, N]"
+      throw ctx.shapeError(
+        expected: "B '\(ctx.node.inputs[1])' \(b) with K = \(ka) (A is \(s[0]))", found: "\(s[1])")
+    }
+    if s.count > 2, !s[2].isEmpty, Indexing.broadcast([m, n], s[2]) != [m, n] {
+      throw ctx.shapeError(expected: "C broadcastable to [\(m), \(n)]", found: "\(s[2])")
+    }
     return [([m, n], t[0])]
   }
 
+  /// ONNX Conv: X [N, C, spatial…], W [M, C / group, kernel…].
   static let conv: Rule = { ctx, s, t in
+    guard s.count >= 2, s[0].count >= 3, s[1].count == s[0].count else {
+      throw ctx.shapeError(
+        expected: "X [N, C, spatial…] and W of the same rank", found: "\(s.prefix(2).map { "\($0)" })")
+    }
+    let group = try ctx.int("group", default: 1)
+    guard group >= 1, s[0][1] % group == 0, s[1][1] * group == s[0][1], s[1][0] % group == 0 else {
+      throw ctx.shapeError(
+        expected: "W '\(ctx.node.inputs[1])' [M, \(s[0][1] / max(group, 1)), …] for \(s[0][1]) input "
+          + "channels in \(group) group(s)", found: "\(s[1])")
+    }
     let kernel = try ctx.ints("kernel_shape") ?? Array(s[1].dropFirst(2))
+    guard kernel == Array(s[1].dropFirst(2)) else {
+      throw ctx.shapeError(
+        expected: "W '\(ctx.node.inputs[1])' with spatial dims kernel_shape \(kernel)", found: "\(s[1])")
+    }
     let win = try ConvWindow(ctx, spatial: Array(s[0].dropFirst(2)), kernel: kernel)
     return [([s[0][0], s[1][0]] + Array(win.output.suffix(s[0].count - 2)), t[0])]
   }
 
   static let pool: Rule = { ctx, s, t in
+    guard s[0].count >= 3 else { throw ctx.shapeError(expected: "[N, C, spatial…]", found: "\(s[0])") }
     guard let kernel = try ctx.ints("kernel_shape") else { throw ctx.unsupported("kernel_shape", "missing") }
     let ceil = try ctx.int("ceil_mode", default: 0) != 0
     let win = try ConvWindow(ctx, spatial: Array(s[0].dropFirst(2)), kernel: kernel, ceilMode: ceil)

@@ -53,14 +53,30 @@ extension WordPieceTokenizer {
       normalizer.handleChineseChars = c["tokenize_chinese_chars"]?.boolValue ?? true
     }
     if let m = json?["truncation"]?["max_length"]?.intValue {
+      guard (2...(1 << 24)).contains(m) else {
+        throw ModelGraphError.malformed(
+          file: jsonPath, at: "truncation.max_length", expected: "an integer in 2...\(1 << 24)", found: "\(m)")
+      }
       maxLength = m
     } else if let m = config?["model_max_length"]?.doubleValue, m >= 2, m < 1e9 {
       maxLength = Int(m)
     }
     try self.init(vocabulary: vocabulary, normalizer: normalizer, maxLength: maxLength, source: source)
-    if let unk = model?["unk_token"]?.stringValue { unkToken = unk }
+    if let unk = model?["unk_token"]?.stringValue {
+      guard id(of: unk) != nil else {
+        throw ModelGraphError.malformed(
+          file: jsonPath, at: "model.unk_token", expected: "a token of the vocabulary", found: "'\(unk)'")
+      }
+      unkToken = unk
+    }
     if let prefix = model?["continuing_subword_prefix"]?.stringValue { continuingSubwordPrefix = prefix }
-    if let m = model?["max_input_chars_per_word"]?.intValue { maxInputCharsPerWord = m }
+    if let m = model?["max_input_chars_per_word"]?.intValue {
+      guard m >= 1 else {
+        throw ModelGraphError.malformed(
+          file: jsonPath, at: "model.max_input_chars_per_word", expected: "an integer ≥ 1", found: "\(m)")
+      }
+      maxInputCharsPerWord = m
+    }
     if let added = json?["added_tokens"]?.arrayValue {
       specialTokens = added.compactMap { t in
         guard t["special"]?.boolValue == true, let s = t["content"]?.stringValue, id(of: s) != nil else {
@@ -73,11 +89,17 @@ extension WordPieceTokenizer {
 
   /// One token per line; id = line number (trailing "\r" dropped, as `BufRead::lines` does).
   static func readVocabulary(_ path: String) throws -> [String] {
+    try InputPath.check(path)
     guard let data = FileManager.default.contents(atPath: path) else {
       throw ModelGraphError.fileNotFound(path: path)
     }
+    return try parseVocabulary(Array(data), file: path)
+  }
+
+  /// The tokens of a `vocab.txt` file's bytes; `file` names it in errors.
+  static func parseVocabulary(_ data: [UInt8], file path: String) throws -> [String] {
     var lines: [String] = []
-    for (number, bytes) in Array(data).split(separator: 0x0A, omittingEmptySubsequences: false).enumerated() {
+    for (number, bytes) in data.split(separator: 0x0A, omittingEmptySubsequences: false).enumerated() {
       let line = bytes.last == 0x0D ? bytes.dropLast() : bytes[...]
       guard let token = String(validating: line, as: UTF8.self) else {
         throw ModelGraphError.malformed(
@@ -94,6 +116,7 @@ extension WordPieceTokenizer {
   }
 
   static func readJSON(_ path: String) throws -> JSONTree {
+    try InputPath.check(path)
     guard let data = FileManager.default.contents(atPath: path) else {
       throw ModelGraphError.fileNotFound(path: path)
     }

@@ -9,6 +9,9 @@ import TensorCore
 /// Reading whole files, gzipped or not, through zlib's `gzread` (RFC 1952 inflate; a file without
 /// the gzip header is read as it is, so one function serves `x.idx3-ubyte` and `x.idx3-ubyte.gz`).
 public enum FileBytes {
+  /// Largest file `read` returns by default: 4 GiB (MNIST's training images are 47 MB).
+  public static let defaultLimit = 4 << 30
+
   /// True when `path` names an existing regular file.
   public static func exists(_ path: String) -> Bool {
     var info = stat()
@@ -23,7 +26,9 @@ public enum FileBytes {
 
   /// The file's bytes, inflated if it is gzip. Throws `fileNotFound` or `unreadable` (with the
   /// uncompressed offset reached) on a missing, truncated or corrupt file.
-  public static func read(_ path: String) throws -> [UInt8] {
+  ///
+  /// `limit` bounds the bytes after inflation (a small gzip "bomb" can claim terabytes).
+  public static func read(_ path: String, limit: Int = defaultLimit) throws -> [UInt8] {
     guard exists(path) else { throw TrainingError.fileNotFound(path: path, hint: "") }
     guard let file = gzopen(path, "rb") else {
       throw TrainingError.unreadable(path: path, offset: 0, reason: "gzopen failed (errno \(errno))")
@@ -40,6 +45,11 @@ public enum FileBytes {
         throw TrainingError.unreadable(path: path, offset: result.count, reason: message)
       }
       if n == 0 { break }
+      guard result.count + Int(n) <= limit else {
+        throw TrainingError.unreadable(
+          path: path, offset: result.count,
+          reason: "more than \(limit) bytes (after gunzip); PruneKit reads data files of at most that size")
+      }
       result.append(contentsOf: buffer[0..<Int(n)])
     }
     // gzread returns 0 at a truncated stream too; gzerror tells the two apart.

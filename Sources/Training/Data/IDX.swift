@@ -70,7 +70,17 @@ public struct IDXArray: Sendable, Equatable {
       let size = Int(bytes[o]) << 24 | Int(bytes[o + 1]) << 16 | Int(bytes[o + 2]) << 8 | Int(bytes[o + 3])
       shape.append(size)
     }
-    let payloadSize = shape.reduce(1, *) * type.byteWidth
+    // Each dim is < 2^32, so the product can overflow Int: check it, then compare with the file.
+    var payloadSize = type.byteWidth
+    for d in shape {
+      let (p, overflow) = payloadSize.multipliedReportingOverflow(by: d)
+      guard !overflow, p <= bytes.count else {
+        throw TrainingError.malformed(
+          file: file, offset: 4, expected: "dimensions whose data fits in the file (\(bytes.count) bytes)",
+          found: "shape \(shape) × \(type.byteWidth) bytes")
+      }
+      payloadSize = p
+    }
     guard bytes.count - headerSize == payloadSize else {
       throw TrainingError.malformed(
         file: file, offset: headerSize,
@@ -97,10 +107,11 @@ public struct IDXArray: Sendable, Equatable {
     }
   }
 
-  /// The elements as Int (labels); float types are truncated.
+  /// The elements as Int (labels); float types are truncated, and a NaN, infinite or out-of-range
+  /// float becomes `Int.min` (so a label check rejects it instead of the conversion trapping).
   public func ints() -> [Int] {
     if elementType == .uint8 { return payload.map { Int($0) } }
-    return floats().map { Int($0) }
+    return floats().map { $0.isFinite && abs($0) < 0x1p62 ? Int($0) : Int.min }
   }
 }
 

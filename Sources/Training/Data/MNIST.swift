@@ -37,17 +37,35 @@ public enum MNIST {
   }
 
   /// Loads one split, normalised with `mean`/`std`. `limit` keeps the first n images.
+  ///
+  /// Checked, each error naming the file: at least one image; as many labels as images; every
+  /// label in 0..<`classCount` (nil: any label ≥ 0); images of `imageSize` [height, width] when given
+  /// (e.g. 28×28 for the LeNets).
   public static func load(
-    directory: String, split: Split, limit: Int? = nil, mean: Float = MNIST.mean, std: Float = MNIST.std
+    directory: String, split: Split, limit: Int? = nil, mean: Float = MNIST.mean, std: Float = MNIST.std,
+    classCount: Int? = nil, imageSize: [Int]? = nil
   ) throws -> ImageDataset {
+    if let limit, limit < 1 {
+      throw TrainingError.invalidArgument(what: "limit", message: "expected at least 1 image, got \(limit)")
+    }
     let imagePath = try file(in: directory, split: split, labels: false)
     let labelPath = try file(in: directory, split: split, labels: true)
     let images = try IDXArray.read(path: imagePath, expectedRank: 3)
     let labels = try IDXArray.read(path: labelPath, expectedRank: 1)
+    guard images.shape[0] > 0 else {
+      throw TrainingError.malformed(
+        file: imagePath, offset: 4, expected: "at least one image", found: "0 images (an empty data set)")
+    }
     guard images.shape[0] == labels.shape[0] else {
       throw TrainingError.malformed(
         file: labelPath, offset: 4, expected: "\(images.shape[0]) labels (as in \(imagePath))",
         found: "\(labels.shape[0])")
+    }
+    if let imageSize, Array(images.shape.dropFirst()) != imageSize {
+      throw TrainingError.malformed(
+        file: imagePath, offset: 8,
+        expected: "images of \(imageSize.map(String.init).joined(separator: "×")) pixels (what the model reads)",
+        found: "\(images.shape[1])×\(images.shape[2])")
     }
     let n = min(limit ?? images.shape[0], images.shape[0])
     let (h, w) = (images.shape[1], images.shape[2])
@@ -60,7 +78,13 @@ public enum MNIST {
       pixels = images.floats()[0..<(n * h * w)].map { $0 * scale - shift }
     }
     let labelValues = Array(labels.ints()[0..<n])
-    let classCount = max(10, (labelValues.max() ?? 9) + 1)
+    let limitText = classCount.map { "0..<\($0)" } ?? "≥ 0"
+    for (i, label) in labelValues.enumerated() where label < 0 || label >= (classCount ?? .max) {
+      throw TrainingError.malformed(
+        file: labelPath, offset: 8 + i * labels.elementType.byteWidth,
+        expected: "a class label in \(limitText)", found: "\(label) (label of image \(i))")
+    }
+    let classCount = classCount ?? max(10, (labelValues.max() ?? 9) + 1)
     return ImageDataset(
       images: pixels, labels: labelValues, channels: 1, height: h, width: w, classCount: classCount)
   }

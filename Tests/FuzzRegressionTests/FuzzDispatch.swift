@@ -1,0 +1,1 @@
+../../Fuzz/PruneKitFuzz/FuzzDispatch.swift
