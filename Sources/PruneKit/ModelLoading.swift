@@ -49,3 +49,25 @@ extension ModelFile {
     return try load(path)
   }
 }
+
+extension ModelFile {
+  /// `loadAny`, plus the k-means codebooks of a `.pkz`'s weight-shared layers (empty for other
+  /// formats), for `SparseKernelSelector.Options.codebooks`: the sparse kernels then run on the
+  /// 1-byte codes and the centroid table, as the file stores them.
+  public static func loadWithCodebooks(_ path: String) throws -> (graph: Graph, codebooks: [String: WeightCodebook]) {
+    guard (path as NSString).pathExtension.lowercased() == "pkz" else { return (try loadAny(path), [:]) }
+    let model = try readPKZ(path: path)
+    do {
+      try model.graph.checkShapes()
+    } catch let error as ModelGraphError {
+      throw ModelGraphError.invalidModel("\(path): \(error)")
+    }
+    var codebooks: [String: WeightCodebook] = [:]
+    for layer in model.layers where layer.scheme == .kmeans && layer.codebook.count <= 256 {
+      guard layer.symbols.allSatisfy({ $0 < UInt32(layer.codebook.count) }) else { continue }
+      codebooks[layer.name] = WeightCodebook(
+        positions: layer.positions, codes: layer.symbols.map { UInt8($0) }, table: layer.codebook)
+    }
+    return (model.graph, codebooks)
+  }
+}

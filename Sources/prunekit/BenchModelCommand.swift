@@ -65,7 +65,7 @@ struct BenchModelCommand: ParsableCommand {
     if let data { images = try MNIST.load(directory: data, split: .test, limit: 1024).images }
     var rows: [Row] = []
     for path in models {
-      let graph = try ModelFile.loadAny(path)
+      let (graph, codebooks) = try ModelFile.loadWithCodebooks(path)
       let peerModel = try peerONNX(for: graph, path: path)
       defer { if let peerModel, peerModel != path { try? FileManager.default.removeItem(atPath: peerModel) } }
       for b in batches {
@@ -78,6 +78,7 @@ struct BenchModelCommand: ParsableCommand {
           denseOptions.forced = .dense
           denseOptions.threads = t
           var chosenOptions = SparseKernelSelector.Options()
+          chosenOptions.codebooks = codebooks
           chosenOptions.threads = t
           let chosen = SparseKernelSelector(graph: graph, inputShapes: shapes, sample: inputs, options: chosenOptions)
           let dense = SparseKernelSelector(graph: graph, inputShapes: shapes, options: denseOptions)

@@ -29,12 +29,15 @@ struct RunCommand: ParsableCommand {
   }
 
   func run() throws {
-    let graph = try ModelFile.loadAny(model)
+    let (graph, codebooks) = try ModelFile.loadWithCodebooks(model)
     let file = try SafeTensorsFile(path: input)
     let required = graph.inputs.filter { graph.initializers[$0.name] == nil }
     let feeds = try Self.feeds(for: required, from: file, path: input)
     // Sparse layers get the kernel measured fastest at these input shapes.
-    let selector = SparseKernelSelector(graph: graph, inputShapes: feeds.mapValues(\.shape), sample: feeds)
+    var options = SparseKernelSelector.Options()
+    options.codebooks = codebooks  // a .pkz's weight-shared layers run on their codes
+    let selector = SparseKernelSelector(
+      graph: graph, inputShapes: feeds.mapValues(\.shape), sample: feeds, options: options)
     let executor = try Executor(graph: graph, selector: selector)
     let outputs = try executor.run(feeds)
     try SafeTensorsWriter.write(outputs, to: output)

@@ -106,6 +106,42 @@ import Testing
     #expect(second.choices.map(\.kernel) == first.choices.map(\.kernel))
   }
 
+  /// Weight-shared layers (a `.pkz`'s k-means codes): the kernels read 1-byte codes and the table, with
+  /// the same answer as the dequantized Float32 weights.
+  @Test(arguments: [1, 37], [LinearKernel.csr, .csc, nil])
+  func codebookWeightsRunFromTheirCodes(batch: Int, forced: LinearKernel?) throws {
+    var graph = Self.mlp(sparsity: 0.9)
+    let table: [Float] = [-0.9, -0.5, -0.2, 0.3, 0.6, 1.0]
+    var codebooks: [String: WeightCodebook] = [:]
+    for name in ["w0", "w1", "w2"] {
+      let w = graph.initializers[name]!
+      var values = w.floats
+      var positions: [Int] = []
+      var codes: [UInt8] = []
+      for (i, v) in values.enumerated() where v != 0 {
+        let code = table.indices.min { abs(table[$0] - v) < abs(table[$1] - v) }!
+        values[i] = table[code]
+        positions.append(i)
+        codes.append(UInt8(code))
+      }
+      graph.initializers[name] = Tensor(shape: w.shape, floats: values)  // as a .pkz decodes it
+      codebooks[name] = WeightCodebook(positions: positions, codes: codes, table: table)
+    }
+    let x = Tensor.uniform([batch, 40], low: -1, high: 1, seed: 8)
+    let dense = try Executor(graph: graph, optimize: false).run(["x": x])["logits"]!
+    var options = Self.options(forced)
+    options.codebooks = codebooks
+    let selector = SparseKernelSelector(graph: graph, inputShapes: ["x": [batch, 40]], options: options)
+    let got = try Executor(graph: graph, selector: selector).run(["x": x])["logits"]!
+    let worst = zip(got.floats, dense.floats).map { abs($0 - $1) / (1 + abs($1)) }.max() ?? .infinity
+    #expect(worst <= Self.tolerance, "\(String(describing: forced)) batch \(batch): \(worst)")
+    for choice in selector.choices where choice.kernel != .dense {
+      // 1-byte codes + 2-byte indices: under half the bytes of Float32 values + indices.
+      let nonZeros = Double(graph.initializers[String(choice.weight.prefix(2))]!.count) * (1 - choice.sparsity)
+      #expect(Double(choice.weightBytes) < nonZeros * 4, "\(choice.node): \(choice.weightBytes) B")
+    }
+  }
+
   @Test func denseLayersAreNotMeasured() throws {
     let graph = Self.mlp(sparsity: 0.0)
     let selector = SparseKernelSelector(graph: graph, inputShapes: ["x": [2, 40]], options: Self.options(nil))

@@ -24,6 +24,9 @@ public struct SparseKernelSelector: KernelSelector {
     public var cache: KernelChoiceCache? = .shared
     /// Threads the layers will run with.
     public var threads = ThreadPool.shared.threadCount
+    /// k-means codebooks of weights (by initializer name, e.g. from a `.pkz`): their sparse kernels
+    /// read the codes (1 byte per weight) instead of Float32 values.
+    public var codebooks: [String: WeightCodebook] = [:]
 
     public init() {}
   }
@@ -98,13 +101,20 @@ public struct SparseKernelSelector: KernelSelector {
     guard let layer = LinearLayer(node, in: graph) else { return try dense.kernel(for: node, in: graph) }
     let m = max(1, rows[node.inputs[0]] ?? 1)
     let shape = "\(m)×\(layer.k)×\(layer.n)"
+    let weightName = node.inputs[1]
+    let storedTransposed = layer.transposed || weightName.hasSuffix("/transposed")
+    let codebook =
+      options.codebooks[weightName.hasSuffix("/transposed") ? String(weightName.dropLast(11)) : weightName]
     var candidates: [LinearKernel] = [.dense]
     if layer.zeroFraction >= options.minimumSparsity || !layer.patterns.isEmpty {
       if layer.zeroFraction >= options.minimumSparsity { candidates.append(.csr) }
       if m <= 16 && layer.n <= 1 << 16 && layer.zeroFraction >= options.minimumSparsity {
-        candidates += [.csc, .blocked]
+        candidates += codebook == nil ? [.csc, .blocked] : [.csc]  // blocked holds Float32 blocks only
       }
       candidates += layer.patterns
+    }
+    let build = { (kernel: LinearKernel) throws -> SparseMatrix in
+      try layer.sparse(kernel, codebook: codebook, storedTransposed: storedTransposed)
     }
     var chosen: LinearKernel = .dense
     var seconds: [String: Double] = [:]
@@ -120,13 +130,14 @@ public struct SparseKernelSelector: KernelSelector {
         threads: options.threads,
         inputs: input.map { "sample \(Int((Self.commonValueFraction($0) * 10).rounded()) * 10)% constant" }
           ?? (Self.followsReLU(node.inputs[0], in: graph) ? "relu" : "dense"))
+        + (codebook == nil ? "" : "|codebook")
       if let cached = options.cache?.lookup(key), candidates.contains(cached) {
         chosen = cached
         fromCache = true
       } else {
         (chosen, seconds) = try measure(
           layer, candidates: candidates, m: m, sample: activations[node.inputs[0]],
-          afterReLU: Self.followsReLU(node.inputs[0], in: graph))
+          afterReLU: Self.followsReLU(node.inputs[0], in: graph), build: build)
         options.cache?.store(key, chosen)
       }
     }
@@ -136,7 +147,7 @@ public struct SparseKernelSelector: KernelSelector {
       kernel = try dense.kernel(for: node, in: graph)
       bytes = layer.weight.count * 4
     } else {
-      let matrix = try layer.sparse(chosen)
+      let matrix = try build(chosen)
       try matrix.validate(name: node.name)
       kernel = try LinearLayer.kernel(matrix, for: node)
       bytes = matrix.byteCount
@@ -153,7 +164,8 @@ public struct SparseKernelSelector: KernelSelector {
   /// Times each candidate on seeded activations of the layer's real shape (rows capped at 4096):
   /// best of several calls, at least 3 and ~2 ms each.
   private func measure(
-    _ layer: LinearLayer, candidates: [LinearKernel], m: Int, sample: Tensor?, afterReLU: Bool
+    _ layer: LinearLayer, candidates: [LinearKernel], m: Int, sample: Tensor?, afterReLU: Bool,
+    build: (LinearKernel) throws -> SparseMatrix
   ) throws -> (LinearKernel, [String: Double]) {
     let rows = min(m, 4096)
     var x: [Float]
@@ -186,7 +198,7 @@ public struct SparseKernelSelector: KernelSelector {
           }
         }
       } else {
-        let matrix = try layer.sparse(candidate)
+        let matrix = try build(candidate)
         run = {
           x.withUnsafeBufferPointer { xp in
             y.withUnsafeMutableBufferPointer { yp in

@@ -48,6 +48,21 @@ public enum LinearKernel: Sendable, Hashable, Codable, CustomStringConvertible {
   }
 }
 
+/// A weight stored as k-means codes (Deep Compression's weight sharing): the entry at flat row-major
+/// index `positions[i]` of the stored weight holds `table[codes[i]]`; every other entry is 0. Given to
+/// the selector, the sparse kernels read 1-byte codes and the ≤ 256-entry table instead of Float32s.
+public struct WeightCodebook: Sendable {
+  public var positions: [Int]
+  public var codes: [UInt8]
+  public var table: [Float]
+
+  public init(positions: [Int], codes: [UInt8], table: [Float]) {
+    self.positions = positions
+    self.codes = codes
+    self.table = table
+  }
+}
+
 /// A linear node the sparse kernels can run: Y = act(X · op(W) + b) (+ R), W a 2-D Float32 initializer.
 struct LinearLayer {
   let node: Node
@@ -119,12 +134,30 @@ struct LinearLayer {
     return true
   }
 
-  /// The sparse layout of the weight for `kernel`.
-  func sparse(_ kernel: LinearKernel) throws -> SparseMatrix {
+  /// The sparse layout of the weight for `kernel`, with codebook values when `codebook` is given
+  /// (its positions index the weight as stored: [n, k] when `storedTransposed`, else [k, n]).
+  func sparse(_ kernel: LinearKernel, codebook: WeightCodebook? = nil, storedTransposed: Bool = false) throws
+    -> SparseMatrix
+  {
     guard let layout = kernel.layout else { preconditionFailure("dense has no sparse layout") }
+    var codes: (codes: [UInt8], table: [Float])? = nil
+    if let codebook {
+      guard codebook.positions.count == codebook.codes.count, codebook.table.count <= 256,
+        codebook.positions.allSatisfy({ $0 >= 0 && $0 < k * n })
+      else {
+        throw ModelGraphError.invalidModel(
+          "node '\(node.name)': codebook of \(codebook.codes.count) codes / \(codebook.table.count) centroids does not fit a \(k)×\(n) weight")
+      }
+      var perElement = [UInt8](repeating: 0, count: k * n)  // op(B) flat p·n + j
+      for (f, code) in zip(codebook.positions, codebook.codes) {
+        let target = storedTransposed ? (f % k) * n + f / k : f
+        perElement[target] = code
+      }
+      codes = (perElement, codebook.table)
+    }
     return try weight.floats.withUnsafeBufferPointer {
       try SparseMatrix.make(
-        b: $0.baseAddress!, ldb: weight.shape[1], transposed: transposed, k: k, n: n, layout: layout)
+        b: $0.baseAddress!, ldb: weight.shape[1], transposed: transposed, k: k, n: n, layout: layout, codebook: codes)
     }
   }
 
