@@ -135,10 +135,11 @@ import Testing
     let got = try Executor(graph: graph, selector: selector).run(["x": x])["logits"]!
     let worst = zip(got.floats, dense.floats).map { abs($0 - $1) / (1 + abs($1)) }.max() ?? .infinity
     #expect(worst <= Self.tolerance, "\(String(describing: forced)) batch \(batch): \(worst)")
-    for choice in selector.choices where choice.kernel != .dense {
-      // 1-byte codes + 2-byte indices: under half the bytes of Float32 values + indices.
-      let nonZeros = Double(graph.initializers[String(choice.weight.prefix(2))]!.count) * (1 - choice.sparsity)
-      #expect(Double(choice.weightBytes) < nonZeros * 4, "\(choice.node): \(choice.weightBytes) B")
+    // The same kernels on Float32 values hold more bytes: 4-byte values instead of 1-byte codes.
+    let plain = SparseKernelSelector(graph: graph, inputShapes: ["x": [batch, 40]], options: Self.options(forced))
+    _ = try Executor(graph: graph, selector: plain)
+    for (coded, float) in zip(selector.choices, plain.choices) where coded.kernel == float.kernel && coded.kernel != .dense {
+      #expect(coded.weightBytes < float.weightBytes, "\(coded.node): \(coded.weightBytes) vs \(float.weightBytes) B")
     }
   }
 

@@ -252,6 +252,23 @@ let sparseCases: [SparseCase] = [
     }
   }
 
+  /// N:M pads groups with fewer than `keep` non-zeros with a zero weight; a codebook without a 0
+  /// centroid (k-means rarely has one) must get one, or the padding would read a real centroid.
+  @Test func nmPaddingWithACodebookWithoutZero() throws {
+    let (m, k, n) = (3, 16, 5)
+    let table: [Float] = [-0.75, 0.5, 1.25]
+    var codes = [UInt8](repeating: 0, count: k * n)
+    var w = [Float](repeating: 0, count: k * n)
+    for j in 0..<n { for g in 0..<(k / 4) where (g + j) % 2 == 0 { codes[(g * 4) * n + j] = UInt8((g + j) % 3); w[(g * 4) * n + j] = table[(g + j) % 3] } }
+    let s = try w.withUnsafeBufferPointer {
+      try SparseMatrix.make(
+        b: $0.baseAddress!, ldb: n, transposed: false, k: k, n: n, layout: .nm(keep: 2, group: 4), codebook: (codes, table))
+    }
+    #expect(s.dense() == w)
+    let x = SparseCase(m: m, k: k, n: n, sparsity: 0, seed: 51).activations()
+    #expect(worstRelative(runSpMM(s, x, m: m, threads: 1), denseProduct(x, w, m: m, k: k, n: n)) <= sparseTolerance)
+  }
+
   @Test func corruptMetadataIsAnErrorNamingTheLayer() throws {
     let w: [Float] = [1, 0, 2, 0, 0, 3]  // k = 2, n = 3
     let good = try w.withUnsafeBufferPointer {

@@ -115,6 +115,15 @@ extension SparseMatrix {
     var indices: [UInt16] = []
     var floats: [Float] = []
     var codes: [UInt8] = []
+    // N:M pads short groups with a zero weight: a codebook without a 0 centroid gets one appended.
+    var table = codebook?.table ?? []
+    if let codebook, case .nm = layout, !codebook.table.contains(0) {
+      guard table.count < 256 else {
+        throw TensorError.invalidArgument(
+          operation: "sparse weights", message: "N:M padding needs a zero centroid; the codebook is full (256)")
+      }
+      table.append(0)
+    }
     var starts: [Int32] = []
     func append(_ p: Int, _ j: Int, index: Int) {
       indices.append(UInt16(index))
@@ -203,14 +212,14 @@ extension SparseMatrix {
           }
           for _ in kept..<keep {  // padding: a zero weight at offset 0
             indices.append(0)
-            if let codebook { codes.append(zeroCode(codebook.table)) } else { floats.append(0) }
+            if codebook != nil { codes.append(UInt8(table.firstIndex(of: 0)!)) } else { floats.append(0) }
           }
         }
         try checkCount()
       }
     }
     let values: Values =
-      codebook.map { .codebook(codes: codes, table: $0.table) } ?? .floats(floats)
+      codebook != nil ? .codebook(codes: codes, table: table) : .floats(floats)
     var matrix = SparseMatrix(
       layout: layout, n: n, k: k, panelWidth: layout == .csr ? panelWidth : max(k, 1), starts: starts,
       indices: indices, values: values)
@@ -225,10 +234,6 @@ extension SparseMatrix {
     return matrix
   }
 
-  /// A code whose centroid is 0 (N:M padding), or code 0 with a table entry appended as needed.
-  private static func zeroCode(_ table: [Float]) -> UInt8 {
-    UInt8(table.firstIndex(of: 0) ?? 0)
-  }
 
   /// Fraction of op(B)'s entries that are zero.
   public var sparsity: Double {
