@@ -54,7 +54,9 @@ extension ModelFile {
   /// `loadAny`, plus the k-means codebooks of a `.pkz`'s weight-shared layers (empty for other
   /// formats), for `SparseKernelSelector.Options.codebooks`: the sparse kernels then run on the
   /// 1-byte codes and the centroid table, as the file stores them.
-  public static func loadWithCodebooks(_ path: String) throws -> (graph: Graph, codebooks: [String: WeightCodebook]) {
+  public static func loadWithCodebooks(_ path: String) throws -> (
+    graph: Graph, codebooks: [String: WeightCodebook]
+  ) {
     guard (path as NSString).pathExtension.lowercased() == "pkz" else { return (try loadAny(path), [:]) }
     let model = try readPKZ(path: path)
     do {

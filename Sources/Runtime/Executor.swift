@@ -142,7 +142,9 @@ public struct Executor: Sendable {
       }
       observer?(step.node, results)
       for s in step.releaseSlots where keptSlots.contains(s) {
-        if let name = step.node.inputs.first(where: { slotOfName[$0] == s }) { kept[name] = values[s] ?? constants[s] }
+        if let name = step.node.inputs.first(where: { slotOfName[$0] == s }) {
+          kept[name] = values[s] ?? constants[s]
+        }
         values[s] = nil
       }
     }

@@ -104,7 +104,9 @@ enum Fusion {
         attributes["activation"] = .string("gelu")
         last = g
         removed.insert(g)
-      } else if let g = readers.only(outputs[0]), graph.nodes[g].opType == "Relu", graph.nodes[g].domain.isEmpty {
+      } else if let g = readers.only(outputs[0]), graph.nodes[g].opType == "Relu",
+        graph.nodes[g].domain.isEmpty
+      {
         outputs = graph.nodes[g].outputs
         attributes["activation"] = .string("relu")
         last = g
@@ -139,22 +141,16 @@ enum Fusion {
     for node in graph.nodes { for name in Set(node.inputs) { readers[name, default: 0] += 1 } }
     var nodes: [Node] = []
     for node in graph.nodes {
-      func int(_ name: String, _ fallback: Int) -> Int {
-        if case .int(let v)? = node.attributes[name] { return v }
-        return fallback
-      }
-      func float(_ name: String) -> Float {
-        if case .float(let v)? = node.attributes[name] { return v }
-        return 1
-      }
-      guard node.opType == "Gemm", node.domain.isEmpty, node.inputs.count >= 2, int("transA", 0) == 0,
-        float("alpha") == 1, float("beta") == 1, let w = graph.initializers[node.inputs[1]], w.rank == 2,
+      guard node.opType == "Gemm", node.domain.isEmpty, node.inputs.count >= 2,
+        node.intAttribute("transA", 0) == 0,
+        node.floatAttribute("alpha", 1) == 1, node.floatAttribute("beta", 1) == 1,
+        let w = graph.initializers[node.inputs[1]], w.rank == 2,
         w.dtype == .float32, graph.inputs.allSatisfy({ $0.name != node.inputs[1] })
       else {
         nodes.append(node)
         continue
       }
-      let transB = int("transB", 0) != 0
+      let transB = node.intAttribute("transB", 0) != 0
       let n = transB ? w.shape[0] : w.shape[1]
       var bias = Tensor(shape: [n], floats: [Float](repeating: 0, count: n))
       if node.inputs.count > 2, !node.inputs[2].isEmpty {
@@ -179,8 +175,12 @@ enum Fusion {
       let biasName = node.name + "/gemm_bias"
       g.initializers[biasName] = bias
       let product = node.outputs[0] + "/gemm_product"
-      nodes.append(Node(name: node.name + "/matmul", opType: "MatMul", inputs: [node.inputs[0], weightName], outputs: [product]))
-      nodes.append(Node(name: node.name + "/bias", opType: "Add", inputs: [product, biasName], outputs: node.outputs))
+      nodes.append(
+        Node(
+          name: node.name + "/matmul", opType: "MatMul", inputs: [node.inputs[0], weightName],
+          outputs: [product]))
+      nodes.append(
+        Node(name: node.name + "/bias", opType: "Add", inputs: [product, biasName], outputs: node.outputs))
     }
     g.nodes = nodes
     return g

@@ -62,7 +62,8 @@ struct BenchKernelsCommand: ParsableCommand {
         return t
       }
       sparseRows = try SparseKernelBench(
-        shapes: sparseSizes.split(separator: ",").map { try BenchShape(parsing: String($0)) }.filter(\.transB),
+        shapes: sparseSizes.split(separator: ",").map { try BenchShape(parsing: String($0)) }.filter(
+          \.transB),
         patterns: sparsities.split(separator: ",").map(String.init), threads: threadCounts, repeats: repeats
       ).run()
     }

@@ -51,7 +51,9 @@ struct BenchModelCommand: ParsableCommand {
   }
 
   func validate() throws {
-    guard minRuns >= 1, minRuns <= 1_000_000 else { throw ValidationError("--min-runs must be in 1...1000000") }
+    guard minRuns >= 1, minRuns <= 1_000_000 else {
+      throw ValidationError("--min-runs must be in 1...1000000")
+    }
     guard minSeconds.isFinite, minSeconds >= 0, minSeconds <= 3600 else {
       throw ValidationError("--min-seconds must be a finite number in 0...3600")
     }
@@ -80,7 +82,8 @@ struct BenchModelCommand: ParsableCommand {
           var chosenOptions = SparseKernelSelector.Options()
           chosenOptions.codebooks = codebooks
           chosenOptions.threads = t
-          let chosen = SparseKernelSelector(graph: graph, inputShapes: shapes, sample: inputs, options: chosenOptions)
+          let chosen = SparseKernelSelector(
+            graph: graph, inputShapes: shapes, sample: inputs, options: chosenOptions)
           let dense = SparseKernelSelector(graph: graph, inputShapes: shapes, options: denseOptions)
           let chosenExecutor = try Executor(graph: graph, selector: chosen)
           let denseExecutor = try Executor(graph: graph, selector: dense)
@@ -89,30 +92,44 @@ struct BenchModelCommand: ParsableCommand {
           let ours = try chosenExecutor.run(inputs)[outputName]!
           let difference = Self.maxAbsDifference(ours, reference)
           guard difference <= 1e-3 * (1 + Self.maxAbs(reference)) else {
-            throw ValidationError("\(path): sparse kernels differ from dense by \(difference): timing not valid")
+            throw ValidationError(
+              "\(path): sparse kernels differ from dense by \(difference): timing not valid")
           }
           if kernels && !json {
             print("\(path) batch \(b), \(t) thread(s): kernels")
             for c in chosen.choices {
-              let timed = c.seconds.sorted { $0.key < $1.key }.map { String(format: "%@ %.1f µs", $0.key, $0.value * 1e6) }
+              let timed = c.seconds.sorted { $0.key < $1.key }.map {
+                String(format: "%@ %.1f µs", $0.key, $0.value * 1e6)
+              }
               print(
                 "  \(c.node)  \(c.shape)  \(String(format: "%.1f%%", c.sparsity * 100)) zeros → \(c.kernel)"
-                  + (c.fromCache ? " (cached)" : timed.isEmpty ? "" : "  [" + timed.joined(separator: ", ") + "]"))
+                  + (c.fromCache
+                    ? " (cached)" : timed.isEmpty ? "" : "  [" + timed.joined(separator: ", ") + "]"))
             }
           }
           if profile && !json {
-            try printProfile(["PruneKit": chosenExecutor, "PruneKit dense": denseExecutor], inputs: inputs, label: "\(path) batch \(b), \(t) thread(s)")
+            try printProfile(
+              ["PruneKit": chosenExecutor, "PruneKit dense": denseExecutor], inputs: inputs,
+              label: "\(path) batch \(b), \(t) thread(s)")
           }
           let name = (path as NSString).lastPathComponent
           // Chosen and dense kernels run by run in turn (see ModelBenchmark.timeInterleaved).
           let times = try ModelBenchmark.timeInterleaved(
             [chosenExecutor, denseExecutor], inputs, minimumRuns: minRuns, minimumSeconds: minSeconds)
           rows.append(
-            row(name, b, t, "PruneKit", times[0], weights: Self.weightBytes(graph, chosen), difference: difference))
-          rows.append(row(name, b, t, "PruneKit dense", times[1], weights: Self.weightBytes(graph, dense), difference: 0))
-          if let peerModel, !noPeer, let (engine, times, output) = try runPeer(peerModel, inputs: inputs, threads: t) {
+            row(
+              name, b, t, "PruneKit", times[0], weights: Self.weightBytes(graph, chosen),
+              difference: difference))
+          rows.append(
+            row(
+              name, b, t, "PruneKit dense", times[1], weights: Self.weightBytes(graph, dense), difference: 0))
+          if let peerModel, !noPeer,
+            let (engine, times, output) = try runPeer(peerModel, inputs: inputs, threads: t)
+          {
             rows.append(
-              row(name, b, t, engine, times.map { $0 / 1000 }, weights: nil, difference: Self.maxAbsDifference(output, reference)))
+              row(
+                name, b, t, engine, times.map { $0 / 1000 }, weights: nil,
+                difference: Self.maxAbsDifference(output, reference)))
           }
         }
       }
@@ -137,23 +154,32 @@ struct BenchModelCommand: ParsableCommand {
 
   func printTable(_ rows: [Row]) {
     print("CPU: \(KernelChoiceCache.cpuModel) (\(CPUFeatures.kernel))")
-    let header = ["model", "batch", "threads", "engine", "p50 ms", "p90 ms", "p99 ms", "µs/item", "items/s", "weights", "max|Δ|", "vs PK"]
+    let header = [
+      "model", "batch", "threads", "engine", "p50 ms", "p90 ms", "p99 ms", "µs/item", "items/s", "weights",
+      "max|Δ|", "vs PK",
+    ]
     let widths = [22, 6, 8, 21, 10, 10, 10, 10, 11, 11, 10, 8]
     func line(_ cells: [String]) -> String {
       zip(cells, widths).enumerated().map { i, pair in
-        i == 0 || i == 3 ? (i == 3 ? " " : "") + pair.0.padding(toLength: pair.1 - (i == 3 ? 1 : 0), withPad: " ", startingAt: 0) : pair.0.leftPadded(pair.1)
+        i == 0 || i == 3
+          ? (i == 3 ? " " : "")
+            + pair.0.padding(toLength: pair.1 - (i == 3 ? 1 : 0), withPad: " ", startingAt: 0)
+          : pair.0.leftPadded(pair.1)
       }.joined()
     }
     print(line(header))
     for r in rows {
-      let ours = rows.first { $0.model == r.model && $0.batch == r.batch && $0.threads == r.threads && $0.engine == "PruneKit" }
+      let ours = rows.first {
+        $0.model == r.model && $0.batch == r.batch && $0.threads == r.threads && $0.engine == "PruneKit"
+      }
       let ratio = ours.map { r.p50ms / $0.p50ms } ?? 1
       print(
         line([
           String(r.model.prefix(21)), "\(r.batch)", "\(r.threads)", r.engine, String(format: "%.4f", r.p50ms),
           String(format: "%.4f", r.p90ms), String(format: "%.4f", r.p99ms),
           String(format: "%.2f", r.p50ms * 1000 / Double(r.batch)), String(format: "%.0f", r.itemsPerSecond),
-          r.weightBytes.map { Self.bytes($0) } ?? "-", r.maxAbsDifference.map { String(format: "%.1e", $0) } ?? "-",
+          r.weightBytes.map { Self.bytes($0) } ?? "-",
+          r.maxAbsDifference.map { String(format: "%.1e", $0) } ?? "-",
           String(format: "%.2f×", ratio),
         ]))
     }
@@ -182,9 +208,13 @@ struct BenchModelCommand: ParsableCommand {
       }
     }
     let engines = executors.keys.sorted()
-    print("  " + "op".padding(toLength: 26, withPad: " ", startingAt: 0) + engines.map { $0.leftPadded(16) }.joined())
+    print(
+      "  " + "op".padding(toLength: 26, withPad: " ", startingAt: 0)
+        + engines.map { $0.leftPadded(16) }.joined())
     for (op, row) in table.sorted(by: { ($0.value[engines[0]] ?? 0) > ($1.value[engines[0]] ?? 0) }) {
-      print("  " + op.padding(toLength: 26, withPad: " ", startingAt: 0) + engines.map { String(format: "%.3f", row[$0] ?? 0).leftPadded(16) }.joined())
+      print(
+        "  " + op.padding(toLength: 26, withPad: " ", startingAt: 0)
+          + engines.map { String(format: "%.3f", row[$0] ?? 0).leftPadded(16) }.joined())
     }
   }
 
@@ -205,7 +235,9 @@ struct BenchModelCommand: ParsableCommand {
   }
 
   func imageInputs(_ graph: Graph, _ images: [Float]?) -> [Float]? {
-    guard let images, graph.inputs.filter({ graph.initializers[$0.name] == nil }).count == 1 else { return nil }
+    guard let images, graph.inputs.filter({ graph.initializers[$0.name] == nil }).count == 1 else {
+      return nil
+    }
     return images
   }
 
@@ -213,13 +245,16 @@ struct BenchModelCommand: ParsableCommand {
   func peerONNX(for graph: Graph, path: String) throws -> String? {
     if noPeer { return nil }
     if (path as NSString).pathExtension.lowercased() == "onnx" { return path }
-    let temp = FileManager.default.temporaryDirectory.appendingPathComponent("prunekit-bench-\(getpid())-\(abs(path.hashValue)).onnx").path
+    let temp = FileManager.default.temporaryDirectory.appendingPathComponent(
+      "prunekit-bench-\(getpid())-\(abs(path.hashValue)).onnx"
+    ).path
     try ModelFile.save(graph, to: temp)
     return temp
   }
 
   /// onnxruntime's times (ms) and first output; nil when python3/onnxruntime/the script is missing.
-  func runPeer(_ model: String, inputs: [String: Tensor], threads: Int) throws -> (String, [Double], Tensor)? {
+  func runPeer(_ model: String, inputs: [String: Tensor], threads: Int) throws -> (String, [Double], Tensor)?
+  {
     guard FileManager.default.fileExists(atPath: peer) else { return nil }
     let folder = FileManager.default.temporaryDirectory.appendingPathComponent("prunekit-bench-\(getpid())")
     try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
@@ -230,7 +265,8 @@ struct BenchModelCommand: ParsableCommand {
     let process = Process()
     process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
     process.arguments = [
-      "python3", peer, "--model", model, "--inputs", inputPath, "--output", outputPath, "--threads", "\(threads)",
+      "python3", peer, "--model", model, "--inputs", inputPath, "--output", outputPath, "--threads",
+      "\(threads)",
       "--min-runs", "\(minRuns)", "--min-seconds", "\(minSeconds)",
     ]
     var environment = ProcessInfo.processInfo.environment
@@ -247,7 +283,9 @@ struct BenchModelCommand: ParsableCommand {
       let output: String
       let times_ms: [Double]
     }
-    guard process.terminationStatus == 0, let reply = try? JSONDecoder().decode(Reply.self, from: data) else { return nil }
+    guard process.terminationStatus == 0, let reply = try? JSONDecoder().decode(Reply.self, from: data) else {
+      return nil
+    }
     let output = try SafeTensorsFile(path: outputPath).tensor(named: reply.output)
     return (reply.engine, reply.times_ms, output)
   }
@@ -255,7 +293,8 @@ struct BenchModelCommand: ParsableCommand {
   static func list(_ text: String, option: String, range: ClosedRange<Int>) throws -> [Int] {
     try text.split(separator: ",").map { part in
       guard let v = Int(part.trimmingCharacters(in: .whitespaces)), range.contains(v) else {
-        throw ValidationError("\(option) '\(part)': expected integers in \(range.lowerBound)...\(range.upperBound)")
+        throw ValidationError(
+          "\(option) '\(part)': expected integers in \(range.lowerBound)...\(range.upperBound)")
       }
       return v
     }

@@ -12,7 +12,9 @@ struct SparseKernelBench {
     let threads: Int
     /// Milliseconds per call, by kernel ("dense", "csr", "csc", "2:4").
     var milliseconds: [String: Double] = [:]
-    var speedup: Double { (milliseconds["dense"] ?? 0) / (milliseconds.filter { $0.key != "dense" }.values.min() ?? .infinity) }
+    var speedup: Double {
+      (milliseconds["dense"] ?? 0) / (milliseconds.filter { $0.key != "dense" }.values.min() ?? .infinity)
+    }
   }
 
   let shapes: [BenchShape]
@@ -30,8 +32,12 @@ struct SparseKernelBench {
         var w = (0..<(n * k)).map { _ in rng.nextUniform() * 2 - 1 }
         var kernels: [LinearKernel] = [.csr]
         if m <= 16 { kernels += [.csc, .blocked] }
-        if pattern.contains(":"), let kernel = LinearKernel(parsing: pattern), case .nm(let keep, let group) = kernel {
-          guard k % group == 0 else { throw ValidationError("\(pattern) needs k (\(k)) divisible by \(group)") }
+        if pattern.contains(":"), let kernel = LinearKernel(parsing: pattern),
+          case .nm(let keep, let group) = kernel
+        {
+          guard k % group == 0 else {
+            throw ValidationError("\(pattern) needs k (\(k)) divisible by \(group)")
+          }
           for j in 0..<n {
             for g in 0..<(k / group) {
               let base = j * k + g * group
@@ -57,7 +63,8 @@ struct SparseKernelBench {
         }
         let matrices = try kernels.map { kernel in
           try w.withUnsafeBufferPointer {
-            try SparseMatrix.make(b: $0.baseAddress!, ldb: k, transposed: true, k: k, n: n, layout: kernel.layout!)
+            try SparseMatrix.make(
+              b: $0.baseAddress!, ldb: k, transposed: true, k: k, n: n, layout: kernel.layout!)
           }
         }
         for (kernel, matrix) in zip(kernels, matrices) { try check(matrix, kernel, x: x, m: m) }
@@ -120,17 +127,25 @@ struct SparseKernelBench {
 
   static func printTable(_ rows: [Row]) {
     print("")
-    print("SpMM vs dense GEMM on the same masked weights, ms per call (weights [n, k]; speed-up = dense / best sparse)")
-    let kernels = ["dense", "csr", "csc", "blocked", "2:4", "4:8", "1:4"].filter { k in rows.contains { $0.milliseconds[k] != nil } }
-    var header = "shape".padding(toLength: 16, withPad: " ", startingAt: 0) + "sparsity".leftPadded(9)
+    print(
+      "SpMM vs dense GEMM on the same masked weights, ms per call (weights [n, k]; speed-up = dense / best sparse)"
+    )
+    let kernels = ["dense", "csr", "csc", "blocked", "2:4", "4:8", "1:4"].filter { k in
+      rows.contains { $0.milliseconds[k] != nil }
+    }
+    var header =
+      "shape".padding(toLength: 16, withPad: " ", startingAt: 0) + "sparsity".leftPadded(9)
       + "threads".leftPadded(8)
     for k in kernels { header += k.leftPadded(10) }
     header += "speed-up".leftPadded(10)
     print(header)
     for row in rows {
-      var line = row.shape.padding(toLength: 16, withPad: " ", startingAt: 0) + row.pattern.leftPadded(9)
+      var line =
+        row.shape.padding(toLength: 16, withPad: " ", startingAt: 0) + row.pattern.leftPadded(9)
         + "\(row.threads)".leftPadded(8)
-      for k in kernels { line += (row.milliseconds[k].map { String(format: "%.3f", $0) } ?? "-").leftPadded(10) }
+      for k in kernels {
+        line += (row.milliseconds[k].map { String(format: "%.3f", $0) } ?? "-").leftPadded(10)
+      }
       line += String(format: "%.2f×", row.speedup).leftPadded(10)
       print(line)
     }

@@ -69,14 +69,19 @@ struct InspectCommand: ParsableCommand {
     let selector = SparseKernelSelector(graph: graph, inputShapes: sample.mapValues(\.shape), sample: sample)
     _ = try Executor(graph: graph, selector: selector)
     print("")
-    print("kernels (CPU \(KernelChoiceCache.cpuModel), \(ThreadPool.shared.threadCount) threads; seeded inputs \(sample.mapValues(\.shape)))")
+    print(
+      "kernels (CPU \(KernelChoiceCache.cpuModel), \(ThreadPool.shared.threadCount) threads; seeded inputs \(sample.mapValues(\.shape)))"
+    )
     for c in selector.choices {
-      let timed = c.seconds.sorted { $0.value < $1.value }.map { String(format: "%@ %.1f µs", $0.key, $0.value * 1e6) }
+      let timed = c.seconds.sorted { $0.value < $1.value }.map {
+        String(format: "%@ %.1f µs", $0.key, $0.value * 1e6)
+      }
       let detail = c.fromCache ? "cached" : timed.isEmpty ? "not measured" : timed.joined(separator: ", ")
-      print("  \(c.node)  \(c.shape)  \(String(format: "%.1f%%", c.sparsity * 100)) zeros → \(c.kernel), \(c.weightBytes) B  [\(detail)]")
+      print(
+        "  \(c.node)  \(c.shape)  \(String(format: "%.1f%%", c.sparsity * 100)) zeros → \(c.kernel), \(c.weightBytes) B  [\(detail)]"
+      )
     }
   }
-
 
   static func table(_ costs: GraphCost, graph: Graph, all: Bool) -> String {
     var lines: [String] = []

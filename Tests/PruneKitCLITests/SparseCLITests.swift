@@ -20,7 +20,9 @@ import Testing
     for batch in [1, 5, 40] {
       let x = Tensor.uniform([batch, 1, 28, 28], low: -0.5, high: 2.8, seed: UInt64(batch))
       try SafeTensorsWriter.write(["input": x], to: folder + "/in.safetensors")
-      let run = try CLI.run(["run", model, "--input", folder + "/in.safetensors", "-o", folder + "/out.safetensors"])
+      let run = try CLI.run([
+        "run", model, "--input", folder + "/in.safetensors", "-o", folder + "/out.safetensors",
+      ])
       #expect(run.status == 0, "\(run.output)")
       let graph = try ModelFile.load(model)
       let expected = try Executor(graph: graph, optimize: false).run(["input": x])[graph.outputs[0].name]!
@@ -35,7 +37,8 @@ import Testing
     let (folder, model) = try Self.prunedMLP()
     defer { try? FileManager.default.removeItem(atPath: folder) }
     let bench = try CLI.run([
-      "bench", model, "--batch", "1,8", "--threads", "1", "--no-peer", "--min-runs", "3", "--min-seconds", "0",
+      "bench", model, "--batch", "1,8", "--threads", "1", "--no-peer", "--min-runs", "3", "--min-seconds",
+      "0",
       "--json",
     ])
     #expect(bench.status == 0, "\(bench.output)")
@@ -65,7 +68,8 @@ import Testing
     #expect(inspect.status == 0, "\(inspect.output)")
     let lines = inspect.stdout.split(separator: "\n").filter { $0.contains("zeros →") }
     #expect(lines.count == 3, "\(inspect.stdout)")
-    #expect(lines.allSatisfy { line in ["dense", "csr", "csc", "blocked"].contains { line.contains("→ \($0)") } })
+    #expect(
+      lines.allSatisfy { line in ["dense", "csr", "csc", "blocked"].contains { line.contains("→ \($0)") } })
   }
 
   @Test func benchRejectsBadOptionsBeforeLoading() throws {

@@ -35,9 +35,12 @@ import Testing
       let out = i == sizes.count - 1 ? "logits" : "h\(i)"
       nodes.append(
         Node(
-          name: "fc\(i)", opType: "Gemm", inputs: [current, "w\(i)", "b\(i)"], outputs: [i == sizes.count - 1 ? out : "g\(i)"],
+          name: "fc\(i)", opType: "Gemm", inputs: [current, "w\(i)", "b\(i)"],
+          outputs: [i == sizes.count - 1 ? out : "g\(i)"],
           attributes: ["transB": .int(1)]))
-      if i < sizes.count - 1 { nodes.append(Node(name: "relu\(i)", opType: "Relu", inputs: ["g\(i)"], outputs: [out])) }
+      if i < sizes.count - 1 {
+        nodes.append(Node(name: "relu\(i)", opType: "Relu", inputs: ["g\(i)"], outputs: [out]))
+      }
       current = out
     }
     return Graph(
@@ -58,7 +61,8 @@ import Testing
     let graph = Self.mlp(sparsity: 0.9)
     let x = Tensor.uniform([batch, 40], low: -1, high: 1, seed: 5)
     let dense = try Executor(graph: graph, optimize: false).run(["x": x])["logits"]!
-    let selector = SparseKernelSelector(graph: graph, inputShapes: ["x": [batch, 40]], options: Self.options(forced))
+    let selector = SparseKernelSelector(
+      graph: graph, inputShapes: ["x": [batch, 40]], options: Self.options(forced))
     let executor = try Executor(graph: graph, selector: selector)
     // Gemm + bias + Relu became one fused node each.
     #expect(executor.steps.map(\.node.opType) == ["FusedMatMul", "FusedMatMul", "FusedMatMul"])
@@ -136,16 +140,21 @@ import Testing
     let worst = zip(got.floats, dense.floats).map { abs($0 - $1) / (1 + abs($1)) }.max() ?? .infinity
     #expect(worst <= Self.tolerance, "\(String(describing: forced)) batch \(batch): \(worst)")
     // The same kernels on Float32 values hold more bytes: 4-byte values instead of 1-byte codes.
-    let plain = SparseKernelSelector(graph: graph, inputShapes: ["x": [batch, 40]], options: Self.options(forced))
+    let plain = SparseKernelSelector(
+      graph: graph, inputShapes: ["x": [batch, 40]], options: Self.options(forced))
     _ = try Executor(graph: graph, selector: plain)
-    for (coded, float) in zip(selector.choices, plain.choices) where coded.kernel == float.kernel && coded.kernel != .dense {
-      #expect(coded.weightBytes < float.weightBytes, "\(coded.node): \(coded.weightBytes) vs \(float.weightBytes) B")
+    for (coded, float) in zip(selector.choices, plain.choices)
+    where coded.kernel == float.kernel && coded.kernel != .dense {
+      #expect(
+        coded.weightBytes < float.weightBytes, "\(coded.node): \(coded.weightBytes) vs \(float.weightBytes) B"
+      )
     }
   }
 
   @Test func denseLayersAreNotMeasured() throws {
     let graph = Self.mlp(sparsity: 0.0)
-    let selector = SparseKernelSelector(graph: graph, inputShapes: ["x": [2, 40]], options: Self.options(nil))
+    let selector = SparseKernelSelector(
+      graph: graph, inputShapes: ["x": [2, 40]], options: Self.options(nil))
     _ = try Executor(graph: graph, selector: selector)
     #expect(selector.choices.allSatisfy { $0.kernel == .dense && $0.seconds.isEmpty })
   }

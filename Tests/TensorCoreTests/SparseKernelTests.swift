@@ -50,7 +50,9 @@ func nmMasked(_ w: [Float], k: Int, n: Int, keep: Int, group: Int) -> [Float] {
   return out
 }
 
-func denseProduct(_ x: [Float], _ w: [Float], m: Int, k: Int, n: Int, epilogue: GEMMEpilogue = .none) -> [Float] {
+func denseProduct(_ x: [Float], _ w: [Float], m: Int, k: Int, n: Int, epilogue: GEMMEpilogue = .none)
+  -> [Float]
+{
   var y = [Float](repeating: 0, count: m * n)
   x.withUnsafeBufferPointer { xp in
     w.withUnsafeBufferPointer { wp in
@@ -65,12 +67,14 @@ func denseProduct(_ x: [Float], _ w: [Float], m: Int, k: Int, n: Int, epilogue: 
   return y
 }
 
-func runSpMM(_ s: SparseMatrix, _ x: [Float], m: Int, threads: Int, epilogue: GEMMEpilogue = .none) -> [Float] {
+func runSpMM(_ s: SparseMatrix, _ x: [Float], m: Int, threads: Int, epilogue: GEMMEpilogue = .none) -> [Float]
+{
   var y = [Float](repeating: .nan, count: m * s.n)
   x.withUnsafeBufferPointer { xp in
     y.withUnsafeMutableBufferPointer { yp in
       spmm(
-        s, m: m, x: xp.baseAddress!, ldx: s.k, y: yp.baseAddress!, ldy: s.n, threads: threads, epilogue: epilogue)
+        s, m: m, x: xp.baseAddress!, ldx: s.k, y: yp.baseAddress!, ldy: s.n, threads: threads,
+        epilogue: epilogue)
     }
   }
   return y
@@ -106,7 +110,8 @@ let sparseCases: [SparseCase] = [
       for panel in [128, 7] {
         let s = try w.withUnsafeBufferPointer {
           try SparseMatrix.make(
-            b: $0.baseAddress!, ldb: c.n, transposed: false, k: c.k, n: c.n, layout: layout, panelWidth: panel)
+            b: $0.baseAddress!, ldb: c.n, transposed: false, k: c.k, n: c.n, layout: layout, panelWidth: panel
+          )
         }
         #expect(s.dense() == w, "\(layout) round trip")
         let got = runSpMM(s, x, m: c.m, threads: threads)
@@ -118,12 +123,16 @@ let sparseCases: [SparseCase] = [
   @Test(arguments: [(2, 4), (4, 8), (1, 4)], [1, 2])
   func nmMatchesDense(pattern: (Int, Int), threads: Int) throws {
     let (keep, group) = pattern
-    for c in [SparseCase(m: 1, k: 32, n: 5, sparsity: 0, seed: 8), SparseCase(m: 45, k: 264, n: 70, sparsity: 0.2, seed: 9)] {
+    for c in [
+      SparseCase(m: 1, k: 32, n: 5, sparsity: 0, seed: 8),
+      SparseCase(m: 45, k: 264, n: 70, sparsity: 0.2, seed: 9),
+    ] {
       let w = nmMasked(c.weights(), k: c.k, n: c.n, keep: keep, group: group)
       let x = c.activations()
       let s = try w.withUnsafeBufferPointer {
         try SparseMatrix.make(
-          b: $0.baseAddress!, ldb: c.n, transposed: false, k: c.k, n: c.n, layout: .nm(keep: keep, group: group))
+          b: $0.baseAddress!, ldb: c.n, transposed: false, k: c.k, n: c.n,
+          layout: .nm(keep: keep, group: group))
       }
       #expect(s.storedCount == c.n * c.k / group * keep)
       #expect(s.dense() == w)
@@ -136,7 +145,8 @@ let sparseCases: [SparseCase] = [
     let w: [Float] = [1, 1, 1, 0]  // k = 4, n = 1: three non-zeros in one group
     #expect(throws: TensorError.self) {
       try w.withUnsafeBufferPointer {
-        try SparseMatrix.make(b: $0.baseAddress!, ldb: 1, transposed: false, k: 4, n: 1, layout: .nm(keep: 2, group: 4))
+        try SparseMatrix.make(
+          b: $0.baseAddress!, ldb: 1, transposed: false, k: 4, n: 1, layout: .nm(keep: 2, group: 4))
       }
     }
   }
@@ -158,7 +168,8 @@ let sparseCases: [SparseCase] = [
     for activation in [GEMMEpilogue.Activation.none, .relu, .gelu] {
       bias.withUnsafeBufferPointer { bp in
         residual.withUnsafeBufferPointer { rp in
-          let e = GEMMEpilogue(bias: bp.baseAddress, activation: activation, residual: rp.baseAddress, residualLD: n)
+          let e = GEMMEpilogue(
+            bias: bp.baseAddress, activation: activation, residual: rp.baseAddress, residualLD: n)
           let got = runSpMM(s, x, m: m, threads: 2, epilogue: e)
           var reference = [Float](repeating: 0, count: m * n)
           x.withUnsafeBufferPointer { xp in
@@ -180,7 +191,9 @@ let sparseCases: [SparseCase] = [
     var rng = SeededGenerator(seed: 21)
     var codes = (0..<(k * n)).map { _ in UInt8(rng.next() % 5) }
     if case .nm = layout {
-      for j in 0..<n { for g in 0..<(k / 4) { codes[(g * 4 + 2) * n + j] = 0; codes[(g * 4 + 3) * n + j] = 0 } }
+      for j in 0..<n {
+        for g in 0..<(k / 4) { codes[(g * 4 + 2) * n + j] = 0; codes[(g * 4 + 3) * n + j] = 0 }
+      }
     }
     let w = codes.map { table[Int($0)] }
     let s = try w.withUnsafeBufferPointer {
@@ -190,7 +203,8 @@ let sparseCases: [SparseCase] = [
     if case .codebook = s.values {} else { Issue.record("expected codebook values") }
     #expect(s.dense() == w)
     let x = SparseCase(m: m, k: k, n: n, sparsity: 0, seed: 22).activations()
-    #expect(worstRelative(runSpMM(s, x, m: m, threads: 1), denseProduct(x, w, m: m, k: k, n: n)) <= sparseTolerance)
+    #expect(
+      worstRelative(runSpMM(s, x, m: m, threads: 1), denseProduct(x, w, m: m, k: k, n: n)) <= sparseTolerance)
   }
 
   /// An image normalised like MNIST: blank pixels hold −0.4242, not 0; the input-major kernels skip
@@ -201,7 +215,8 @@ let sparseCases: [SparseCase] = [
     let w = c.weights()
     let background: Float = -0.4242
     var rng = SeededGenerator(seed: 32)
-    let x = (0..<(c.m * c.k)).map { _ -> Float in rng.nextUniform() < 0.8 ? background : rng.nextUniform() * 3 }
+    let x = (0..<(c.m * c.k)).map { _ -> Float in rng.nextUniform() < 0.8 ? background : rng.nextUniform() * 3
+    }
     let s = try w.withUnsafeBufferPointer {
       try SparseMatrix.make(b: $0.baseAddress!, ldb: c.n, transposed: false, k: c.k, n: c.n, layout: layout)
     }
@@ -217,7 +232,8 @@ let sparseCases: [SparseCase] = [
       let c = SparseCase(m: 1, k: k, n: n, sparsity: sparsity, seed: 41)
       let w = c.weights()  // op(B) [k, n]: input channel p, output channel j
       let s = try w.withUnsafeBufferPointer {
-        try SparseMatrix.make(b: $0.baseAddress!, ldb: n, transposed: false, k: k, n: n, layout: .csr, panelWidth: 7)
+        try SparseMatrix.make(
+          b: $0.baseAddress!, ldb: n, transposed: false, k: k, n: n, layout: .csr, panelWidth: 7)
       }
       var rng = SeededGenerator(seed: 42)
       let ldx = m + 3
@@ -229,12 +245,14 @@ let sparseCases: [SparseCase] = [
         bias.withUnsafeBufferPointer { bp in
           fast.withUnsafeMutableBufferPointer { yp in
             spmmChannelMajor(
-              s, m: m, x: xp.baseAddress!, ldx: ldx, y: yp.baseAddress!, ldy: m, bias: bp.baseAddress!, clip: 0...6,
+              s, m: m, x: xp.baseAddress!, ldx: ldx, y: yp.baseAddress!, ldy: m, bias: bp.baseAddress!,
+              clip: 0...6,
               threads: threads)
           }
           reference.withUnsafeMutableBufferPointer { yp in
             spmmChannelMajorReference(
-              s, m: m, x: xp.baseAddress!, ldx: ldx, y: yp.baseAddress!, ldy: m, bias: bp.baseAddress!, clip: 0...6)
+              s, m: m, x: xp.baseAddress!, ldx: ldx, y: yp.baseAddress!, ldy: m, bias: bp.baseAddress!,
+              clip: 0...6)
           }
         }
       }
@@ -247,7 +265,8 @@ let sparseCases: [SparseCase] = [
     #expect(throws: TensorError.self) {
       try w.withUnsafeBufferPointer {
         try SparseMatrix.make(
-          b: $0.baseAddress!, ldb: 2, transposed: false, k: 2, n: 2, layout: .blocked, codebook: ([1, 0, 2, 0], [0, 1, 2]))
+          b: $0.baseAddress!, ldb: 2, transposed: false, k: 2, n: 2, layout: .blocked,
+          codebook: ([1, 0, 2, 0], [0, 1, 2]))
       }
     }
   }
@@ -259,14 +278,20 @@ let sparseCases: [SparseCase] = [
     let table: [Float] = [-0.75, 0.5, 1.25]
     var codes = [UInt8](repeating: 0, count: k * n)
     var w = [Float](repeating: 0, count: k * n)
-    for j in 0..<n { for g in 0..<(k / 4) where (g + j) % 2 == 0 { codes[(g * 4) * n + j] = UInt8((g + j) % 3); w[(g * 4) * n + j] = table[(g + j) % 3] } }
+    for j in 0..<n {
+      for g in 0..<(k / 4) where (g + j) % 2 == 0 {
+        codes[(g * 4) * n + j] = UInt8((g + j) % 3); w[(g * 4) * n + j] = table[(g + j) % 3]
+      }
+    }
     let s = try w.withUnsafeBufferPointer {
       try SparseMatrix.make(
-        b: $0.baseAddress!, ldb: n, transposed: false, k: k, n: n, layout: .nm(keep: 2, group: 4), codebook: (codes, table))
+        b: $0.baseAddress!, ldb: n, transposed: false, k: k, n: n, layout: .nm(keep: 2, group: 4),
+        codebook: (codes, table))
     }
     #expect(s.dense() == w)
     let x = SparseCase(m: m, k: k, n: n, sparsity: 0, seed: 51).activations()
-    #expect(worstRelative(runSpMM(s, x, m: m, threads: 1), denseProduct(x, w, m: m, k: k, n: n)) <= sparseTolerance)
+    #expect(
+      worstRelative(runSpMM(s, x, m: m, threads: 1), denseProduct(x, w, m: m, k: k, n: n)) <= sparseTolerance)
   }
 
   @Test func corruptMetadataIsAnErrorNamingTheLayer() throws {
@@ -277,7 +302,8 @@ let sparseCases: [SparseCase] = [
     var starts = good.starts
     starts[1] = 99
     let badStart = SparseMatrix(
-      layout: .csr, n: 3, k: 2, panelWidth: good.panelWidth, starts: starts, indices: good.indices, values: good.values)
+      layout: .csr, n: 3, k: 2, panelWidth: good.panelWidth, starts: starts, indices: good.indices,
+      values: good.values)
     var indices = good.indices
     indices[0] = 5
     let badIndex = SparseMatrix(

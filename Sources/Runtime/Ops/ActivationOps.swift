@@ -102,7 +102,9 @@ enum ActivationOps {
         while i + 16 <= end {
           let raw = UnsafeMutableRawPointer(base.base + i)
           let x = raw.loadUnaligned(as: SIMD16<Float>.self)
-          raw.storeBytes(of: x.replacing(with: lo, where: x .< lo).replacing(with: hi, where: x .> hi), as: SIMD16<Float>.self)
+          raw.storeBytes(
+            of: x.replacing(with: lo, where: x .< lo).replacing(with: hi, where: x .> hi),
+            as: SIMD16<Float>.self)
           i += 16
         }
         while i < end {

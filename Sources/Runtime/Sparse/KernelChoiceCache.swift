@@ -41,7 +41,9 @@ public final class KernelChoiceCache: Sendable {
 
   /// The CPU's model name from /proc/cpuinfo ("unknown CPU" when unreadable).
   public static let cpuModel: String = {
-    guard let text = try? String(contentsOfFile: "/proc/cpuinfo", encoding: .utf8) else { return "unknown CPU" }
+    guard let text = try? String(contentsOfFile: "/proc/cpuinfo", encoding: .utf8) else {
+      return "unknown CPU"
+    }
     for line in text.split(separator: "\n") where line.hasPrefix("model name") {
       if let colon = line.firstIndex(of: ":") {
         return line[line.index(after: colon)...].trimmingCharacters(in: .whitespaces)

@@ -28,11 +28,15 @@ struct PointwiseConv {
     if let s = ints("strides"), s.contains(where: { $0 != 1 }) { return nil }
     if let d = ints("dilations"), d.contains(where: { $0 != 1 }) { return nil }
     if let p = ints("pads"), p.contains(where: { $0 != 0 }) { return nil }
-    if case .string(let pad)? = node.attributes["auto_pad"], !["NOTSET", "VALID", "SAME_UPPER", "SAME_LOWER"].contains(pad) {
+    if case .string(let pad)? = node.attributes["auto_pad"],
+      !["NOTSET", "VALID", "SAME_UPPER", "SAME_LOWER"].contains(pad)
+    {
       return nil
     }
     if node.inputs.count > 2, !node.inputs[2].isEmpty {
-      guard let b = graph.initializers[node.inputs[2]], b.dtype == .float32, b.count == w.shape[0] else { return nil }
+      guard let b = graph.initializers[node.inputs[2]], b.dtype == .float32, b.count == w.shape[0] else {
+        return nil
+      }
     }
     self.node = node
     weight = w

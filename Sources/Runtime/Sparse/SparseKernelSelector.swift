@@ -97,7 +97,9 @@ public struct SparseKernelSelector: KernelSelector {
   public var choices: [Choice] { log.entries.withLock { $0 } }
 
   public func kernel(for node: Node, in graph: Graph) throws -> OpKernel {
-    if let conv = PointwiseConv(node, in: graph) { return try pointwiseKernel(conv, node: node, graph: graph) }
+    if let conv = PointwiseConv(node, in: graph) {
+      return try pointwiseKernel(conv, node: node, graph: graph)
+    }
     guard let layer = LinearLayer(node, in: graph) else { return try dense.kernel(for: node, in: graph) }
     let m = max(1, rows[node.inputs[0]] ?? 1)
     let shape = "\(m)×\(layer.k)×\(layer.n)"
@@ -125,11 +127,12 @@ public struct SparseKernelSelector: KernelSelector {
       chosen = .dense
     } else {
       let input = activations[node.inputs[0]]
-      let key = KernelChoiceCache.key(
-        op: node.opType, m: m, k: layer.k, n: layer.n, sparsity: layer.zeroFraction, candidates: candidates,
-        threads: options.threads,
-        inputs: input.map { "sample \(Int((Self.commonValueFraction($0) * 10).rounded()) * 10)% constant" }
-          ?? (Self.followsReLU(node.inputs[0], in: graph) ? "relu" : "dense"))
+      let key =
+        KernelChoiceCache.key(
+          op: node.opType, m: m, k: layer.k, n: layer.n, sparsity: layer.zeroFraction, candidates: candidates,
+          threads: options.threads,
+          inputs: input.map { "sample \(Int((Self.commonValueFraction($0) * 10).rounded()) * 10)% constant" }
+            ?? (Self.followsReLU(node.inputs[0], in: graph) ? "relu" : "dense"))
         + (codebook == nil ? "" : "|codebook")
       if let cached = options.cache?.lookup(key), candidates.contains(cached) {
         chosen = cached
@@ -155,7 +158,8 @@ public struct SparseKernelSelector: KernelSelector {
     log.entries.withLock {
       $0.append(
         Choice(
-          node: node.name, weight: node.inputs[1], shape: shape, sparsity: layer.zeroFraction, kernel: chosen, seconds: seconds,
+          node: node.name, weight: node.inputs[1], shape: shape, sparsity: layer.zeroFraction, kernel: chosen,
+          seconds: seconds,
           weightBytes: bytes, fromCache: fromCache))
     }
     return kernel
@@ -186,7 +190,9 @@ public struct SparseKernelSelector: KernelSelector {
       let run: () -> Void
       if candidate == .dense {
         let packed = w.withUnsafeBufferPointer {
-          PackedMatrix(b: $0.baseAddress!, ldb: layer.weight.shape[1], transposed: layer.transposed, k: layer.k, n: layer.n)
+          PackedMatrix(
+            b: $0.baseAddress!, ldb: layer.weight.shape[1], transposed: layer.transposed, k: layer.k,
+            n: layer.n)
         }
         run = {
           x.withUnsafeBufferPointer { xp in
@@ -229,7 +235,8 @@ extension SparseKernelSelector {
       log.entries.withLock {
         $0.append(
           Choice(
-            node: node.name, weight: node.inputs[1], shape: label, sparsity: conv.zeroFraction, kernel: kernel,
+            node: node.name, weight: node.inputs[1], shape: label, sparsity: conv.zeroFraction,
+            kernel: kernel,
             seconds: seconds, weightBytes: bytes, fromCache: cached))
       }
     }

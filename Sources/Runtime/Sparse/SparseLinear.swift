@@ -13,15 +13,7 @@ public enum LinearKernel: Sendable, Hashable, Codable, CustomStringConvertible {
   /// N:M packed (2:4, 4:8).
   case nm(keep: Int, group: Int)
 
-  public var description: String {
-    switch self {
-    case .dense: return "dense"
-    case .csr: return "csr"
-    case .csc: return "csc"
-    case .blocked: return "blocked"
-    case .nm(let keep, let group): return "\(keep):\(group)"
-    }
-  }
+  public var description: String { layout?.description ?? "dense" }
 
   /// Parses `dense`, `csr`, `csc`, `blocked`, `2:4`, `nm` (= 2:4)…; nil for anything else.
   public init?(parsing text: String) {
@@ -85,16 +77,10 @@ struct LinearLayer {
     else { return nil }
     var transposed = false
     if isGemm {
-      func int(_ name: String, _ fallback: Int) -> Int {
-        if case .int(let v)? = node.attributes[name] { return v }
-        return fallback
-      }
-      func float(_ name: String) -> Float {
-        if case .float(let v)? = node.attributes[name] { return v }
-        return 1
-      }
-      guard int("transA", 0) == 0, float("alpha") == 1, float("beta") == 1 else { return nil }
-      transposed = int("transB", 0) != 0
+      guard node.intAttribute("transA", 0) == 0, node.floatAttribute("alpha", 1) == 1,
+        node.floatAttribute("beta", 1) == 1
+      else { return nil }
+      transposed = node.intAttribute("transB", 0) != 0
       let n = transposed ? w.shape[0] : w.shape[1]
       if node.inputs.count > 2, !node.inputs[2].isEmpty {
         guard let c = graph.initializers[node.inputs[2]], c.dtype == .float32, c.count == n,
@@ -146,7 +132,8 @@ struct LinearLayer {
         codebook.positions.allSatisfy({ $0 >= 0 && $0 < k * n })
       else {
         throw ModelGraphError.invalidModel(
-          "node '\(node.name)': codebook of \(codebook.codes.count) codes / \(codebook.table.count) centroids does not fit a \(k)×\(n) weight")
+          "node '\(node.name)': codebook of \(codebook.codes.count) codes / \(codebook.table.count) centroids does not fit a \(k)×\(n) weight"
+        )
       }
       var perElement = [UInt8](repeating: 0, count: k * n)  // op(B) flat p·n + j
       for (f, code) in zip(codebook.positions, codebook.codes) {
@@ -157,7 +144,8 @@ struct LinearLayer {
     }
     return try weight.floats.withUnsafeBufferPointer {
       try SparseMatrix.make(
-        b: $0.baseAddress!, ldb: weight.shape[1], transposed: transposed, k: k, n: n, layout: layout, codebook: codes)
+        b: $0.baseAddress!, ldb: weight.shape[1], transposed: transposed, k: k, n: n, layout: layout,
+        codebook: codes)
     }
   }
 
@@ -177,7 +165,9 @@ struct LinearLayer {
 
   /// Y = act(X · W + bias) (+ residual) through `matrix`, for the node's inputs in `ctx` (X, W, [bias],
   /// [residual]).
-  static func run(_ matrix: SparseMatrix, _ activation: GEMMEpilogue.Activation, _ ctx: OpContext) throws -> Tensor {
+  static func run(_ matrix: SparseMatrix, _ activation: GEMMEpilogue.Activation, _ ctx: OpContext) throws
+    -> Tensor
+  {
     let x = try ctx.floatInput(0)
     guard x.rank >= 1, x.shape[x.rank - 1] == matrix.k else {
       throw ctx.shapeError(expected: "[..., \(matrix.k)]", found: "\(x.shape)")

@@ -98,7 +98,8 @@ private func depthwisePlane(
           let a = UnsafeRawPointer(p).loadUnaligned(as: SIMD16<Float>.self)
           let b = UnsafeRawPointer(p + 16).loadUnaligned(as: SIMD16<Float>.self)
           let even = SIMD16<Float>(
-            a[0], a[2], a[4], a[6], a[8], a[10], a[12], a[14], b[0], b[2], b[4], b[6], b[8], b[10], b[12], b[14])
+            a[0], a[2], a[4], a[6], a[8], a[10], a[12], a[14], b[0], b[2], b[4], b[6], b[8], b[10], b[12],
+            b[14])
           acc = acc.addingProduct(even, kernel[t])
         }
         storePartial(acc, row + ox, count: Swift.min(16, ow - ox))

@@ -98,7 +98,8 @@ private func spmmDispatch<V: SparseValueReader>(
       }
       if m < spmmDotRows && w.layout == .csr {
         ThreadPool.shared.parallelFor(m, threads: threads) { i in
-          operands.csrDotRow(x: X.base + i * ldx, y: Y.base + i * ldy, epilogue: epilogue.offset(row: i, col: 0))
+          operands.csrDotRow(
+            x: X.base + i * ldx, y: Y.base + i * ldy, epilogue: epilogue.offset(row: i, col: 0))
         }
         return
       }
@@ -111,7 +112,8 @@ private func spmmDispatch<V: SparseValueReader>(
         let m0 = tile * spmmTileRows
         let n0 = chunk * chunkSize
         operands.tile(
-          x: X.base + m0 * ldx, ldx: ldx, rows: min(spmmTileRows, m - m0), outputs: n0..<min(w.n, n0 + chunkSize),
+          x: X.base + m0 * ldx, ldx: ldx, rows: min(spmmTileRows, m - m0),
+          outputs: n0..<min(w.n, n0 + chunkSize),
           y: Y.base + m0 * ldy, ldy: ldy, epilogue: epilogue.offset(row: m0, col: 0))
       }
     }
@@ -194,29 +196,31 @@ struct SparseOperands<V: SparseValueReader>: @unchecked Sendable {
     // null pointer in the blocked variant, Swift 6.3 -O.)
     SparseScratch.shared.with(floats: max(k, 1)) { scratch in
       scratch.withMemoryRebound(to: Int32.self, capacity: max(k, 1)) { active in
-      var count = 0
-      for p in 0..<k {
-        active[count] = Int32(truncatingIfNeeded: p)
-        count &+= x[p].bitPattern != baselineBits ? 1 : 0
-      }
-      for a in 0..<count {
-        let p = Int(active[a])
-        let xv = x[p] - baseline
-        var e = Int(starts[p])
-        let end = Int(starts[p + 1])
-        while e + 4 <= end {
-          let (j0, j1, j2, j3) = (Int(indices[e]), Int(indices[e + 1]), Int(indices[e + 2]), Int(indices[e + 3]))
-          y[j0] += xv * values.value(e)
-          y[j1] += xv * values.value(e + 1)
-          y[j2] += xv * values.value(e + 2)
-          y[j3] += xv * values.value(e + 3)
-          e += 4
+        var count = 0
+        for p in 0..<k {
+          active[count] = Int32(truncatingIfNeeded: p)
+          count &+= x[p].bitPattern != baselineBits ? 1 : 0
         }
-        while e < end {
-          y[Int(indices[e])] += xv * values.value(e)
-          e += 1
+        for a in 0..<count {
+          let p = Int(active[a])
+          let xv = x[p] - baseline
+          var e = Int(starts[p])
+          let end = Int(starts[p + 1])
+          while e + 4 <= end {
+            let (j0, j1, j2, j3) = (
+              Int(indices[e]), Int(indices[e + 1]), Int(indices[e + 2]), Int(indices[e + 3])
+            )
+            y[j0] += xv * values.value(e)
+            y[j1] += xv * values.value(e + 1)
+            y[j2] += xv * values.value(e + 2)
+            y[j3] += xv * values.value(e + 3)
+            e += 4
+          }
+          while e < end {
+            y[Int(indices[e])] += xv * values.value(e)
+            e += 1
+          }
         }
-      }
       }
     }
     epilogue.apply(m: 1, n: n, c: y, ldc: n)
@@ -254,7 +258,8 @@ struct SparseOperands<V: SparseValueReader>: @unchecked Sendable {
 
   /// Rows `rows` (≤ 32) of Y, outputs `outputs`, through the `.csr` or `.nm` layout.
   func tile(
-    x: UnsafePointer<Float>, ldx: Int, rows: Int, outputs: Range<Int>, y: UnsafeMutablePointer<Float>, ldy: Int,
+    x: UnsafePointer<Float>, ldx: Int, rows: Int, outputs: Range<Int>, y: UnsafeMutablePointer<Float>,
+    ldy: Int,
     epilogue: GEMMEpilogue
   ) {
     let lanes = spmmTileRows
@@ -267,7 +272,8 @@ struct SparseOperands<V: SparseValueReader>: @unchecked Sendable {
       case .csr:
         for panel in 0..<matrix.panelCount {
           csrPanel(
-            starts: starts + panel * (matrix.n + 1), xt: xt + panel * matrix.panelWidth * lanes, xStride: lanes,
+            starts: starts + panel * (matrix.n + 1), xt: xt + panel * matrix.panelWidth * lanes,
+            xStride: lanes,
             outputs: outputs, out: yt, outStride: lanes, accumulate: panel > 0)
         }
       case .nm(let keep, let group):
@@ -367,7 +373,8 @@ struct SparseOperands<V: SparseValueReader>: @unchecked Sendable {
 /// xt[p·lanes + i] = x[i·ldx + p] for i < rows, 0 for rows ≤ i < lanes (8×8 register transposes).
 @inline(__always)
 func transposeRows(
-  _ x: UnsafePointer<Float>, ldx: Int, rows: Int, columns: Int, into xt: UnsafeMutablePointer<Float>, lanes: Int
+  _ x: UnsafePointer<Float>, ldx: Int, rows: Int, columns: Int, into xt: UnsafeMutablePointer<Float>,
+  lanes: Int
 ) {
   if rows < lanes {
     for p in 0..<columns { (xt + p * lanes + rows).update(repeating: 0, count: lanes - rows) }

@@ -50,14 +50,17 @@ public func spmmChannelMajorReference(
     for i in 0..<m { y[j * ldy + i] += value * x[p * ldx + i] }
   }
   if let clip {
-    for j in 0..<w.n { for i in 0..<m { y[j * ldy + i] = min(max(y[j * ldy + i], clip.lowerBound), clip.upperBound) } }
+    for j in 0..<w.n {
+      for i in 0..<m { y[j * ldy + i] = min(max(y[j * ldy + i], clip.lowerBound), clip.upperBound) }
+    }
   }
 }
 
 extension SparseOperands where V == FloatValues {
   /// Output rows `outputs`, spatial columns [0, columns) of this tile (≤ 32).
   func channelMajorTile(
-    x: UnsafePointer<Float>, ldx: Int, columns: Int, outputs: Range<Int>, y: UnsafeMutablePointer<Float>, ldy: Int,
+    x: UnsafePointer<Float>, ldx: Int, columns: Int, outputs: Range<Int>, y: UnsafeMutablePointer<Float>,
+    ldy: Int,
     bias: UnsafePointer<Float>?, clip: ClosedRange<Float>?
   ) {
     let lanes = spmmTileRows
@@ -67,7 +70,8 @@ extension SparseOperands where V == FloatValues {
           starts: starts + panel * (matrix.n + 1), xt: x + panel * matrix.panelWidth * ldx, xStride: ldx,
           outputs: outputs, out: y + outputs.lowerBound * ldy, outStride: ldy, accumulate: panel > 0)
       }
-      finish(y + outputs.lowerBound * ldy, ldy: ldy, outputs: outputs, columns: columns, bias: bias, clip: clip)
+      finish(
+        y + outputs.lowerBound * ldy, ldy: ldy, outputs: outputs, columns: columns, bias: bias, clip: clip)
       return
     }
     // A partial tile: through zero-padded [k][32] and [outputs][32] copies.
@@ -92,7 +96,8 @@ extension SparseOperands where V == FloatValues {
   /// rows[r, 0..<columns] = clip(rows + bias[outputs.lowerBound + r]).
   @inline(__always)
   private func finish(
-    _ rows: UnsafeMutablePointer<Float>, ldy: Int, outputs: Range<Int>, columns: Int, bias: UnsafePointer<Float>?,
+    _ rows: UnsafeMutablePointer<Float>, ldy: Int, outputs: Range<Int>, columns: Int,
+    bias: UnsafePointer<Float>?,
     clip: ClosedRange<Float>?
   ) {
     if bias == nil && clip == nil { return }

@@ -120,7 +120,8 @@ extension SparseMatrix {
     if let codebook, case .nm = layout, !codebook.table.contains(0) {
       guard table.count < 256 else {
         throw TensorError.invalidArgument(
-          operation: "sparse weights", message: "N:M padding needs a zero centroid; the codebook is full (256)")
+          operation: "sparse weights",
+          message: "N:M padding needs a zero centroid; the codebook is full (256)")
       }
       table.append(0)
     }
@@ -205,7 +206,8 @@ extension SparseMatrix {
             guard kept < keep else {
               throw TensorError.invalidArgument(
                 operation: "sparse weights",
-                message: "output \(j), inputs \(g * group)..<\(g * group + group): more than \(keep) non-zeros")
+                message:
+                  "output \(j), inputs \(g * group)..<\(g * group + group): more than \(keep) non-zeros")
             }
             append(g * group + o, j, index: o)
             kept += 1
@@ -228,12 +230,12 @@ extension SparseMatrix {
       var sums = [Double](repeating: 0, count: n)
       matrix.forEachEntry { _, j, w in sums[j] += Double(w) }
       matrix = SparseMatrix(
-        layout: layout, n: n, k: k, panelWidth: matrix.panelWidth, starts: starts, indices: indices, values: values,
+        layout: layout, n: n, k: k, panelWidth: matrix.panelWidth, starts: starts, indices: indices,
+        values: values,
         outputSums: sums.map { Float($0) })
     }
     return matrix
   }
-
 
   /// Fraction of op(B)'s entries that are zero.
   public var sparsity: Double {
@@ -284,12 +286,15 @@ extension SparseMatrix {
       }
       try checkStarts(0..<starts.count, limit: indices.count)
       guard starts.first ?? 0 == 0, Int(starts.last ?? 0) == indices.count else {
-        throw fail("row offsets cover \(starts.first ?? 0)..<\(starts.last ?? 0), expected 0..<\(indices.count)")
+        throw fail(
+          "row offsets cover \(starts.first ?? 0)..<\(starts.last ?? 0), expected 0..<\(indices.count)")
       }
       for panel in 0..<panels {
         let width = min(panelWidth, k - panel * panelWidth)
         let base = panel * (n + 1)
-        if panel > 0, starts[base] != starts[base - 1] { throw fail("panel \(panel) does not follow panel \(panel - 1)") }
+        if panel > 0, starts[base] != starts[base - 1] {
+          throw fail("panel \(panel) does not follow panel \(panel - 1)")
+        }
         for e in Int(starts[base])..<Int(starts[base + n]) where Int(indices[e]) >= width {
           throw fail("column \(indices[e]) past panel \(panel)'s \(width) inputs")
         }
@@ -308,13 +313,17 @@ extension SparseMatrix {
         throw fail("column offsets do not cover the \(indices.count) blocks")
       }
       let blocks = (n + 15) / 16
-      if let bad = indices.first(where: { Int($0) >= blocks }) { throw fail("block \(bad) past \(blocks) blocks") }
+      if let bad = indices.first(where: { Int($0) >= blocks }) {
+        throw fail("block \(bad) past \(blocks) blocks")
+      }
       if case .codebook = values { throw fail("blocked layout with codebook values") }
     case .nm(let keep, let group):
       guard group > 0, k % group == 0, indices.count == n * (k / group) * keep else {
         throw fail("\(indices.count) entries, expected \(n) × \(k / max(group, 1)) groups × \(keep)")
       }
-      if let bad = indices.first(where: { Int($0) >= group }) { throw fail("offset \(bad) past group of \(group)") }
+      if let bad = indices.first(where: { Int($0) >= group }) {
+        throw fail("offset \(bad) past group of \(group)")
+      }
     }
   }
 

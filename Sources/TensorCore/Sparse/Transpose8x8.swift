@@ -31,7 +31,8 @@
 @inline(__always)
 func transpose8x8(_ src: UnsafePointer<Float>, lds: Int, _ dst: UnsafeMutablePointer<Float>, ldd: Int) {
   let r0 = t8Load(src), r1 = t8Load(src + lds), r2 = t8Load(src + 2 * lds), r3 = t8Load(src + 3 * lds)
-  let r4 = t8Load(src + 4 * lds), r5 = t8Load(src + 5 * lds), r6 = t8Load(src + 6 * lds), r7 = t8Load(src + 7 * lds)
+  let r4 = t8Load(src + 4 * lds), r5 = t8Load(src + 5 * lds), r6 = t8Load(src + 6 * lds),
+    r7 = t8Load(src + 7 * lds)
   let t0 = t8UnpackLow(r0, r1), t1 = t8UnpackHigh(r0, r1), t2 = t8UnpackLow(r2, r3), t3 = t8UnpackHigh(r2, r3)
   let t4 = t8UnpackLow(r4, r5), t5 = t8UnpackHigh(r4, r5), t6 = t8UnpackLow(r6, r7), t7 = t8UnpackHigh(r6, r7)
   let s0 = t8PairsLow(t0, t2), s1 = t8PairsHigh(t0, t2), s2 = t8PairsLow(t1, t3), s3 = t8PairsHigh(t1, t3)
