@@ -125,23 +125,23 @@ public struct Executor: Sendable {
       try Executor.check(tensor, against: info)
       values[s] = tensor
     }
-    let keptSlots = Set(keeping.compactMap { slotOfName[$0] })
+    let keptSlots = keeping.isEmpty ? [] : Set(keeping.compactMap { slotOfName[$0] })
     var kept: [String: Tensor] = [:]
     for step in steps {
       var ctx = OpContext(
         node: step.node, opset: graph.opsetVersion,
         inputs: step.inputSlots.map { $0 < 0 ? nil : (values[$0] ?? constants[$0]) })
       // Drop our references first so kernels may update last-use inputs in place.
-      for s in step.releaseSlots where !keptSlots.contains(s) { values[s] = nil }
+      for s in step.releaseSlots where keptSlots.isEmpty || !keptSlots.contains(s) { values[s] = nil }
       let results = try step.kernel(&ctx)
-      guard results.count >= step.outputSlots.filter({ $0 >= 0 }).count || results.count >= 1 else {
+      guard results.count >= 1 || step.outputSlots.allSatisfy({ $0 < 0 }) else {
         throw ModelGraphError.invalidModel("node '\(step.node.name)': kernel returned no outputs")
       }
       for (i, s) in step.outputSlots.enumerated() where s >= 0 && i < results.count {
         values[s] = results[i]
       }
       observer?(step.node, results)
-      for s in step.releaseSlots where keptSlots.contains(s) {
+      for s in step.releaseSlots where !keptSlots.isEmpty && keptSlots.contains(s) {
         if let name = step.node.inputs.first(where: { slotOfName[$0] == s }) {
           kept[name] = values[s] ?? constants[s]
         }
