@@ -39,7 +39,7 @@ cp "$MINILM"/tokenizer_config.json "$SEEDS/config/" 2>/dev/null || true
 head -c 4000 "$MINILM"/vocab.txt > "$SEEDS/vocab/minilm-vocab-head.txt" 2>/dev/null || true
 head -n 1200 "$MINILM"/vocab.txt > "$SEEDS/vocab/minilm-vocab-1200.txt" 2>/dev/null || true
 head -n 40 "$SHARED"/data/tweets-sentiment/tweets.csv > "$SEEDS/csv/tweets-head.csv" 2>/dev/null || true
-python3 - "$MINILM/tokenizer.json" "$SEEDS/tokenizer-json/minilm-tokenizer-small.json" "$SEEDS/idx" <<'PY' || true
+python3 - "$MINILM/tokenizer.json" "$SEEDS/tokenizer-json/minilm-tokenizer-small.json" "$SEEDS/idx" <<'PY'
 import gzip, json, sys
 # tokenizer.json with its vocabulary cut to the first 1,200 ids (the file itself is 700 kB).
 t = json.load(open(sys.argv[1]))
@@ -47,7 +47,7 @@ t["model"]["vocab"] = {k: v for k, v in t["model"]["vocab"].items() if v < 1200}
 t["added_tokens"] = [a for a in t["added_tokens"] if a["id"] < 1200]
 json.dump(t, open(sys.argv[2], "w"))
 # The first 3 MNIST test images and labels, IDX headers rewritten for n = 3.
-for name, n_bytes in (("t10k-images-idx3-ubyte", 784), ("t10k-labels-idx1-ubyte", 1)):
+for name, n_bytes in (("t10k-images.idx3-ubyte", 784), ("t10k-labels.idx1-ubyte", 1)):
     raw = gzip.open("Data/mnist/%s.gz" % name).read()
     rank = raw[3]
     head = bytearray(raw[:4 + 4 * rank]); head[4:8] = (3).to_bytes(4, "big")
