@@ -42,7 +42,9 @@ struct CompressCommand: ParsableCommand {
     _ = try CompressCommand.options(
       scheme: scheme, bits: bits, indexBits: indexBits, huffman: !noHuffman, minElements: minElements)
     // The output is always a .pkz: `prunekit decompress` turns it back into ONNX or safetensors.
-    try OptionCheck.output(output, inputs: [model], extensions: ["pkz"])
+    try OptionCheck.output(
+      output, inputs: [model], extensions: ["pkz"],
+      hint: " (compress writes .pkz; `prunekit decompress` turns it back into .onnx or .safetensors)")
   }
 
   func run() throws {

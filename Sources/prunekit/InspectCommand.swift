@@ -44,7 +44,9 @@ struct InspectCommand: ParsableCommand {
       guard parts.count == 2, !parts[0].isEmpty, let n = Int(parts[1]) else {
         throw ValidationError("--dim \(d): expected NAME=SIZE, e.g. sequence=128")
       }
-      try OptionCheck.int(n, "--dim \(parts[0])=", in: 1...OptionCheck.maxSize)
+      guard (1...OptionCheck.maxSize).contains(n) else {
+        throw ValidationError("--dim \(d): expected a size in 1...\(OptionCheck.maxSize)")
+      }
       sizes[String(parts[0])] = n
     }
     return sizes

@@ -52,9 +52,9 @@ enum OptionCheck {
   /// The output `path` (option `flag`): its folder exists and is writable, it is not a device,
   /// FIFO, socket or folder, and not one of `inputs`; when `extensions` is given, its extension is
   /// one of them. Checked before long work starts (the write itself checks again).
-  static func output(_ path: String, _ flag: String = "-o", inputs: [String] = [], extensions: [String]? = nil)
-    throws
-  {
+  static func output(
+    _ path: String, _ flag: String = "-o", inputs: [String] = [], extensions: [String]? = nil, hint: String = ""
+  ) throws {
     if let reason = OutputPath.problem(path, inputs: inputs) {
       throw ValidationError("\(flag) \(path): cannot write (\(reason))")
     }
@@ -62,7 +62,7 @@ enum OptionCheck {
       let ext = (path as NSString).pathExtension.lowercased()
       guard extensions.contains(ext) else {
         let list = extensions.map { ".\($0)" }.joined(separator: " or ")
-        throw ValidationError("\(flag) \(path): expected a \(list) file name, found '.\(ext)'")
+        throw ValidationError("\(flag) \(path): expected a \(list) file name, found '.\(ext)'\(hint)")
       }
     }
   }

@@ -77,10 +77,10 @@ import Testing
     .init(arguments: ["energy", "mlp.onnx", "--sequence", "4611686018427387904"], fragments: ["--sequence 4611686018427387904"]),
     .init(arguments: ["inspect", "mlp.onnx", "--batch", "9223372036854775807"], fragments: ["--batch 9223372036854775807"]),
     .init(arguments: ["inspect", "mlp.onnx", "--dim", "sequence=4611686018427387904"],
-      fragments: ["--dim sequence= 4611686018427387904"]),
+      fragments: ["--dim sequence=4611686018427387904: expected a size in 1...1048576"]),
     .init(arguments: ["compress", "mlp.onnx", "--min-elements", "-1", "-o", "c.pkz"], fragments: ["--min-elements -1"]),
     // Output paths, checked before any work.
-    .init(arguments: ["compress", "mlp.onnx", "-o", "y.onnx"], fragments: ["-o y.onnx: expected a .pkz file name"],
+    .init(arguments: ["compress", "mlp.onnx", "-o", "y.onnx"], fragments: ["-o y.onnx: expected a .pkz file name", "prunekit decompress"],
       noOutput: "y.onnx"),
     .init(arguments: ["convert", "mlp.onnx", "-o", "mlp.onnx"], fragments: ["is the input file"]),
     .init(arguments: ["convert", "mlp.onnx", "-o", "/dev/null"], fragments: ["is a character device"]),

@@ -19,7 +19,20 @@ enum ShapeRules {
     "Equal", "Less", "LessOrEqual", "Greater", "GreaterOrEqual", "And", "Or", "Xor",
   ]
 
+  /// The rule for `opType`, checking first that the node has the inputs the rule reads (a node
+  /// with too few inputs is an error, not an index out of range: found by fuzzing).
   static func rule(for opType: String) -> Rule? {
+    guard let rule = unchecked(for: opType) else { return nil }
+    let required = ["MatMul": 2, "Gemm": 2, "Conv": 2, "Where": 3][opType] ?? 1
+    return { ctx, s, t in
+      guard s.count >= required, t.count >= required else {
+        throw ctx.shapeError(expected: "at least \(required) input(s) for \(opType)", found: "\(s.count)")
+      }
+      return try rule(ctx, s, t)
+    }
+  }
+
+  private static func unchecked(for opType: String) -> Rule? {
     if sameShape.contains(opType) { return { _, s, t in [(s[0], t[0])] } }
     if broadcasting.contains(opType) || comparisons.contains(opType) {
       let bool = comparisons.contains(opType)
