@@ -33,6 +33,10 @@ struct BenchKernelsCommand: ParsableCommand {
   @Option(help: "Thread counts for the sparse table.")
   var sparseThreads = "1,2"
 
+  func validate() throws {
+    try OptionCheck.int(repeats, "--repeats", in: 1...10_000)
+  }
+
   func run() throws {
     let shapes = try sizes.split(separator: ",").map { try BenchShape(parsing: String($0)) }
     let peer = NumpyPeer.locate()

@@ -26,6 +26,13 @@ struct BenchMiniLMCommand: ParsableCommand {
   @Option(help: "onnxruntime peer script.") var peer = "scripts/bench_onnxruntime_minilm.py"
   @Flag(help: "Print PruneKit's time per op type (one extra run).") var profile = false
 
+  func validate() throws {
+    try OptionCheck.int(batch, "--batch", in: 1...65_536)
+    try OptionCheck.int(sequence, "--sequence", in: 1...65_536)
+    try OptionCheck.int(threads, "--threads", in: 1...1024)
+    try OptionCheck.int(repeats, "--repeats", in: 1...100_000)
+  }
+
   func run() throws {
     ThreadPool.shared.threadCount = threads
     let graph = try ModelFile.load(model)

@@ -51,13 +51,11 @@ struct BenchModelCommand: ParsableCommand {
   }
 
   func validate() throws {
-    guard minRuns >= 1, minRuns <= 1_000_000 else {
-      throw ValidationError("--min-runs must be in 1...1000000")
-    }
-    guard minSeconds.isFinite, minSeconds >= 0, minSeconds <= 3600 else {
-      throw ValidationError("--min-seconds must be a finite number in 0...3600")
-    }
-    guard sequence >= 1, sequence <= 1 << 16 else { throw ValidationError("--sequence must be in 1...65536") }
+    try OptionCheck.int(minRuns, "--min-runs", in: 1...1_000_000)
+    try OptionCheck.number(minSeconds, "--min-seconds", in: 0...3600)
+    try OptionCheck.int(sequence, "--sequence", in: 1...65_536)
+    _ = try Self.list(batch, option: "--batch", range: 1...65_536)
+    _ = try Self.list(threads, option: "--threads", range: 1...1024)
   }
 
   func run() throws {
