@@ -14,9 +14,10 @@ struct BenchModelCommand: ParsableCommand {
       inputs N(0, 1) (or MNIST test images with --data), token ids in 1000..<2000 with full masks;
       symbolic dimensions are the batch (first) and --sequence (others). Every engine runs once first;
       the first output is compared with the dense run (and onnxruntime's) before times are trusted.
-      Times: PruneKit with chosen and with dense kernels run by run in turn (so a slow spell of the
-      machine hits both alike), until at least --min-runs and --min-seconds each; onnxruntime after,
-      in its own process; p50 / p90 / p99 per batch.
+      Times: PruneKit with chosen and with dense kernels in turns of a warm-up run and 3 timed runs
+      (so a slow spell of the machine hits both alike, and each runs with its own weights in cache),
+      until at least --min-runs and --min-seconds each; onnxruntime after, in its own process;
+      p50 / p90 / p99 per batch.
       Weights: bytes of the weights as the chosen kernels hold them (sparse values + indices, packed
       dense copies not counted).
       """)
@@ -111,7 +112,7 @@ struct BenchModelCommand: ParsableCommand {
               label: "\(path) batch \(b), \(t) thread(s)")
           }
           let name = (path as NSString).lastPathComponent
-          // Chosen and dense kernels run by run in turn (see ModelBenchmark.timeInterleaved).
+          // Chosen and dense kernels in turns (see ModelBenchmark.timeInterleaved).
           let times = try ModelBenchmark.timeInterleaved(
             [chosenExecutor, denseExecutor], inputs, minimumRuns: minRuns, minimumSeconds: minSeconds)
           rows.append(

@@ -75,24 +75,29 @@ public enum ModelBenchmark {
     return times
   }
 
-  /// `time` for several executors on the same inputs, run by run in turn (A, B, A, B …), so that a
-  /// slow spell of the machine (other tenants of a VM, frequency changes) falls on all of them alike
-  /// and their ratio stays meaningful. Returns each executor's run times, in seconds.
+  /// `time` for several executors on the same inputs, in turns (A, B, A, B …), so that a slow spell
+  /// of the machine (other tenants of a VM, frequency changes) falls on all of them alike and their
+  /// ratio stays meaningful. Each turn is one untimed warm-up run and `block` timed runs, so that every
+  /// executor is timed with its own weights in cache, as when it serves alone (run-by-run alternation
+  /// let the dense model's 90 MB evict the sparse one's weights before every run). Returns each
+  /// executor's run times, in seconds.
   public static func timeInterleaved(
     _ executors: [Executor], _ inputs: [String: Tensor], minimumRuns: Int = 10, minimumSeconds: Double = 0.5,
-    maximumRuns: Int = 100_000
+    maximumRuns: Int = 100_000, block: Int = 3
   ) throws -> [[Double]] {
-    for e in executors { _ = try e.run(inputs) }
     var times = [[Double]](repeating: [], count: executors.count)
     let start = DispatchTime.now().uptimeNanoseconds
     var rounds = 0
     while rounds < maximumRuns {
       for (i, e) in executors.enumerated() {
-        let t0 = DispatchTime.now().uptimeNanoseconds
         _ = try e.run(inputs)
-        times[i].append(Double(DispatchTime.now().uptimeNanoseconds - t0) / 1e9)
+        for _ in 0..<max(1, block) {
+          let t0 = DispatchTime.now().uptimeNanoseconds
+          _ = try e.run(inputs)
+          times[i].append(Double(DispatchTime.now().uptimeNanoseconds - t0) / 1e9)
+        }
       }
-      rounds += 1
+      rounds += max(1, block)
       let elapsed = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
       if rounds >= minimumRuns && elapsed >= minimumSeconds * Double(executors.count) { break }
     }
