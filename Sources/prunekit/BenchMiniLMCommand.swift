@@ -47,13 +47,7 @@ struct BenchMiniLMCommand: ParsableCommand {
     }
     let ours = Self.summary(times)
     if profile {
-      var perOp: [String: Double] = [:]
-      var last = DispatchTime.now().uptimeNanoseconds
-      _ = try executor.run(inputs) { node, _ in
-        let now = DispatchTime.now().uptimeNanoseconds
-        perOp[node.opType, default: 0] += Double(now - last) / 1e6
-        last = now
-      }
+      let perOp = try ModelBenchmark.opTimes(executor, inputs)
       for (op, ms) in perOp.sorted(by: { $0.value > $1.value }) {
         print(String(format: "  %-28@ %8.1f ms", op, ms))
       }

@@ -191,16 +191,7 @@ struct BenchModelCommand: ParsableCommand {
     var table: [String: [String: Double]] = [:]
     for (engine, executor) in executors {
       var runs: [[String: Double]] = []
-      for _ in 0..<5 {
-        var perOp: [String: Double] = [:]
-        var last = DispatchTime.now().uptimeNanoseconds
-        _ = try executor.run(inputs) { node, _ in
-          let now = DispatchTime.now().uptimeNanoseconds
-          perOp[node.opType, default: 0] += Double(now - last) / 1e6
-          last = now
-        }
-        runs.append(perOp)
-      }
+      for _ in 0..<5 { runs.append(try ModelBenchmark.opTimes(executor, inputs)) }
       for op in Set(runs.flatMap(\.keys)) {
         let values = runs.map { $0[op] ?? 0 }.sorted()
         table[op, default: [:]][engine] = values[values.count / 2]

@@ -104,6 +104,19 @@ public enum ModelBenchmark {
     return times
   }
 
+  /// Wall time of one run by op type (fused nodes under their own type), in milliseconds: the time
+  /// from the previous node's end to this node's end, so graph inputs' checks count to the first op.
+  public static func opTimes(_ executor: Executor, _ inputs: [String: Tensor]) throws -> [String: Double] {
+    var perOp: [String: Double] = [:]
+    var last = DispatchTime.now().uptimeNanoseconds
+    _ = try executor.run(inputs) { node, _ in
+      let now = DispatchTime.now().uptimeNanoseconds
+      perOp[node.opType, default: 0] += Double(now - last) / 1e6
+      last = now
+    }
+    return perOp
+  }
+
   /// The q-quantile (0…1) of `values`, nearest rank.
   public static func percentile(_ values: [Double], _ q: Double) -> Double {
     guard !values.isEmpty else { return 0 }
