@@ -202,24 +202,7 @@ struct BenchRow: Encodable {
 
 /// Best mean seconds per call over `repeats` batches, each batch lasting at least 20 ms.
 func bestSecondsPerCall(repeats: Int, _ body: () -> Void) -> Double {
-  body()  // warm-up: scratch buffers, worker threads, caches
-  let t0 = secondsNow()
-  body()
-  let once = max(secondsNow() - t0, 1e-7)
-  let iterations = max(1, Int(0.02 / once))
-  var best = Double.infinity
-  for _ in 0..<max(1, repeats) {
-    let start = secondsNow()
-    for _ in 0..<iterations { body() }
-    best = min(best, (secondsNow() - start) / Double(iterations))
-  }
-  return best
-}
-
-func secondsNow() -> Double {
-  var ts = timespec()
-  clock_gettime(CLOCK_MONOTONIC, &ts)
-  return Double(ts.tv_sec) + Double(ts.tv_nsec) * 1e-9
+  KernelTimer.bestSecondsPerCall(batches: max(1, repeats), minimumSeconds: 0.02, body)
 }
 
 /// numpy/OpenBLAS timed by `scripts/bench_numpy_gemm.py` in a subprocess.

@@ -12,16 +12,26 @@ enum LinearOps {
   }
 
   static func fusedMatMul(_ ctx: OpContext, packed: PackedMatrix? = nil) throws -> Tensor {
-    let activation: GEMMEpilogue.Activation
+    try matmul(
+      ctx.floatInput(0), ctx.floatInput(1), ctx, bias: ctx.floatInput(2), activation: epilogueActivation(ctx),
+      residual: ctx.optionalInput(3), packed: packed)
+  }
+
+  /// A FusedMatMul's `activation` attribute ("none", "gelu", "relu") as the GEMM epilogue's.
+  static func epilogueActivation(_ ctx: OpContext) throws -> GEMMEpilogue.Activation {
     switch try ctx.string("activation", default: "none") {
-    case "none": activation = .none
-    case "gelu": activation = .gelu
-    case "relu": activation = .relu
+    case "none": return .none
+    case "gelu": return .gelu
+    case "relu": return .relu
     case let other: throw ctx.unsupported("activation", other)
     }
-    return try matmul(
-      ctx.floatInput(0), ctx.floatInput(1), ctx, bias: ctx.floatInput(2), activation: activation,
-      residual: ctx.optionalInput(3), packed: packed)
+  }
+
+  /// y + residual for a residual that broadcasts to y (the epilogue takes only a same-shape one),
+  /// added after the product as the unfused Add would.
+  static func addBroadcastResidual(_ y: Tensor, _ residual: Tensor, _ ctx: OpContext) throws -> Tensor {
+    var add = OpContext(node: ctx.node, opset: ctx.opset, inputs: [y, residual])
+    return try ElementwiseOps.binary(&add, { $0 + $1 }, { $0 &+ $1 }, fast: .add)
   }
 
   /// For Gemm / MatMul / FusedMatMul whose B is a 2-D float32 initializer (a linear layer's weight): a
@@ -169,9 +179,7 @@ enum LinearOps {
     }
     let y = Tensor(shape: outShape, floats: out)
     guard let residual, residualValues == nil else { return y }
-    // A residual that broadcasts: added after the product, as the unfused Add would.
-    var add = OpContext(node: ctx.node, opset: ctx.opset, inputs: [y, residual])
-    return try ElementwiseOps.binary(&add, { $0 + $1 }, { $0 &+ $1 }, fast: .add)
+    return try addBroadcastResidual(y, residual, ctx)
   }
 
   /// `body` with the array's base address, or nil for an empty array.

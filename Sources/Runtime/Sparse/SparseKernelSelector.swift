@@ -49,8 +49,6 @@ public struct SparseKernelSelector: KernelSelector {
 
   public let dense: DenseKernelSelector
   public let options: Options
-  /// Rows of X (product of all but the last dimension) per value name, from shape inference.
-  let rows: [String: Int]
   /// Concrete shape of every value, from shape inference.
   let shapes: [String: [Int]]
   /// Inputs of the linear layers on `sample` (when given): the activations the kernels are timed on,
@@ -81,27 +79,25 @@ public struct SparseKernelSelector: KernelSelector {
       }
     }
     self.activations = activations
-    var rows: [String: Int] = [:]
     var concrete: [String: [Int]] = [:]
     if let shapes = try? graph.inferShapes(inputShapes: inputShapes) {
-      for (name, shape) in shapes where !shape.concrete.isEmpty {
-        rows[name] = shape.concrete.dropLast().reduce(1, *)
-        concrete[name] = shape.concrete
-      }
+      for (name, shape) in shapes where !shape.concrete.isEmpty { concrete[name] = shape.concrete }
     }
-    self.rows = rows
     self.shapes = concrete
   }
 
   /// The choices made so far, in node order.
   public var choices: [Choice] { log.entries.withLock { $0 } }
 
+  private func record(_ choice: Choice) { log.entries.withLock { $0.append(choice) } }
+
   public func kernel(for node: Node, in graph: Graph) throws -> OpKernel {
     if let conv = PointwiseConv(node, in: graph) {
       return try pointwiseKernel(conv, node: node, graph: graph)
     }
     guard let layer = LinearLayer(node, in: graph) else { return try dense.kernel(for: node, in: graph) }
-    let m = max(1, rows[node.inputs[0]] ?? 1)
+    // Rows of X: the product of all but its last dimension.
+    let m = max(1, shapes[node.inputs[0]].map { $0.dropLast().reduce(1, *) } ?? 1)
     let shape = "\(m)×\(layer.k)×\(layer.n)"
     let weightName = node.inputs[1]
     let storedTransposed = layer.transposed || weightName.hasSuffix("/transposed")
@@ -127,20 +123,20 @@ public struct SparseKernelSelector: KernelSelector {
       chosen = .dense
     } else {
       let input = activations[node.inputs[0]]
+      let afterReLU = Self.followsReLU(node.inputs[0], in: graph)
       let key =
         KernelChoiceCache.key(
           op: node.opType, m: m, k: layer.k, n: layer.n, sparsity: layer.zeroFraction, candidates: candidates,
           threads: options.threads,
           inputs: input.map { "sample \(Int((Self.commonValueFraction($0) * 10).rounded()) * 10)% constant" }
-            ?? (Self.followsReLU(node.inputs[0], in: graph) ? "relu" : "dense"))
+            ?? (afterReLU ? "relu" : "dense"))
         + (codebook == nil ? "" : "|codebook")
       if let cached = options.cache?.lookup(key), candidates.contains(cached) {
         chosen = cached
         fromCache = true
       } else {
         (chosen, seconds) = try measure(
-          layer, candidates: candidates, m: m, sample: activations[node.inputs[0]],
-          afterReLU: Self.followsReLU(node.inputs[0], in: graph), build: build)
+          layer, candidates: candidates, m: m, sample: input, afterReLU: afterReLU, build: build)
         options.cache?.store(key, chosen)
       }
     }
@@ -155,13 +151,10 @@ public struct SparseKernelSelector: KernelSelector {
       kernel = try LinearLayer.kernel(matrix, for: node)
       bytes = matrix.byteCount
     }
-    log.entries.withLock {
-      $0.append(
-        Choice(
-          node: node.name, weight: node.inputs[1], shape: shape, sparsity: layer.zeroFraction, kernel: chosen,
-          seconds: seconds,
-          weightBytes: bytes, fromCache: fromCache))
-    }
+    record(
+      Choice(
+        node: node.name, weight: node.inputs[1], shape: shape, sparsity: layer.zeroFraction, kernel: chosen,
+        seconds: seconds, weightBytes: bytes, fromCache: fromCache))
     return kernel
   }
 
@@ -232,13 +225,10 @@ extension SparseKernelSelector {
     let spatial = shape.count >= 3 ? shape.dropFirst(2).reduce(1, *) : 1
     let label = "\(shape.first ?? 1)×\(conv.inChannels)×\(spatial)→\(conv.outChannels) (1×1 conv)"
     func record(_ kernel: LinearKernel, _ seconds: [String: Double], _ bytes: Int, cached: Bool) {
-      log.entries.withLock {
-        $0.append(
-          Choice(
-            node: node.name, weight: node.inputs[1], shape: label, sparsity: conv.zeroFraction,
-            kernel: kernel,
-            seconds: seconds, weightBytes: bytes, fromCache: cached))
-      }
+      self.record(
+        Choice(
+          node: node.name, weight: node.inputs[1], shape: label, sparsity: conv.zeroFraction, kernel: kernel,
+          seconds: seconds, weightBytes: bytes, fromCache: cached))
     }
     if conv.zeroFraction < options.minimumSparsity || options.forced == .dense
       || (options.forced != nil && options.forced != .csr)
@@ -305,26 +295,4 @@ extension SparseKernelSelector {
 /// The choices a selector made, shared by its copies (the executor keeps its own copy).
 final class ChoiceLog: Sendable {
   let entries = Mutex<[SparseKernelSelector.Choice]>([])
-}
-
-/// Best mean time per call over a few batches of calls (each batch ≥ `minimumSeconds`).
-public enum KernelTimer {
-  public static func bestSecondsPerCall(
-    batches: Int = 3, minimumSeconds: Double = 0.002, _ body: () -> Void
-  ) -> Double {
-    body()  // warm caches and scratch
-    var best = Double.infinity
-    for _ in 0..<batches {
-      var calls = 0
-      let start = DispatchTime.now().uptimeNanoseconds
-      var elapsed = 0.0
-      repeat {
-        body()
-        calls += 1
-        elapsed = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
-      } while elapsed < minimumSeconds
-      best = min(best, elapsed / Double(calls))
-    }
-    return best
-  }
 }

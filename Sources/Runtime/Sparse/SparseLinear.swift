@@ -151,15 +151,7 @@ struct LinearLayer {
 
   /// The node's kernel through `matrix` (the activation attribute read once, here).
   static func kernel(_ matrix: SparseMatrix, for node: Node) throws -> OpKernel {
-    let activation: GEMMEpilogue.Activation
-    switch node.attributes["activation"] {
-    case nil, .string("none")?: activation = .none
-    case .string("gelu")?: activation = .gelu
-    case .string("relu")?: activation = .relu
-    case let other?:
-      throw ModelGraphError.unsupportedAttribute(
-        node: node.name, opType: node.opType, attribute: "activation", value: "\(other)")
-    }
+    let activation = try LinearOps.epilogueActivation(OpContext(node: node, opset: 0, inputs: []))
     return { ctx in [try run(matrix, activation, ctx)] }
   }
 
@@ -202,7 +194,6 @@ struct LinearLayer {
     }
     let y = Tensor(shape: outShape, floats: out)
     guard let residual, residualValues == nil else { return y }
-    var add = OpContext(node: ctx.node, opset: ctx.opset, inputs: [y, residual])
-    return try ElementwiseOps.binary(&add, { $0 + $1 }, { $0 &+ $1 }, fast: .add)
+    return try LinearOps.addBroadcastResidual(y, residual, ctx)
   }
 }
