@@ -151,6 +151,25 @@ import Testing
     }
   }
 
+  @Test func kernelNamesParseAndPrintBack() {
+    for name in ["dense", "csr", "csc", "blocked", "2:4", "4:8", "1:4"] {
+      #expect(LinearKernel(parsing: name)?.description == name)
+    }
+    #expect(LinearKernel(parsing: "BSR") == .blocked)
+    #expect(LinearKernel(parsing: "avx512") == nil)  // a GEMM micro-kernel name, not a layer kernel
+    #expect(LinearKernel(parsing: "3:4") == nil)
+  }
+
+  @Test func unreadableCacheFileIsIgnoredAndRewritten() throws {
+    let path = FileManager.default.temporaryDirectory.appendingPathComponent("prunekit-cache-\(getpid())-bad.json").path
+    defer { try? FileManager.default.removeItem(atPath: path) }
+    try Data("{ not json".utf8).write(to: URL(fileURLWithPath: path))
+    let cache = KernelChoiceCache(path: path)
+    #expect(cache.lookup("anything") == nil)
+    cache.store("k", .csr)
+    #expect(KernelChoiceCache(path: path).lookup("k") == .csr)
+  }
+
   @Test func denseLayersAreNotMeasured() throws {
     let graph = Self.mlp(sparsity: 0.0)
     let selector = SparseKernelSelector(
