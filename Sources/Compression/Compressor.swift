@@ -88,6 +88,7 @@ public struct PKZLayerReport: Sendable, Equatable {
   public var entries: Int
   public var elements: Int
   public var indexCoding: IndexCoding
+  /// Bits per relative gap (0 when the positions are stored as CSR).
   public var indexBits: Int
   public var valueCoding: StreamCoding
   public var codebookBytes: Int

@@ -5,6 +5,12 @@ import TensorCore
 /// Reads `.pkz` bytes: framing and every checksum first (header, each section, whole file), then the
 /// sections. Every failure is a `CompressionError` naming the section and the byte offset.
 public func decodePKZ(_ bytes: [UInt8]) throws -> CompressedModel {
+  try decodePKZWithReport(bytes).model
+}
+
+/// `decodePKZ`, plus where the file's bytes went (the same `PKZReport` the writer returned):
+/// per layer the codebook, index and value bytes read from the layer table.
+public func decodePKZWithReport(_ bytes: [UInt8]) throws -> (model: CompressedModel, report: PKZReport) {
   let sections = try validateFraming(bytes)
   func reader(_ kind: PKZFormat.Section) -> ByteReader {
     ByteReader(bytes: bytes, range: sections[kind]!, section: kind.description)
@@ -14,9 +20,21 @@ public func decodePKZ(_ bytes: [UInt8]) throws -> CompressedModel {
   var table = reader(.layers)
   let layerCount = try table.count("layer count", limit: table.remaining)
   var layers = [QuantizedLayer]()
+  var reports = [PKZLayerReport]()
   for _ in 0..<layerCount {
-    layers.append(
-      try readLayer(&table, bytes: bytes, codebooks: sections[.codebooks]!, streams: sections[.streams]!))
+    let recordStart = table.fileOffset
+    var blobs = LayerBlobs()
+    let layer = try readLayer(
+      &table, bytes: bytes, codebooks: sections[.codebooks]!, streams: sections[.streams]!, blobs: &blobs)
+    layers.append(layer)
+    reports.append(
+      PKZLayerReport(
+        name: layer.name, shape: layer.shape, kind: layer.kind, scheme: layer.scheme, bits: layer.bits,
+        entries: layer.positions.count, elements: layer.count,
+        indexCoding: SparseIndexBlob.coding(of: Array(bytes[blobs.index])) ?? .relativeGaps,
+        indexBits: blobs.gapBits, valueCoding: SymbolStream.coding(of: Array(bytes[blobs.values])) ?? .fixedWidth,
+        codebookBytes: blobs.codebook.count, indexBytes: blobs.index.count, valueBytes: blobs.values.count,
+        tableBytes: table.fileOffset - recordStart))
   }
   guard table.isAtEnd else {
     throw table.corrupt(expected: "end of the layer table", found: "\(table.remaining) bytes")
@@ -28,7 +46,21 @@ public func decodePKZ(_ bytes: [UInt8]) throws -> CompressedModel {
   }
   var model = CompressedModel(graph: graph, layers: layers)
   model.refreshGraph()
-  return model
+  let sectionBytes = sections.values.reduce(0) { $0 + $1.count }
+  let tableRecords = reports.reduce(0) { $0 + $1.tableBytes }
+  let report = PKZReport(
+    layers: reports, framingBytes: bytes.count - sectionBytes + sections[.layers]!.count - tableRecords,
+    graphBytes: sections[.graph]!.count, totalBytes: bytes.count,
+    denseParameterBytes: model.graph.orderedInitializers.reduce(0) { $0 + $1.tensor.count * 4 })
+  return (model, report)
+}
+
+/// The byte ranges of one layer's codebook and streams in the file, and its relative-gap width.
+struct LayerBlobs {
+  var codebook = 0..<0
+  var index = 0..<0
+  var values = 0..<0
+  var gapBits = 0
 }
 
 /// Checks magic, version, header CRC, section ranges and CRCs, the trailer and the file CRC.
@@ -121,7 +153,7 @@ func validateFraming(_ bytes: [UInt8]) throws -> [PKZFormat.Section: Range<Int>]
 
 /// One record of the layer table, with its codebook and streams decoded and checked.
 func readLayer(
-  _ t: inout ByteReader, bytes: [UInt8], codebooks: Range<Int>, streams: Range<Int>
+  _ t: inout ByteReader, bytes: [UInt8], codebooks: Range<Int>, streams: Range<Int>, blobs: inout LayerBlobs
 ) throws -> QuantizedLayer {
   let name = try t.string()
   var at = t.fileOffset
@@ -156,6 +188,10 @@ func readLayer(
   let codebookRange = try range(in: codebooks, "codebook")
   let indexRange = try range(in: streams, "index stream")
   let valueRange = try range(in: streams, "value stream")
+  blobs = LayerBlobs(codebook: codebookRange, index: indexRange, values: valueRange)
+  if indexRange.count >= 2, bytes[indexRange.lowerBound] == IndexCoding.relativeGaps.rawValue {
+    blobs.gapBits = Int(bytes[indexRange.lowerBound + 1])
+  }
 
   var c = ByteReader(bytes: bytes, range: codebookRange, section: "codebooks")
   var codebook = [Float]()
@@ -197,6 +233,11 @@ func readLayer(
 
 /// Reads a `.pkz` file.
 public func readPKZ(path: String) throws -> CompressedModel {
+  try readPKZWithReport(path: path).model
+}
+
+/// Reads a `.pkz` file and where its bytes went (`inspect` prints it).
+public func readPKZWithReport(path: String) throws -> (model: CompressedModel, report: PKZReport) {
   do {
     try InputPath.check(path)
   } catch {
@@ -206,7 +247,7 @@ public func readPKZ(path: String) throws -> CompressedModel {
     throw CompressionError.io(path: path, reason: "not readable (permission, or a folder)")
   }
   do {
-    return try decodePKZ([UInt8](data))
+    return try decodePKZWithReport([UInt8](data))
   } catch let error as CompressionError {
     throw CompressionError.inFile(path: path, error)
   } catch let error as ModelGraphError {

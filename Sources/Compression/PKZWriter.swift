@@ -39,7 +39,8 @@ public func encodePKZ(
       PKZLayerReport(
         name: layer.name, shape: layer.shape, kind: layer.kind, scheme: layer.scheme, bits: layer.bits,
         entries: layer.positions.count, elements: layer.count,
-        indexCoding: SparseIndexBlob.coding(of: index)!, indexBits: gapBits,
+        indexCoding: SparseIndexBlob.coding(of: index)!,
+        indexBits: SparseIndexBlob.coding(of: index) == .relativeGaps ? gapBits : 0,
         valueCoding: SymbolStream.coding(of: values)!, codebookBytes: codebook.count, indexBytes: index.count,
         valueBytes: values.count, tableBytes: table.count - recordStart))
   }

@@ -5,7 +5,7 @@ import Foundation
 /// | extension | load | save |
 /// |---|---|---|
 /// | `.onnx` | `ONNXImporter.load(contentsOf:)` | `ONNXExporter.save(_:to:)` |
-/// | `.safetensors` (config.json beside it) or a Hugging Face folder | `BertLoader.load(from:)` | the initializers, `SafeTensorsWriter` |
+/// | `.safetensors` carrying its graph, or with a BERT config.json beside it; a Hugging Face folder | `SafeTensorsGraph.read`, else `BertLoader.load(from:)` | `SafeTensorsGraph.write`: the initializers as tensors, the graph in `__metadata__` |
 ///
 /// To add a format, add one entry to `formats` (e.g. `.safetensors` with its config.json).
 public enum ModelFile {
@@ -21,8 +21,8 @@ public enum ModelFile {
       name: "ONNX", load: { try ONNXImporter.load(contentsOf: $0) },
       save: { try ONNXExporter.save($0, to: $1) }),
     "safetensors": Format(
-      name: "safetensors", load: { try BertLoader.load(from: $0) },
-      save: { try SafeTensorsWriter.write(graph: $0, to: $1) }),
+      name: "safetensors", load: { try loadSafeTensors($0) },
+      save: { try SafeTensorsGraph.write($0, to: $1) }),
   ]
 
   /// The extensions `load`/`save` understand, sorted ("onnx", …).
@@ -33,8 +33,24 @@ public enum ModelFile {
     guard FileManager.default.fileExists(atPath: path, isDirectory: &isFolder) else {
       throw ModelGraphError.fileNotFound(path: path)
     }
-    if isFolder.boolValue { return try BertLoader.load(from: path) }  // Hugging Face folder
+    if isFolder.boolValue {  // Hugging Face folder: model.safetensors (+ config.json)
+      let weights = (path as NSString).appendingPathComponent("model.safetensors")
+      if FileManager.default.fileExists(atPath: weights),
+        SafeTensorsGraph.carriesGraph(try SafeTensorsFile(path: weights))
+      {
+        return try SafeTensorsGraph.read(SafeTensorsFile(path: weights))
+      }
+      return try BertLoader.load(from: path)
+    }
     return try format(of: path).load(path)
+  }
+
+  /// A safetensors file that carries its graph (written by PruneKit), else a BERT checkpoint with
+  /// config.json beside it.
+  static func loadSafeTensors(_ path: String) throws -> Graph {
+    let file = try SafeTensorsFile(path: path)
+    if SafeTensorsGraph.carriesGraph(file) { return try SafeTensorsGraph.read(file) }
+    return try BertLoader.load(from: path)
   }
 
   /// Writes `graph` to `path` atomically in the format its extension names.

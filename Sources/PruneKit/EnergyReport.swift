@@ -18,6 +18,20 @@ public enum EnergyReporting {
     return ratios
   }
 
+  /// first/second of the run figure, repeat by repeat (the repeats alternate between the models, so
+  /// repeat i of each ran side by side); nil when the provenances differ.
+  public static func runRatio(_ a: ModelEnergy, _ b: ModelEnergy) -> Spread? {
+    guard a.perInference.provenance == b.perInference.provenance else { return nil }
+    let pairs = zip(a.repeats.samples, b.repeats.samples).filter { $0.1 > 0 }
+    return pairs.isEmpty ? nil : Spread(pairs.map { $0 / $1 })
+  }
+
+  /// "1.64× (p10–p90 1.52–1.71)" or, when the interval holds 1, "… no measurable difference".
+  public static func describe(_ ratio: Spread) -> String {
+    "\(formatNumber(ratio.median))× (p10–p90 \(formatNumber(ratio.p10))–\(formatNumber(ratio.p90)), "
+      + "\(ratio.samples.count) repeats)" + (ratio.spansOne ? ": no measurable difference" : "")
+  }
+
   public static func document(_ results: [ModelEnergy]) -> ReportDocument {
     func microjoules(_ j: Double) -> String { formatNumber(j * 1e6) }
     var rows: [[String]] = []
@@ -25,6 +39,7 @@ public enum EnergyReporting {
       rows.append([
         r.model, "run", r.perInference.provenance.rawValue, microjoules(r.perInference.joules),
         "\(microjoules(r.perInference.low))–\(microjoules(r.perInference.high))",
+        "\(microjoules(r.repeats.median)) (\(microjoules(r.repeats.p10))–\(microjoules(r.repeats.p90)))",
         formatNumber(r.perInference.joules * 1e6 / 3.6e6), formatNumber(r.carbonPerMillion.grams),
       ])
       for (storage, figure) in r.modelled.sorted(by: { $0.key < $1.key }) {
@@ -32,21 +47,24 @@ public enum EnergyReporting {
           energy: figure.scaled(by: 1e6), intensity: r.carbonPerMillion.intensity, pue: r.carbonPerMillion.pue
         )
         rows.append([
-          r.model, storage, "modelled", microjoules(figure.joules), "",
+          r.model, storage, "modelled", microjoules(figure.joules), "", "",
           formatNumber(figure.joules * 1e6 / 3.6e6), carbon.map { formatNumber($0.grams) } ?? "",
         ])
       }
     }
     let table = ReportTable(
       title: "Energy per inference",
-      columns: ["model", "figure", "provenance", "µJ/inference", "band µJ", "kWh per 10⁶", "g CO2e per 10⁶"],
+      columns: [
+        "model", "figure", "provenance", "µJ/inference", "band µJ", "repeats µJ median (p10–p90)", "kWh per 10⁶",
+        "g CO2e per 10⁶",
+      ],
       rows: rows,
       notes: results.first.map { r in
         [
           "Grid: \(r.carbonPerMillion.intensity.name) \(formatNumber(r.carbonPerMillion.intensity.gramsPerKWh)) g/kWh"
             + " (\(r.carbonPerMillion.intensity.year)), PUE \(r.carbonPerMillion.pue).",
-          "Run figure: \(r.perInference.method).",
-        ] + Array(Set(results.flatMap { $0.perInference.notes })).sorted()
+          "Run figure: \(r.perInference.method); \(r.repeats.samples.count) repeats, models alternating.",
+        ] + Array(Set(results.flatMap { $0.perInference.notes })).sorted() + results.flatMap(\.notes)
           + Array(Set(results.flatMap { $0.modelled.values.map(\.method) })).sorted()
       } ?? [])
     let shape = ReportTable(
@@ -63,10 +81,13 @@ public enum EnergyReporting {
     var tables = [table, shape]
     if results.count == 2 {
       let ratio = ratios(results[0], results[1])
+      let spread = runRatio(results[0], results[1])
       tables.append(
         ReportTable(
-          title: "\(results[0].model) / \(results[1].model)", columns: ["method", "energy ratio"],
-          rows: ratio.sorted { $0.key < $1.key }.map { [$0.key, formatNumber($0.value) + "×"] }))
+          title: "\(results[0].model) / \(results[1].model)", columns: ["method", "energy ratio", "over repeats"],
+          rows: ratio.sorted { $0.key < $1.key }.map {
+            [$0.key, formatNumber($0.value) + "×", $0.key.hasSuffix("(run)") ? spread.map(describe) ?? "" : ""]
+          }))
     }
     let chart = BarChart(
       title: "Energy per inference", unit: "µJ",
@@ -82,7 +103,11 @@ public enum EnergyReporting {
   }
 
   /// One CodeCarbon `emissions.csv` row per model run (the timed region).
-  public static func emissionsRecords(_ results: [ModelEnergy], date: Date = Date()) -> [EmissionsRecord] {
+  /// `runID` is one UUID per invocation, as CodeCarbon gives each tracker run; the model is named in
+  /// `project_name` ("prunekit MODEL").
+  public static func emissionsRecords(
+    _ results: [ModelEnergy], date: Date = Date(), runID: String = UUID().uuidString.lowercased()
+  ) -> [EmissionsRecord] {
     let timestamp = ISO8601DateFormatter().string(from: date)
     return results.map { r in
       let figure = r.region
@@ -95,7 +120,7 @@ public enum EnergyReporting {
       let kg =
         figure.joules / 3.6e6 * r.carbonPerMillion.intensity.gramsPerKWh * r.carbonPerMillion.pue / 1000
       return EmissionsRecord(values: [
-        "timestamp": timestamp, "project_name": "prunekit", "run_id": r.model, "duration": String(seconds),
+        "timestamp": timestamp, "project_name": "prunekit \(r.model)", "run_id": runID, "duration": String(seconds),
         "emissions": String(kg), "emissions_rate": String(seconds > 0 ? kg / seconds : 0),
         "cpu_power": String(seconds > 0 ? cpu / seconds : 0),
         "gpu_power": String(seconds > 0 ? gpu / seconds : 0),

@@ -16,18 +16,51 @@ public struct PruneOptions: Sendable {
   /// Structured removal instead of masks; `ratio` of each group's units go.
   public var structure: Structure?
   public var ratio: Double = 0.5
-  public var seed: UInt64 = 0
+  /// Structured: instead of `ratio`, remove this fraction of the model's parameters or MACs (the
+  /// same fraction of every group, found by bisection; Torch-Pruning's `pruning_ratio` by MACs).
+  public var target: StructuredTarget?
+  /// Layers never pruned (Torch-Pruning's `ignored_layers`): node or initializer names, or a module
+  /// prefix (`encoder.layer.0` covers `encoder.layer.0.attention.self.query`). A structured group
+  /// with any member in an ignored layer is left whole.
+  public var ignore: [String] = []
+  public var seed: UInt64 = 1
 
   public init() {}
 }
 
+/// What a structured run must remove: a fraction of all parameters or of all MACs.
+public enum StructuredTarget: Sendable, Equatable {
+  case parameters(Double)
+  case macs(Double)
+}
+
 /// Per-layer and total effect of a pruning run (what the CLI prints and `--json` writes).
 public struct PruneSummary: Sendable, Codable {
+  /// One structured group's cut: which units (channels, neurons, heads) went.
+  public struct Removal: Sendable, Codable {
+    /// The layer that creates the units (for heads: the query projection).
+    public var layer: String
+    /// "channels" or "heads".
+    public var unit: String
+    public var before: Int
+    public var after: Int
+    /// Indices of the removed units, ascending.
+    public var removed: [Int]
+  }
+
   public struct Layer: Sendable, Codable {
     public var name: String
     public var shapeBefore: [Int]
     public var shapeAfter: [Int]
+    /// Non-zero fraction of the weight as it is after pruning.
     public var kept: Double
+
+    /// Non-zero elements after over elements before: a structured cut counts as removed.
+    public var keptOfOriginal: Double {
+      let before = shapeBefore.reduce(1, *)
+      let after = shapeAfter.reduce(1, *)
+      return before == 0 ? 0 : kept * Double(after) / Double(before)
+    }
   }
 
   public var layers: [Layer]
@@ -43,6 +76,10 @@ public struct PruneSummary: Sendable, Codable {
   public var skipped: [String] = []
   /// The model stored float16/bfloat16/float64 values; it was pruned and is written as Float32.
   public var widenedToFloat32 = false
+  /// Structured runs: the units removed per group, the per-group ratio used, groups left whole.
+  public var removals: [Removal] = []
+  public var structuredRatio: Double?
+  public var ignoredGroups: [String] = []
 }
 
 public enum PruneRecipe {
@@ -58,12 +95,18 @@ public enum PruneRecipe {
     let original = graph
     let copies = options.structure != nil ? prepareForStructuredPruning(&graph) : [:]
     let before = graph
-    let parameters = PrunableSelection.default.parameters(in: graph)
+    try checkIgnored(options.ignore, in: graph)
+    let parameters = PrunableSelection.default.parameters(in: graph).filter {
+      !isIgnored($0, in: graph, options.ignore)
+    }
     let criterion = try self.criterion(options, graph: graph, parameters: parameters, gradients: gradients)
     var groupsText: [String] = []
     var skipped: [String] = []
+    var removals: [PruneSummary.Removal] = []
+    var ignoredGroups: [String] = []
+    var usedRatio: Double?
     if let structure = options.structure {
-      let groups: [PruningGroup]
+      var groups: [PruningGroup]
       var reasons: [String] = []
       switch structure {
       case .channels:
@@ -72,19 +115,35 @@ public enum PruneRecipe {
         reasons = dependencies.blockedReasons
       case .heads: groups = try AttentionHeads.groups(in: graph)
       }
+      let all = groups
+      groups = all.filter { g in !g.members.contains { isIgnored($0.parameter, in: graph, options.ignore) || matches(options.ignore, $0.node) } }
+      ignoredGroups = all.filter { g in !groups.contains { $0.id == g.id } }.map(\.name)
       guard !groups.isEmpty else {
         let why =
           reasons.isEmpty ? "" : "; every group is blocked: " + reasons.prefix(4).joined(separator: "; ")
+        let ignored = ignoredGroups.isEmpty ? "" : "; \(ignoredGroups.count) left whole by --ignore"
         throw PruningError.invalidArgument(
           what: "structured \(structure.rawValue)", expected: "at least one prunable group",
-          found: "none\(why) (prune unstructured with --sparsity instead)")
+          found: "none\(why)\(ignored) (prune unstructured with --sparsity instead)")
       }
-      let plan = try StructuredPruner(criterion: criterion, ratio: options.ratio).plan(
-        for: graph, groups: groups)
+      let ratio = try structuredRatio(options, graph: graph, groups: groups, criterion: criterion)
+      usedRatio = ratio
+      let plan = try StructuredPruner(criterion: criterion, ratio: ratio).plan(for: graph, groups: groups)
       try applyStructured(plan, to: &graph)
       retieUnchangedConstants(copies, in: &graph)
       groupsText = groups.map {
         "\($0.description)\n  kept \(plan.kept[$0.id]?.count ?? $0.size) of \($0.size)"
+      }
+      removals = groups.map { g in
+        let kept = Set(plan.kept[g.id] ?? Array(0..<g.size))
+        let unit: String
+        switch g.kind {
+        case .channels: unit = "channels"
+        case .heads: unit = "heads"
+        }
+        return PruneSummary.Removal(
+          layer: g.members.first { $0.role == .output }?.node ?? g.name, unit: unit, before: g.size,
+          after: kept.count, removed: (0..<g.size).filter { !kept.contains($0) })
       }
     } else {
       // Weights whose shape does not fit an N:M or block pattern (a stem conv with 3 input channels,
@@ -109,7 +168,72 @@ public enum PruneRecipe {
       before: before, original: original, after: graph, parameters: parameters, groups: groupsText)
     result.skipped = skipped
     result.widenedToFloat32 = widened
+    result.removals = removals
+    result.structuredRatio = usedRatio
+    result.ignoredGroups = ignoredGroups
     return result
+  }
+
+  /// `options.ratio`, or for a parameter/MAC target the smallest per-group ratio (bisection, to 1e-3)
+  /// whose cut removes at least the target fraction. An unreachable target is an error.
+  static func structuredRatio(
+    _ options: PruneOptions, graph: Graph, groups: [PruningGroup], criterion: any ImportanceCriterion
+  ) throws -> Double {
+    guard let target = options.target else { return options.ratio }
+    func measure(_ g: Graph) throws -> Double {
+      let totals = try g.costs(inputShapes: g.inputShapes()).totals
+      if case .macs = target { return Double(totals.macs) }
+      return Double(totals.parameters)
+    }
+    let goal: Double
+    let what: String
+    switch target {
+    case .parameters(let f): (goal, what) = (f, "parameters")
+    case .macs(let f): (goal, what) = (f, "MACs")
+    }
+    let full = try measure(graph)
+    func removedFraction(_ ratio: Double) throws -> Double {
+      var trial = graph
+      let plan = try StructuredPruner(criterion: criterion, ratio: ratio).plan(for: trial, groups: groups)
+      try applyStructured(plan, to: &trial)
+      return full > 0 ? 1 - (try measure(trial)) / full : 0
+    }
+    var (low, high) = (0.0, 0.999)
+    let most = try removedFraction(high)
+    guard most >= goal else {
+      throw PruningError.invalidArgument(
+        what: "structured target", expected: "to remove \(goal) of the \(what)",
+        found: String(format: "at most %.3f reachable (every group cut to one unit; ungrouped layers stay)", most))
+    }
+    while high - low > 1e-3 {
+      let mid = (low + high) / 2
+      if try removedFraction(mid) >= goal { high = mid } else { low = mid }
+    }
+    return high
+  }
+
+  /// `name` equals an ignored name or lies under it as a module prefix (`a.b` covers `a.b.c`, `a.b/x`).
+  static func matches(_ ignore: [String], _ name: String) -> Bool {
+    ignore.contains { name == $0 || name.hasPrefix($0 + ".") || name.hasPrefix($0 + "/") }
+  }
+
+  /// The parameter, or a node that reads it, is ignored.
+  static func isIgnored(_ parameter: String, in graph: Graph, _ ignore: [String]) -> Bool {
+    guard !ignore.isEmpty else { return false }
+    return matches(ignore, parameter) || graph.consumers(of: parameter).contains { matches(ignore, $0.name) }
+  }
+
+  /// Every ignored name must name something in the graph (a typo would silently prune everything).
+  static func checkIgnored(_ ignore: [String], in graph: Graph) throws {
+    for name in ignore {
+      let found =
+        graph.initializers.keys.contains { matches([name], $0) } || graph.nodes.contains { matches([name], $0.name) }
+      guard found else {
+        throw PruningError.invalidArgument(
+          what: "--ignore \(name)", expected: "a node or weight name (or a module prefix) of the model",
+          found: "nothing by that name")
+      }
+    }
   }
 
   static func criterion(
@@ -155,16 +279,10 @@ public enum PruneRecipe {
       macsAfter: costAfter.totals.macs, nonzeroMACsAfter: costAfter.totals.nonzeroMACs, groups: groups)
   }
 
-  /// Writes the pruned model: `.safetensors` holds the weights (and masks as `<name>.mask`), any
-  /// other extension goes through `ModelFile.save` (ONNX).
+  /// Writes the pruned model in the format `path` names (`ModelFile.save`: `.safetensors` carries
+  /// the graph, its masks implied by the zeros of the masked weights).
   public static func save(_ graph: Graph, to path: String) throws {
-    if (path as NSString).pathExtension.lowercased() == "safetensors" {
-      var tensors = graph.initializers
-      for (name, mask) in graph.masks { tensors["\(name).mask"] = mask }
-      try SafeTensorsWriter.write(tensors, metadata: ["producer": "prunekit prune"], to: path)
-    } else {
-      try ModelFile.save(graph, to: path)
-    }
+    try ModelFile.save(graph, to: path)
   }
 }
 

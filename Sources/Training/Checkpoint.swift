@@ -6,9 +6,10 @@ import TensorCore
 /// | extension | save | content |
 /// |---|---|---|
 /// | `.onnx` | `ModelFile.save` | the whole graph (nodes, weights, input/output); masks are not part of ONNX |
-/// | `.safetensors` | `SafeTensorsWriter` | every float initializer under its name (`fc1.weight`, … as a PyTorch `state_dict`), masks as `<name>.mask`, the graph name in `__metadata__` |
+/// | `.safetensors` | `SafeTensorsGraph.write` | every initializer under its name (`fc1.weight`, … as a PyTorch `state_dict`), the graph in `__metadata__`; masks implied by the zeros of the masked weights (never stored as tensors) |
 ///
-/// `load(_:into:)` restores a safetensors checkpoint into a graph of the same architecture.
+/// `load(_:into:)` restores a safetensors checkpoint into a graph of the same architecture (also the
+/// older form with masks as `<name>.mask` tensors).
 public enum Checkpoint {
   public static let maskSuffix = ".mask"
 
@@ -18,13 +19,17 @@ public enum Checkpoint {
     case "onnx":
       try ModelFile.save(graph, to: path)
     case "safetensors":
-      var tensors: [String: Tensor] = [:]
-      for (name, tensor) in graph.orderedInitializers where tensor.dtype == .float32 {
-        tensors[name] = tensor
+      // Masks are implied by zeros: a masked weight is written as 0 where its mask is 0.
+      var masked = graph
+      for (name, mask) in graph.masks {
+        guard let weight = graph.initializers[name], weight.dtype == .float32, weight.count == mask.count else {
+          continue
+        }
+        let keep = mask.converted(to: .float32).floats
+        masked.initializers[name] = Tensor(
+          shape: weight.shape, floats: zip(weight.floats, keep).map { $1 != 0 ? $0 : 0 })
       }
-      for (name, mask) in graph.masks { tensors[name + maskSuffix] = mask.converted(to: .float32) }
-      try SafeTensorsWriter.write(
-        tensors, metadata: ["format": "prunekit-checkpoint", "graph": graph.name], to: path)
+      try SafeTensorsGraph.write(masked, to: path)
     default:
       throw TrainingError.invalidArgument(what: path, message: "expected a .onnx or .safetensors file name")
     }
@@ -36,8 +41,11 @@ public enum Checkpoint {
   public static func load(_ path: String, into graph: Graph) throws -> Graph {
     let file = try SafeTensorsFile(path: path)
     var result = graph
+    let stored = SafeTensorsGraph.carriesGraph(file) ? try SafeTensorsGraph.read(file) : nil
+    if let stored { result.masks = stored.masks }
     for name in file.names {
-      let tensor = try file.tensor(named: name).converted(to: .float32)
+      let raw = try file.tensor(named: name)
+      let tensor = raw.converted(to: graph.initializers[name]?.dtype ?? .float32)
       let target = name.hasSuffix(maskSuffix) ? String(name.dropLast(maskSuffix.count)) : name
       guard let existing = graph.initializers[target] else {
         throw TrainingError.invalidArgument(

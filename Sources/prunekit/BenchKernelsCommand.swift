@@ -9,10 +9,14 @@ struct BenchKernelsCommand: ParsableCommand {
     commandName: "kernels",
     abstract: "GEMM GFLOP/s of PruneKit vs numpy/OpenBLAS (1 and 2 threads).",
     discussion: """
-      A size N is the square product N×N×N (C = A·B). A size MxKxN is a linear layer,
-      C[M,N] = X[M,K]·W[N,K]ᵀ (weights stored [out, in] as in PyTorch). Every variant is checked
-      against gemmReference on sampled rows before it is timed. Timing: each repeat runs a batch of
+      A size N is the square product N×N×N (C = A·B). A size MxKxN is a linear layer, \
+      C[M,N] = X[M,K]·W[N,K]ᵀ (weights stored [out, in] as in PyTorch). Every variant is checked \
+      against gemmReference on sampled rows before it is timed. Timing: each repeat runs a batch of \
       calls lasting at least 20 ms; the best batch's mean time per call is reported.
+
+      Examples:
+        prunekit bench kernels
+        prunekit bench kernels --sizes 1024,128x384x1536 --repeats 10 --json
       """)
 
   @Option(help: "Comma-separated sizes: N (square) or MxKxN (linear layer).")
@@ -21,8 +25,8 @@ struct BenchKernelsCommand: ParsableCommand {
   @Option(help: "Timed batches per variant; the best is kept.")
   var repeats = 5
 
-  @Flag(help: "Print the results as JSON instead of a table.")
-  var json = false
+  @OptionGroup var format: JSONOption
+  var json: Bool { format.json }
 
   @Option(help: "Linear-layer shapes MxKxN for the sparse table (empty: skip it).")
   var sparseSizes = "1x784x300,64x784x300,2048x384x1536,2048x1536x384"
@@ -84,8 +88,7 @@ struct BenchKernelsCommand: ParsableCommand {
         let gemm: [BenchRow]
         let sparse: [SparseKernelBench.Row]
       }
-      let data = try JSONEncoder.pretty.encode(Output(gemm: rows, sparse: sparseRows))
-      print(String(decoding: data, as: UTF8.self))
+      try JSONOutput.print(Output(gemm: rows, sparse: sparseRows), command: "bench.kernels")
     } else {
       printTable(rows, note: peerNote)
       if !sparseRows.isEmpty { SparseKernelBench.printTable(sparseRows) }

@@ -10,26 +10,34 @@ struct BenchModelCommand: ParsableCommand {
     commandName: "model",
     abstract: "Latency of any model: PruneKit (chosen kernels), PruneKit dense, onnxruntime.",
     discussion: """
-      `prunekit bench M.onnx` is short for `prunekit bench model M.onnx`. Inputs are seeded: float
-      inputs N(0, 1) (or MNIST test images with --data), token ids in 1000..<2000 with full masks;
-      symbolic dimensions are the batch (first) and --sequence (others). Every engine runs once first;
-      the first output is compared with the dense run (and onnxruntime's) before times are trusted.
-      Times: PruneKit with chosen and with dense kernels in turns of a warm-up run and 3 timed runs
-      (so a slow spell of the machine hits both alike, and each runs with its own weights in cache),
-      until at least --min-runs and --min-seconds each; onnxruntime after, in its own process;
-      p50 / p90 / p99 per batch.
-      Weights: bytes of the weights as the chosen kernels hold them (sparse values + indices, packed
-      dense copies not counted).
+      `prunekit bench M.onnx` is short for `prunekit bench model M.onnx`. Inputs are seeded: float \
+      inputs N(0, 1) (or MNIST test images with --data), token ids in 1000..<2000 with full masks; \
+      symbolic dimensions are the batch (first) and --sequence (others). Every engine runs once first; \
+      the first output is compared with the dense run (and onnxruntime's) before times are trusted. \
+      Times: PruneKit with chosen and with dense kernels in turns of a warm-up run and 3 timed runs \
+      (so a slow spell of the machine hits both alike, and each runs with its own weights in cache), \
+      until at least --min-runs and --min-seconds each; onnxruntime after, in its own process; \
+      p50 / p90 / p99 per batch. \
+      Weights: bytes of the weights as the chosen kernels hold them (sparse values + indices, packed \
+      dense copies not counted). "vs PK" is this engine's p50 over PruneKit's; its interval (p10 of one \
+      over p90 of the other and back) holding 1 is marked "≈": no measurable difference.
+
+      Examples:
+        prunekit bench model.onnx --batch 1,64 --threads 1,2
+        prunekit bench lenet300.pkz --batch 1,64 --data Data/mnist --kernels
+        prunekit bench pruned.onnx --no-peer --json
       """)
 
   @Argument(help: "Model files (ONNX, safetensors + config.json folder, .pkz).")
   var models: [String]
 
   @Option(help: "Comma-separated batch sizes.") var batch = "1"
-  @Option(help: "Comma-separated thread counts.") var threads = "1"
-  @Option(help: "Sequence length for symbolic non-batch dimensions.") var sequence = 64
-  @Option(help: "Minimum timed runs per engine.") var minRuns = 20
-  @Option(help: "Minimum seconds of timed runs per engine.") var minSeconds = 0.5
+  @Option(help: "Comma-separated thread counts (each is a --threads of the other commands).")
+  var threads = "1"
+  @Option(parsing: .unconditional, help: "Sequence length for symbolic non-batch dimensions.") var sequence = 64
+  @Option(parsing: .unconditional, help: "Minimum timed runs per engine.") var minRuns = 20
+  @Option(parsing: .unconditional, help: "Minimum seconds of timed runs per engine.") var minSeconds = 0.5
+  @OptionGroup var seeds: SeedOption
   @Option(help: "MNIST-format folder: feed its test images to image models ([N,1,28,28] or [N,784]).")
   var data: String?
   @Option(help: "onnxruntime peer script (skipped when python3/onnxruntime is missing).")
@@ -38,14 +46,15 @@ struct BenchModelCommand: ParsableCommand {
   @Flag(help: "Print the kernel chosen for each linear layer.") var kernels = false
   @Flag(help: "Print the wall time per op type of the chosen and the dense kernels (a few extra runs).")
   var profile = false
-  @Flag(help: "Print JSON instead of tables.") var json = false
+  @OptionGroup var format: JSONOption
+  var json: Bool { format.json }
 
   struct Row: Encodable {
     let model: String
     let batch: Int
     let threads: Int
     let engine: String
-    let p50ms: Double, p90ms: Double, p99ms: Double
+    let p10Ms: Double, p50Ms: Double, p90Ms: Double, p99Ms: Double
     let itemsPerSecond: Double
     let weightBytes: Int?
     let maxAbsDifference: Double?
@@ -73,7 +82,7 @@ struct BenchModelCommand: ParsableCommand {
         for t in threadCounts {
           ThreadPool.shared.threadCount = t
           let inputs = try ModelBenchmark.inputs(
-            for: graph, batch: b, sequence: sequence, images: imageInputs(graph, images))
+            for: graph, batch: b, sequence: sequence, seed: seeds.seed, images: imageInputs(graph, images))
           let shapes = inputs.mapValues(\.shape)
           var denseOptions = SparseKernelSelector.Options()
           denseOptions.forced = .dense
@@ -134,8 +143,7 @@ struct BenchModelCommand: ParsableCommand {
       }
     }
     if json {
-      print(String(decoding: try JSONEncoder.pretty.encode(rows), as: UTF8.self))
-      return
+      return try JSONOutput.print(rows, command: "bench.model")
     }
     printTable(rows)
   }
@@ -146,8 +154,9 @@ struct BenchModelCommand: ParsableCommand {
   ) -> Row {
     let p50 = ModelBenchmark.percentile(times, 0.5)
     return Row(
-      model: model, batch: batch, threads: threads, engine: engine, p50ms: p50 * 1e3,
-      p90ms: ModelBenchmark.percentile(times, 0.9) * 1e3, p99ms: ModelBenchmark.percentile(times, 0.99) * 1e3,
+      model: model, batch: batch, threads: threads, engine: engine,
+      p10Ms: ModelBenchmark.percentile(times, 0.1) * 1e3, p50Ms: p50 * 1e3,
+      p90Ms: ModelBenchmark.percentile(times, 0.9) * 1e3, p99Ms: ModelBenchmark.percentile(times, 0.99) * 1e3,
       itemsPerSecond: Double(batch) / max(p50, 1e-12), weightBytes: weights, maxAbsDifference: difference)
   }
 
@@ -171,18 +180,22 @@ struct BenchModelCommand: ParsableCommand {
       let ours = rows.first {
         $0.model == r.model && $0.batch == r.batch && $0.threads == r.threads && $0.engine == "PruneKit"
       }
-      let ratio = ours.map { r.p50ms / $0.p50ms } ?? 1
+      let ratio = ours.map { r.p50Ms / $0.p50Ms } ?? 1
+      // Interval of the ratio: p10 of this engine over p90 of ours, and p90 over p10.
+      let same = ours.map { r.engine == $0.engine } ?? true
+      let holdsOne = ours.map { r.p10Ms / $0.p90Ms <= 1 && 1 <= r.p90Ms / $0.p10Ms } ?? false
       print(
         line([
-          String(r.model.prefix(21)), "\(r.batch)", "\(r.threads)", r.engine, String(format: "%.4f", r.p50ms),
-          String(format: "%.4f", r.p90ms), String(format: "%.4f", r.p99ms),
-          String(format: "%.2f", r.p50ms * 1000 / Double(r.batch)), String(format: "%.0f", r.itemsPerSecond),
+          String(r.model.prefix(21)), "\(r.batch)", "\(r.threads)", r.engine, String(format: "%.4f", r.p50Ms),
+          String(format: "%.4f", r.p90Ms), String(format: "%.4f", r.p99Ms),
+          String(format: "%.2f", r.p50Ms * 1000 / Double(r.batch)), String(format: "%.0f", r.itemsPerSecond),
           r.weightBytes.map { Self.bytes($0) } ?? "-",
           r.maxAbsDifference.map { String(format: "%.1e", $0) } ?? "-",
-          String(format: "%.2f×", ratio),
+          String(format: "%.2f×", ratio) + (!same && holdsOne ? "≈" : ""),
         ]))
     }
-    print("vs PK: this engine's p50 / PruneKit's (chosen kernels) p50, same model, batch and threads")
+    print("vs PK: this engine's p50 / PruneKit's (chosen kernels) p50, same model, batch and threads;")
+    print("≈: the interval (p10/p90 .. p90/p10) holds 1: no measurable difference")
   }
 
   /// Median over 5 runs of the wall time each op type takes (fused nodes by their own type), ms.

@@ -1,4 +1,5 @@
 import ArgumentParser
+import Foundation
 import PruneKit
 
 /// `prunekit compress MODEL -o model.pkz`: Deep Compression (weight sharing or int8, sparse indices,
@@ -8,10 +9,16 @@ struct CompressCommand: ParsableCommand {
     commandName: "compress",
     abstract: "Quantize and entropy-code a model's weights into a .pkz file.",
     discussion: """
-      Weights of rank ≥ 2 are compressed: surviving (unmasked / non-zero) values are quantized, their
-      positions coded as relative gaps (with fillers) or CSR, whichever is smaller, and every stream
-      Huffman-coded when that is smaller. Defaults follow Han, Mao & Dally 2016: 8-bit codebooks and
-      4-bit gaps for conv layers, 5-bit codebooks and 5-bit gaps for FC layers.
+      Weights of rank ≥ 2 are compressed: surviving (unmasked / non-zero) values are quantized, their \
+      positions coded as relative gaps (with fillers) or CSR, whichever is smaller, and every stream \
+      Huffman-coded when that is smaller. Defaults follow Han, Mao & Dally 2016: 8-bit codebooks and \
+      4-bit gaps for conv layers, 5-bit codebooks and 5-bit gaps for FC layers. --bits sets the \
+      k-means codebook size and is an error with --scheme int8 or float32 (their widths are fixed).
+
+      Examples:
+        prunekit compress pruned.onnx -o pruned.pkz
+        prunekit compress pruned.onnx --bits fc=4,conv=8 --index-bits fc=5,conv=4 -o small.pkz
+        prunekit compress pruned.onnx --scheme int8 -o int8.pkz --json
       """)
 
   @Argument(help: "The model: .onnx (or any format prunekit loads), or a .pkz to re-encode.")
@@ -20,8 +27,8 @@ struct CompressCommand: ParsableCommand {
   @Option(name: .shortAndLong, help: "The output .pkz file (written atomically).")
   var output: String
 
-  @Option(help: "Codebook bits per layer kind, e.g. fc=5,conv=8 (k-means only).")
-  var bits: String = "fc=5,conv=8"
+  @Option(help: "k-means codebook bits per layer kind, e.g. fc=5,conv=8 (default fc=5,conv=8).")
+  var bits: String?
 
   @Option(name: .customLong("index-bits"), help: "Relative-gap bits per layer kind, e.g. fc=5,conv=4.")
   var indexBits: String = "fc=5,conv=4"
@@ -37,10 +44,19 @@ struct CompressCommand: ParsableCommand {
     name: .customLong("min-elements"), parsing: .unconditional, help: "Weights with fewer elements stay raw.")
   var minElements = 64
 
+  @OptionGroup var format: JSONOption
+
+  @OptionGroup var verbosity: VerbosityOptions
+
   func validate() throws {
     try OptionCheck.int(minElements, "--min-elements", in: 0...Int(Int32.max))
+    if bits != nil && scheme != "kmeans" {
+      throw ValidationError(
+        "--bits applies to --scheme kmeans only (\(scheme) stores \(scheme == "int8" ? 8 : 32)-bit values)")
+    }
     _ = try CompressCommand.options(
-      scheme: scheme, bits: bits, indexBits: indexBits, huffman: !noHuffman, minElements: minElements)
+      scheme: scheme, bits: bits ?? "fc=5,conv=8", indexBits: indexBits, huffman: !noHuffman,
+      minElements: minElements)
     // The output is always a .pkz: `prunekit decompress` turns it back into ONNX or safetensors.
     try OptionCheck.output(
       output, inputs: [model], extensions: ["pkz"],
@@ -49,10 +65,14 @@ struct CompressCommand: ParsableCommand {
 
   func run() throws {
     let options = try CompressCommand.options(
-      scheme: scheme, bits: bits, indexBits: indexBits, huffman: !noHuffman, minElements: minElements)
+      scheme: scheme, bits: bits ?? "fc=5,conv=8", indexBits: indexBits, huffman: !noHuffman,
+      minElements: minElements)
     let (graph, warnings) = try ModelFile.loadForCopying(model)
     for warning in warnings { note("warning: \(warning)") }
     let report = try writePKZ(quantize(graph, options: options), to: output, options: options)
+    if format.json {
+      return try JSONOutput.print(InspectCommand.CompressedSizes(report), command: "compress")
+    }
     print(report.table())
     print("wrote \(output)")
   }

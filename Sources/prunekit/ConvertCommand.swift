@@ -8,7 +8,17 @@ struct ConvertCommand: ParsableCommand {
   static let configuration = CommandConfiguration(
     commandName: "convert",
     abstract: "Read a model and write it in the format the output's extension names.",
-    discussion: "Known extensions: \(ModelFile.knownExtensions.map { ".\($0)" }.joined(separator: ", ")).")
+    discussion: """
+      Reads ONNX, safetensors (with the graph PruneKit stored in it, or a BERT config.json beside it), \
+      a Hugging Face folder and .pkz (decoded); writes \
+      \(ModelFile.knownExtensions.map { ".\($0)" }.joined(separator: " or ")). A .safetensors output \
+      carries the graph in its metadata, so any model reads back; a .pkz is written by compress.
+
+      Examples:
+        prunekit convert model.onnx -o model.safetensors
+        prunekit convert demo-output/lenet300.pkz -o lenet300-decoded.onnx
+        prunekit convert big.onnx -o big-ext.onnx --external-data big-ext.weights
+      """)
 
   @Argument(help: "The model to read.")
   var input: String
@@ -19,8 +29,23 @@ struct ConvertCommand: ParsableCommand {
   @Option(help: "ONNX only: write initializers of at least 1 KiB to this file beside the output.")
   var externalData: String?
 
+  @OptionGroup var format: JSONOption
+
+  @OptionGroup var verbosity: VerbosityOptions
+
+  /// What `--json` prints.
+  struct Output: Encodable {
+    let output: String
+    let nodes: Int
+    let initializers: Int
+    let parameters: Int
+    let opset: Int
+  }
+
   func validate() throws {
-    try OptionCheck.output(output, inputs: [input], extensions: ModelFile.knownExtensions)
+    try OptionCheck.output(
+      output, inputs: [input], extensions: ModelFile.knownExtensions,
+      hint: " (convert writes models; use `prunekit compress` for .pkz)")
     if let externalData {
       guard output.lowercased().hasSuffix(".onnx") else {
         throw ValidationError("--external-data applies to .onnx outputs only")
@@ -32,21 +57,19 @@ struct ConvertCommand: ParsableCommand {
   }
 
   func run() throws {
-    do {
-      let (graph, warnings) = try ModelFile.loadForCopying(input)
-      for warning in warnings { note("warning: \(warning)") }
-      if let externalData {
-        try ONNXExporter.save(graph, to: output, options: .init(externalDataFile: externalData))
-      } else {
-        try ModelFile.save(graph, to: output)
-      }
-      let parameters = graph.initializers.values.reduce(0) { $0 + $1.count }
-      print(
-        "\(output): \(graph.nodes.count) nodes, \(graph.initializers.count) initializers, "
-          + "\(parameters) parameters, opset \(graph.opsetVersion)")
-    } catch let error as ModelGraphError {
-      FileHandle.standardError.write(Data("prunekit convert: \(error)\n".utf8))
-      throw ExitCode(1)
+    let (graph, warnings) = try ModelFile.loadForCopying(input)
+    for warning in warnings { note("warning: \(warning)") }
+    if let externalData {
+      try ONNXExporter.save(graph, to: output, options: .init(externalDataFile: externalData))
+    } else {
+      try ModelFile.save(graph, to: output)
     }
+    let result = Output(
+      output: output, nodes: graph.nodes.count, initializers: graph.initializers.count,
+      parameters: graph.initializers.values.reduce(0) { $0 + $1.count }, opset: graph.opsetVersion)
+    if format.json { return try JSONOutput.print(result, command: "convert") }
+    print(
+      "\(output): \(result.nodes) nodes, \(result.initializers) initializers, "
+        + "\(result.parameters) parameters, opset \(result.opset)")
   }
 }

@@ -17,6 +17,11 @@ struct DemoCommand: ParsableCommand {
       k-means weight sharing with linear initialisation, centroid fine-tuning, Huffman coding of cluster \
       indices and relative gaps, the .pkz written atomically, and the test error of the file as decoded \
       from disk. Every size is a file written at that stage, measured on disk.
+
+      Examples:
+        prunekit demo
+        prunekit demo --model lenet5
+        prunekit demo --train-limit 2000 --epochs 1 --rounds 1 -o /tmp/demo
       """)
 
   enum Model: String, ExpressibleByArgument, CaseIterable { case lenet300, lenet5 }
@@ -50,7 +55,10 @@ struct DemoCommand: ParsableCommand {
     name: .customLong("fine-tune-cosine"), inversion: .prefixedNo,
     help: "Anneal the centroid learning rate to 0 over the steps (cosine).")
   var fineTuneCosine = true
-  @Option(help: "Seed of the initial weights and the data order.") var seed: UInt64 = 1
+  @OptionGroup var seeds: SeedOption
+  var seed: UInt64 { seeds.seed }
+  @OptionGroup var threads: ThreadsOption
+  @OptionGroup var verbosity: VerbosityOptions
   @Option(help: "MNIST-format data folder (default: the repository's copy).") var data: String?
   @Option(help: "Folder caching the dense model between runs.") var cache: String = ".prunekit-cache"
   @Option(name: .shortAndLong, help: "Folder for the stage files and the final .pkz.") var output: String =

@@ -6,17 +6,32 @@ import PruneKit
 struct InspectCommand: ParsableCommand {
   static let configuration = CommandConfiguration(
     commandName: "inspect",
-    abstract: "Print a model's per-layer parameters, MACs, weight bytes and sparsity.")
+    abstract: "Print a model's per-layer parameters, MACs, weight bytes and sparsity.",
+    discussion: """
+      Costs are computed by shape inference at --batch (the first axis of every symbolic input) and \
+      --sequence (every other symbolic axis: the same default, 64, as energy and bench, so MACs agree \
+      between the commands); --dim NAME=SIZE sets one named symbolic dimension. A .pkz file also \
+      gets its compressed sizes per layer: codebook, index and value bytes on disk beside the dense \
+      Float32 bytes.
+
+      Examples:
+        prunekit inspect model.onnx
+        prunekit inspect ../shared/models/all-MiniLM-L6-v2/onnx/model.onnx --batch 32 --sequence 128
+        prunekit inspect demo-output/lenet300.pkz --json
+      """)
 
   @Argument(
     help: "Model file (\((ModelFile.knownExtensions + ["pkz"]).map { ".\($0)" }.joined(separator: ", "))).")
   var model: String
 
-  @Flag(help: "Print the full cost table as JSON.")
-  var json = false
+  @OptionGroup var format: JSONOption
+  var json: Bool { format.json }
 
   @Option(parsing: .unconditional, help: "Size of the batch (axis 0 of symbolic inputs).")
   var batch = 1
+
+  @Option(parsing: .unconditional, help: "Size of every other symbolic dimension (e.g. the sequence length).")
+  var sequence = 64
 
   @Option(name: .customLong("dim"), help: "Size of a named symbolic dimension, e.g. --dim sequence=128.")
   var dims: [String] = []
@@ -33,7 +48,76 @@ struct InspectCommand: ParsableCommand {
 
   func validate() throws {
     try OptionCheck.int(batch, "--batch", in: 1...OptionCheck.maxSize)
+    try OptionCheck.int(sequence, "--sequence", in: 1...OptionCheck.maxSize)
     _ = try Self.sizes(dims)
+    if json && kernels { throw ValidationError("--kernels and --json: the kernel list is printed as text only") }
+  }
+
+  /// Every symbolic dimension of `graph`'s inputs: --batch on axis 0, --sequence elsewhere, --dim by
+  /// name. A --dim naming no symbolic dimension of the model is an error (it would do nothing).
+  static func symbolicSizes(_ graph: Graph, path: String, batch: Int, sequence: Int, dims: [String: Int]) throws
+    -> [String: Int]
+  {
+    var sizes: [String: Int] = [:]
+    for info in graph.inputs where graph.initializers[info.name] == nil {
+      for (axis, dim) in (info.shape ?? []).enumerated() {
+        if case .symbolic(let name) = dim { sizes[name] = sizes[name] ?? (axis == 0 ? batch : sequence) }
+      }
+    }
+    for (name, size) in dims {
+      guard sizes[name] != nil else {
+        let known = sizes.keys.sorted().map { "'\($0)'" }.joined(separator: ", ")
+        throw ValidationError(
+          "--dim \(name)=\(size): \(path) has no symbolic dimension '\(name)' "
+            + "(expected one of: \(known.isEmpty ? "none, every input size is fixed" : known))")
+      }
+      sizes[name] = size
+    }
+    return sizes
+  }
+
+  /// What `--json` prints: the costs, and for a .pkz where its bytes went.
+  struct Output: Encodable {
+    let costs: GraphCost
+    let compressed: CompressedSizes?
+  }
+
+  /// A .pkz's bytes by layer (`PKZReport` in numbers).
+  struct CompressedSizes: Encodable {
+    struct Layer: Encodable {
+      let name: String
+      let shape: [Int]
+      let scheme: String
+      let codebookBits: Int
+      let indexCoding: String
+      let indexBits: Int
+      let entries: Int
+      let elements: Int
+      let codebookBytes: Int
+      let indexBytes: Int
+      let valueBytes: Int
+      let bytesOnDisk: Int
+      let denseBytes: Int
+    }
+    let layers: [Layer]
+    let graphBytes: Int
+    let framingBytes: Int
+    let fileBytes: Int
+    let denseParameterBytes: Int
+
+    init(_ r: PKZReport) {
+      layers = r.layers.map {
+        Layer(
+          name: $0.name, shape: $0.shape, scheme: "\($0.scheme)", codebookBits: $0.bits,
+          indexCoding: "\($0.indexCoding)", indexBits: $0.indexBits, entries: $0.entries, elements: $0.elements,
+          codebookBytes: $0.codebookBytes, indexBytes: $0.indexBytes, valueBytes: $0.valueBytes,
+          bytesOnDisk: $0.totalBytes, denseBytes: $0.denseBytes)
+      }
+      graphBytes = r.graphBytes
+      framingBytes = r.framingBytes
+      fileBytes = r.totalBytes
+      denseParameterBytes = r.denseParameterBytes
+    }
   }
 
   /// "sequence=128" → ["sequence": 128]; sizes in 1...OptionCheck.maxSize.
@@ -53,21 +137,35 @@ struct InspectCommand: ParsableCommand {
   }
 
   func run() throws {
-    let sizes = try Self.sizes(dims)
-    let graph = try ModelFile.loadAny(model)
-    let costs = try graph.costs(inputShapes: graph.inputShapes(batch: batch, sizes: sizes))
+    var graph: Graph
+    var report: PKZReport? = nil
+    if (model as NSString).pathExtension.lowercased() == "pkz" {
+      let read = try readPKZWithReport(path: model)
+      (graph, report) = (read.model.graph, read.report)
+      do { try graph.checkShapes() } catch let error as ModelGraphError {
+        throw ModelGraphError.invalidModel("\(model): \(error)")
+      }
+    } else {
+      graph = try ModelFile.loadAny(model)
+    }
+    let sizes = try Self.symbolicSizes(graph, path: model, batch: batch, sequence: sequence, dims: Self.sizes(dims))
+    let shapes = graph.inputShapes(batch: batch, sizes: sizes)
+    let costs = try graph.costs(inputShapes: shapes)
     if json {
-      print(String(decoding: try JSONEncoder.pretty.encode(costs), as: UTF8.self))
-      return
+      return try JSONOutput.print(Output(costs: costs, compressed: report.map(CompressedSizes.init)), command: "inspect")
     }
     print(Self.table(costs, graph: graph, all: all))
-    if kernels { try printKernels(graph, shapes: graph.inputShapes(batch: batch, sizes: sizes)) }
+    if let report {
+      print("")
+      print("compressed (\(model), bytes on disk per layer; dense = Float32):")
+      print(report.table())
+    }
+    if kernels { try printKernels(graph, shapes: shapes) }
   }
 
   /// The kernel `SparseKernelSelector` picks per layer at these shapes, and what each candidate measured.
   func printKernels(_ graph: Graph, shapes: [String: [Int]]) throws {
-    let sample = try ModelBenchmark.inputs(
-      for: graph, batch: batch, sequence: (try? Self.sizes(dims))?.values.first ?? 64)
+    let sample = try ModelBenchmark.inputs(for: graph, batch: batch, sequence: sequence)
     let selector = SparseKernelSelector(graph: graph, inputShapes: sample.mapValues(\.shape), sample: sample)
     _ = try Executor(graph: graph, selector: selector)
     print("")

@@ -41,6 +41,12 @@ enum OptionCheck {
     if let value { try number(Double(value), flag, in: range, openUpper: openUpper) }
   }
 
+  static func number(_ value: Double?, _ flag: String, in range: ClosedRange<Double>, openUpper: Bool = false)
+    throws
+  {
+    if let value { try number(value, flag, in: range, openUpper: openUpper) }
+  }
+
   /// A learning rate: finite and > 0 (at most 1e3: larger diverges at the first step).
   static func learningRate(_ value: Float?, _ flag: String) throws {
     guard let value else { return }
@@ -64,6 +70,22 @@ enum OptionCheck {
         let list = extensions.map { ".\($0)" }.joined(separator: " or ")
         throw ValidationError("\(flag) \(path): expected a \(list) file name, found '.\(ext)'\(hint)")
       }
+    }
+  }
+
+  /// At most one of `given` (flag → given on the command line).
+  static func exclusive(_ given: [String: Bool]) throws {
+    let set = given.filter(\.value).keys.sorted()
+    if set.count > 1 {
+      throw ValidationError("\(set.joined(separator: " and ")): give at most one; they conflict")
+    }
+  }
+
+  /// None of `given` may be set: `because` says what the chosen mode does instead.
+  static func inapplicable(_ given: [String: Bool], because: String) throws {
+    let set = given.filter(\.value).keys.sorted()
+    if !set.isEmpty {
+      throw ValidationError("\(set.joined(separator: ", ")): not applicable here; \(because)")
     }
   }
 

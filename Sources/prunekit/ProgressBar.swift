@@ -17,6 +17,7 @@ struct ProgressBar {
 
   /// `done` of `total` units; `fields` like "loss 0.12"; `unit` for the rate (e.g. "img").
   mutating func update(done: Int, unitsDone: Int, unit: String, fields: String) {
+    guard Verbosity.level != .quiet else { return }
     let now = Date()
     let elapsed = now.timeIntervalSince(start)
     let fraction = Double(done) / Double(total)
@@ -50,6 +51,8 @@ struct ProgressBar {
 }
 
 /// A line to standard error (progress and notes; results go to standard output).
+/// Nothing with `--quiet`.
 func note(_ text: String) {
+  guard Verbosity.level != .quiet else { return }
   FileHandle.standardError.write(Data((text + "\n").utf8))
 }

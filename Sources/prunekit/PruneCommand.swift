@@ -9,24 +9,34 @@ struct PruneCommand: ParsableCommand {
     commandName: "prune",
     abstract: "Prune a model: unstructured, N:M, block masks, or remove channels/heads.",
     discussion: """
+      One-shot pruning (the default --schedule) zeroes --sparsity of the prunable weights by \
+      --method, per layer or with one global threshold (--scope), optionally in an N:M (--pattern) \
+      or block (--block) pattern. --structured removes whole channels or attention heads instead: \
+      --ratio of each coupled group goes and the model gets physically smaller. --schedule \
+      iterative and gradual prune while retraining on MNIST-format --data. An option that does not \
+      apply to the chosen mode is an error, not ignored.
+
       Examples:
         prunekit prune model.onnx --method magnitude --scope global --sparsity 0.9 -o pruned.onnx
         prunekit prune model.onnx --pattern 2:4 -o sparse24.onnx
-        prunekit prune model.onnx --structured channels --ratio 0.5 -o smaller.onnx
+        prunekit prune model.onnx --structured channels --ratio 0.5 --print-groups -o smaller.onnx
         prunekit prune minilm.onnx --structured heads --ratio 0.25 -o fewer-heads.onnx
+        prunekit prune lenet300 --schedule iterative --data Data/mnist -o p.onnx
       """)
 
-  @Argument(help: "Model file (.onnx, .pkz).")
+  @Argument(help: "Model file (.onnx, .safetensors, Hugging Face folder, .pkz); lenet300/lenet5 with --schedule.")
   var model: String
 
-  @Option(help: "Importance: magnitude | random | taylor.")
-  var method: String = "magnitude"
+  @Option(help: "Importance: magnitude | random | taylor (default magnitude).")
+  var method: String?
 
-  @Option(help: "Threshold scope for unstructured pruning: layer | global.")
-  var scope: String = "layer"
+  @Option(help: "Threshold scope for unstructured pruning: layer | global (default layer).")
+  var scope: String?
 
-  @Option(parsing: .unconditional, help: "Fraction of prunable weights to zero (unstructured and block patterns).")
-  var sparsity: Double = 0.5
+  @Option(
+    parsing: .unconditional,
+    help: "Fraction of prunable weights to zero (unstructured, N:M-free and block; default 0.5).")
+  var sparsity: Double?
 
   @Option(help: "N:M semi-structured pattern along the input dimension, e.g. 2:4 or 4:8.")
   var pattern: String?
@@ -37,14 +47,31 @@ struct PruneCommand: ParsableCommand {
   @Option(help: "Remove structures physically: channels | heads.")
   var structured: String?
 
-  @Option(parsing: .unconditional, help: "Fraction of each group's channels/heads to remove (with --structured).")
-  var ratio: Double = 0.5
+  @Option(
+    parsing: .unconditional,
+    help: "With --structured: fraction of each group's channels/heads to remove (default 0.5).")
+  var ratio: Double?
 
-  @Option(help: "Training data for Taylor gradients (MNIST IDX directory).")
+  @Option(
+    parsing: .unconditional,
+    help: "With --structured: remove this fraction of all parameters (same ratio in every group, by bisection).")
+  var targetParams: Double?
+
+  @Option(
+    parsing: .unconditional,
+    help: "With --structured: remove this fraction of all MACs (same ratio in every group, by bisection).")
+  var targetMacs: Double?
+
+  @Option(
+    parsing: .upToNextOption,
+    help: "Layers never pruned: node or weight names, or a module prefix (encoder.layer.0).")
+  var ignore: [String] = []
+
+  @Option(help: "Training data (MNIST IDX folder): Taylor gradients, or the iterative/gradual schedules.")
   var data: String?
 
-  @Option(help: "Seed for random importance and data order.")
-  var seed: UInt64 = 0
+  @OptionGroup var seeds: SeedOption
+  var seed: UInt64 { seeds.seed }
 
   @Option(
     help: """
@@ -53,82 +80,161 @@ struct PruneCommand: ParsableCommand {
       """)
   var schedule: String = "oneshot"
 
-  @Option(parsing: .unconditional, help: "Iterative: prune→retrain rounds.") var rounds: Int = 3
-  @Option(parsing: .unconditional, help: "Iterative: retraining epochs per round.") var retrainEpochs: Int = 2
-  @Option(parsing: .unconditional, help: "Iterative: retraining learning rate (SGD, cosine).") var lr: Float = 0.01
-  @Option(parsing: .unconditional, help: "Iterative with lenet300/lenet5: dense training epochs first.")
-  var denseEpochs: Int = 10
+  @Option(parsing: .unconditional, help: "Iterative: prune→retrain rounds (default 3).") var rounds: Int?
+  @Option(parsing: .unconditional, help: "Iterative: retraining epochs per round (default 2).")
+  var retrainEpochs: Int?
+  @Option(parsing: .unconditional, help: "Iterative and gradual: learning rate (SGD, cosine; default 0.01).")
+  var lr: Float?
+  @Option(parsing: .unconditional, help: "Iterative/gradual from lenet300/lenet5: dense epochs first (default 10).")
+  var denseEpochs: Int?
   @Option(help: "Iterative: kept fraction per layer, e.g. fc1.weight=0.08,fc2.weight=0.09.") var kept: String?
-  @Option(parsing: .unconditional, help: "Gradual: training epochs in all.") var epochs: Int = 10
-  @Option(parsing: .unconditional, help: "Gradual: epochs over which the sparsity rises to --sparsity.")
-  var rampEpochs: Int = 6
-  @Option(parsing: .unconditional, help: "Gradual: mask updates per epoch during the ramp.")
-  var updatesPerEpoch: Int = 10
-  @Option(parsing: .unconditional, help: "Use the first N training images only (quick runs).") var limit: Int?
+  @Option(parsing: .unconditional, help: "Gradual: training epochs in all (default 10).") var epochs: Int?
+  @Option(parsing: .unconditional, help: "Gradual: epochs over which the sparsity rises (default 6).")
+  var rampEpochs: Int?
+  @Option(parsing: .unconditional, help: "Gradual: mask updates per epoch during the ramp (default 10).")
+  var updatesPerEpoch: Int?
+  @Option(parsing: .unconditional, help: "Iterative and gradual: first N training images only.") var limit: Int?
 
-  @Flag(help: "Print the coupled groups (structured).")
-  var groups = false
+  @Flag(name: [.customLong("print-groups"), .customLong("groups")], help: "Print the coupled groups (structured).")
+  var printGroups = false
 
-  @Flag(help: "Print the summary as JSON.")
-  var json = false
+  @OptionGroup var format: JSONOption
+  var json: Bool { format.json }
 
-  @Option(name: [.short, .customLong("output")], help: "Output file (.onnx or .safetensors).")
+  @OptionGroup var verbosity: VerbosityOptions
+
+  @Option(
+    name: .shortAndLong,
+    help: "Output: .onnx, .safetensors, or a folder name (no extension) for a Hugging Face folder input.")
   var output: String
+
+  /// A Hugging Face folder in, a folder name (no extension) out.
+  var writesFolder: Bool { (output as NSString).pathExtension.isEmpty }
 
   func validate() throws {
     try OptionCheck.number(sparsity, "--sparsity", in: 0...1, openUpper: true)
     try OptionCheck.number(ratio, "--ratio", in: 0...1, openUpper: true)
+    try OptionCheck.number(targetParams, "--target-params", in: 0...1, openUpper: true)
+    try OptionCheck.number(targetMacs, "--target-macs", in: 0...1, openUpper: true)
     try OptionCheck.int(rounds, "--rounds", in: 1...1000)
     try OptionCheck.int(retrainEpochs, "--retrain-epochs", in: 0...OptionCheck.maxEpochs)
     try OptionCheck.learningRate(lr, "--lr")
     try OptionCheck.int(denseEpochs, "--dense-epochs", in: 0...OptionCheck.maxEpochs)
     try OptionCheck.int(epochs, "--epochs", in: 1...OptionCheck.maxEpochs)
-    try OptionCheck.int(rampEpochs, "--ramp-epochs", in: 0...epochs)
+    try OptionCheck.int(rampEpochs, "--ramp-epochs", in: 0...(epochs ?? 10))
     try OptionCheck.int(updatesPerEpoch, "--updates-per-epoch", in: 1...100_000)
     try OptionCheck.int(limit, "--limit", in: 1...Int(Int32.max))
     if let kept { _ = try Self.keptFractions(kept) }
-    try OptionCheck.output(output, inputs: [model], extensions: ModelFile.knownExtensions)
+    try checkCombinations()
+    if writesFolder {
+      var isFolder: ObjCBool = false
+      guard FileManager.default.fileExists(atPath: model, isDirectory: &isFolder), isFolder.boolValue else {
+        throw ValidationError(
+          "-o \(output): a folder output (no extension) needs a Hugging Face folder as the model; "
+            + "expected a .onnx or .safetensors file name")
+      }
+      if let reason = OutputPath.problem(output + ".check", inputs: [model]) {
+        throw ValidationError("-o \(output): cannot write (\(reason))")
+      }
+    } else {
+      try OptionCheck.output(output, inputs: [model], extensions: ModelFile.knownExtensions)
+    }
+  }
+
+  /// Options that the chosen mode would not use are errors (never silently ignored).
+  func checkCombinations() throws {
+    guard ["oneshot", "iterative", "gradual"].contains(schedule) else {
+      throw ValidationError("--schedule \(schedule): expected oneshot, iterative or gradual")
+    }
+    if let method, PruneOptions.Method(rawValue: method) == nil {
+      throw ValidationError("--method \(method): expected magnitude, random or taylor")
+    }
+    if let scope, PruningScope(rawValue: scope) == nil {
+      throw ValidationError("--scope \(scope): expected layer or global")
+    }
+    if let structured, PruneOptions.Structure(rawValue: structured) == nil {
+      throw ValidationError("--structured \(structured): expected channels or heads")
+    }
+    if let pattern, !(SparsityPattern(argument: pattern).map { if case .nOfM = $0 { true } else { false } } ?? false) {
+      throw ValidationError("--pattern \(pattern): expected N:M with N < M, e.g. 2:4")
+    }
+    if let block, !(SparsityPattern(argument: block).map { if case .block = $0 { true } else { false } } ?? false) {
+      throw ValidationError("--block \(block): expected RxC, e.g. 4x4")
+    }
+    try OptionCheck.exclusive(["--pattern": pattern != nil, "--block": block != nil])
+    try OptionCheck.exclusive(
+      ["--ratio": ratio != nil, "--target-params": targetParams != nil, "--target-macs": targetMacs != nil])
+    if structured != nil {
+      try OptionCheck.inapplicable(
+        ["--sparsity": sparsity != nil, "--pattern": pattern != nil, "--block": block != nil, "--scope": scope != nil],
+        because: "--structured removes --ratio of each group's channels/heads (give --ratio instead)")
+    } else {
+      try OptionCheck.inapplicable(
+        [
+          "--ratio": ratio != nil, "--print-groups": printGroups, "--target-params": targetParams != nil,
+          "--target-macs": targetMacs != nil,
+        ], because: "they apply with --structured only")
+    }
+    let iterativeOnly = ["--rounds": rounds != nil, "--retrain-epochs": retrainEpochs != nil, "--kept": kept != nil]
+    let gradualOnly = [
+      "--epochs": epochs != nil, "--ramp-epochs": rampEpochs != nil, "--updates-per-epoch": updatesPerEpoch != nil,
+    ]
+    let training = ["--lr": lr != nil, "--dense-epochs": denseEpochs != nil, "--limit": limit != nil]
+    switch schedule {
+    case "iterative":
+      try OptionCheck.inapplicable(gradualOnly, because: "they apply with --schedule gradual only")
+      try OptionCheck.inapplicable(
+        [
+          "--structured": structured != nil, "--pattern": pattern != nil, "--block": block != nil,
+          "--method": method != nil, "--sparsity": sparsity != nil, "--scope": scope != nil,
+          "--ignore": !ignore.isEmpty,
+        ], because: "--schedule iterative prunes unstructured by q·σ thresholds toward --kept")
+    case "gradual":
+      try OptionCheck.inapplicable(iterativeOnly, because: "they apply with --schedule iterative only")
+      try OptionCheck.inapplicable(
+        [
+          "--structured": structured != nil, "--pattern": pattern != nil, "--block": block != nil,
+          "--method": method != nil, "--ignore": !ignore.isEmpty,
+        ], because: "--schedule gradual prunes unstructured by magnitude")
+    default:
+      try OptionCheck.inapplicable(
+        iterativeOnly.merging(gradualOnly) { $0 || $1 }.merging(training) { $0 || $1 },
+        because: "they apply with --schedule iterative or gradual")
+      if data != nil && method != "taylor" {
+        throw ValidationError(
+          "--data: one-shot pruning reads data only for --method taylor (or give --schedule iterative|gradual)")
+      }
+    }
   }
 
   func run() throws {
     var options = PruneOptions()
-    guard let m = PruneOptions.Method(rawValue: method) else {
-      throw ValidationError("--method: magnitude, random or taylor")
-    }
-    guard let s = PruningScope(rawValue: scope) else { throw ValidationError("--scope: layer or global") }
-    options.method = m
+    let s = PruningScope(rawValue: scope ?? "layer")!
+    options.method = PruneOptions.Method(rawValue: method ?? "magnitude")!
     options.scope = s
-    options.sparsity = sparsity
-    options.ratio = ratio
+    options.sparsity = sparsity ?? 0.5
+    options.ratio = ratio ?? 0.5
     options.seed = seed
-    if let pattern {
-      guard let p = SparsityPattern(argument: pattern), case .nOfM = p else {
-        throw ValidationError("--pattern N:M, e.g. 2:4")
-      }
-      options.pattern = p
-    }
-    if let block {
-      guard let p = SparsityPattern(argument: block), case .block = p else {
-        throw ValidationError("--block RxC, e.g. 4x4")
-      }
-      options.pattern = p
-    }
-    if let structured {
-      guard let kind = PruneOptions.Structure(rawValue: structured) else {
-        throw ValidationError("--structured channels or heads")
-      }
-      options.structure = kind
-    }
+    options.ignore = ignore
+    if let targetParams { options.target = .parameters(targetParams) }
+    if let targetMacs { options.target = .macs(targetMacs) }
+    if let p = (pattern ?? block).flatMap(SparsityPattern.init(argument:)) { options.pattern = p }
+    options.structure = structured.flatMap(PruneOptions.Structure.init(rawValue:))
     if schedule == "iterative" { return try runIterative() }
     if schedule == "gradual" { return try runGradual(scope: s) }
-    guard schedule == "oneshot" else { throw ValidationError("--schedule: oneshot, iterative or gradual") }
     var graph = try ModelFile.loadAny(model)
     let gradients = try data.map { try PruneDataSources.gradientSource(for: graph, data: $0, seed: seed) }
     let summary = try PruneRecipe.prune(&graph, options: options, gradients: gradients)
-    try PruneRecipe.save(graph, to: output)
+    if writesFolder {
+      try HuggingFaceFolder.write(
+        graph, to: output, source: model, prunedHeads: Self.prunedHeads(summary))
+    } else {
+      try PruneRecipe.save(graph, to: output)
+    }
     if json { return try printJSON(summary) }
-    if groups { for g in summary.groups { print(g) } }
+    if printGroups { for g in summary.groups { print(g) } }
     print(Self.table(summary))
+    if !summary.removals.isEmpty { print(Self.removalTable(summary)) }
     if summary.widenedToFloat32 {
       print("note: the model stores float16/bfloat16/float64 values; it was pruned and is written as Float32")
     }
@@ -145,8 +251,9 @@ struct PruneCommand: ParsableCommand {
     let kind = graph.initializers["conv1.weight"] != nil ? "lenet5" : "lenet300"
     var targets = IterativePruningRecipe.defaultKept(kind)
     if let kept { targets = try Self.keptFractions(kept) }
-    let recovery = TrainerRecovery(data: train, epochs: retrainEpochs, learningRate: lr, seed: seed, log: note)
-    var recipe = IterativePruningRecipe(kept: targets, rounds: rounds, recovery: recovery)
+    let recovery = TrainerRecovery(
+      data: train, epochs: retrainEpochs ?? 2, learningRate: lr ?? 0.01, seed: seed, log: note)
+    var recipe = IterativePruningRecipe(kept: targets, rounds: rounds ?? 3, recovery: recovery)
     let result = try recipe.run(&graph, test: test, log: note)
     try PruneRecipe.save(graph, to: output)
     if json { return try printJSON(result) }
@@ -176,6 +283,35 @@ struct PruneCommand: ParsableCommand {
     return targets
   }
 
+  /// Encoder layer index → removed heads, from the query projections' names
+  /// (`encoder.layer.3.attention.self.query`), for config.json's `pruned_heads`.
+  static func prunedHeads(_ s: PruneSummary) -> [Int: [Int]] {
+    var result: [Int: [Int]] = [:]
+    for r in s.removals where r.unit == "heads" && !r.removed.isEmpty {
+      let parts = r.layer.split(separator: ".")
+      guard let i = parts.firstIndex(of: "layer"), i + 1 < parts.count, let layer = Int(parts[i + 1]) else {
+        continue
+      }
+      result[layer] = r.removed
+    }
+    return result
+  }
+
+  /// Structured runs: per group, units before → after and which went.
+  static func removalTable(_ s: PruneSummary) -> String {
+    var lines = ["removed per group (ratio \(String(format: "%.3f", s.structuredRatio ?? 0)) of each group's units):"]
+    for r in s.removals {
+      let list = r.removed.count > 12
+        ? r.removed.prefix(12).map(String.init).joined(separator: ",") + ",… (\(r.removed.count))"
+        : r.removed.map(String.init).joined(separator: ",")
+      lines.append("  \(r.layer): \(r.unit) \(r.before) → \(r.after), removed [\(list)]")
+    }
+    if !s.ignoredGroups.isEmpty {
+      lines.append("  left whole by --ignore: \(s.ignoredGroups.joined(separator: ", "))")
+    }
+    return lines.joined(separator: "\n")
+  }
+
   static func table(_ s: PruneSummary) -> String {
     var lines = [
       "layer".padding(toLength: 36, withPad: " ", startingAt: 0) + "shape before → after              kept"
@@ -184,7 +320,7 @@ struct PruneCommand: ParsableCommand {
       let shapes = "\(l.shapeBefore) → \(l.shapeAfter)".padding(toLength: 34, withPad: " ", startingAt: 0)
       lines.append(
         String(l.name.prefix(35)).padding(toLength: 36, withPad: " ", startingAt: 0) + shapes
-          + String(format: "%6.2f%%", 100 * l.kept))
+          + String(format: "%6.2f%%", 100 * l.keptOfOriginal))
     }
     lines.append(
       "parameters \(s.parametersBefore) → \(s.parametersAfter) (non-zero \(s.nonzeroAfter)); "

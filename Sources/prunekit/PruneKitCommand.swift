@@ -9,6 +9,12 @@ struct PruneKitCommand: ParsableCommand {
   static let configuration = CommandConfiguration(
     commandName: "prunekit",
     abstract: "Make trained neural networks smaller and cheaper to run, and prove it.",
+    discussion: """
+      Every subcommand shares one vocabulary: -o/--output, --json (one schema, docs/cli.md), --seed \
+      (default 1), --threads, --quiet/--verbose. Errors are printed as 'error: …' on standard error; \
+      exit status 0 = done, 1 = the work failed (bad input file, unsupported model), 64 = bad options.
+      """,
+    version: "prunekit \(PruneKitVersion.string)",
     subcommands: [
       // subcommands are added here, one file each
       VersionCommand.self,
@@ -25,15 +31,30 @@ struct PruneKitCommand: ParsableCommand {
       RunCommand.self,
     ])
 
+  /// Applies the shared option groups a command declares (`--quiet/--verbose`, `--threads`) before
+  /// it runs, so that no command has to remember to.
+  static func applySharedOptions(of command: ParsableCommand) {
+    for child in Mirror(reflecting: command).children {
+      (child.value as? OptionGroup<VerbosityOptions>)?.wrappedValue.apply()
+      (child.value as? OptionGroup<ThreadsOption>)?.wrappedValue.apply()
+    }
+  }
+
   /// Parses and runs the command, with SIGINT/SIGTERM/SIGHUP removing the temporary file of a
   /// write in progress before the process ends (`SignalCleanup`).
   static func main() {
     SignalCleanup.install()
+    var command: ParsableCommand
     do {
-      var command = try parseAsRoot()
+      command = try parseAsRoot()
+    } catch {
+      ErrorReport.exit(error, command: nil)
+    }
+    applySharedOptions(of: command)
+    do {
       try command.run()
     } catch {
-      exit(withError: error)
+      ErrorReport.exit(error, command: type(of: command))
     }
   }
 }

@@ -18,6 +18,7 @@ extension PruneCommand {
   func startingModel(train: ImageDataset) throws -> Graph {
     guard model == "lenet300" || model == "lenet5" else { return try ModelFile.loadAny(model) }
     var graph = model == "lenet5" ? LeNet.lenet5(seed: seed) : LeNet.lenet300100(seed: seed)
+    let denseEpochs = self.denseEpochs ?? 10
     note("training \(model) dense for \(denseEpochs) epochs on \(train.count) images")
     var dense = TrainerRecovery(
       data: train, epochs: denseEpochs, learningRate: 0.05, seed: seed, log: note, label: "dense training")
@@ -26,7 +27,7 @@ extension PruneCommand {
   }
 
   func printJSON(_ value: some Encodable) throws {
-    print(String(decoding: try JSONEncoder.pretty.encode(value), as: UTF8.self))
+    try JSONOutput.print(value, command: "prune")
   }
 
   /// Zhu & Gupta 2017: magnitude masks tightened along the cubic schedule while training.
@@ -34,8 +35,8 @@ extension PruneCommand {
     let (train, test) = try mnist()
     var graph = try startingModel(train: train)
     let recipe = GradualPruningRecipe(
-      finalSparsity: sparsity, epochs: epochs, rampEpochs: rampEpochs, updatesPerEpoch: updatesPerEpoch,
-      learningRate: lr, seed: seed, scope: scope)
+      finalSparsity: sparsity ?? 0.5, epochs: epochs ?? 10, rampEpochs: rampEpochs ?? 6,
+      updatesPerEpoch: updatesPerEpoch ?? 10, learningRate: lr ?? 0.01, seed: seed, scope: scope)
     let result = try recipe.run(&graph, train: train, test: test, log: note)
     try PruneRecipe.save(graph, to: output)
     if json { return try printJSON(result) }

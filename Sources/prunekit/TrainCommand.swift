@@ -18,7 +18,13 @@ struct TrainCommand: ParsableCommand {
       `logits` [N, 10]. LeNet-300-100 flattens inside the model.
 
       Defaults: SGD, momentum 0.9, Nesterov, weight decay 5e-4, cosine learning-rate schedule, \
-      batch 64; lenet300: 20 epochs at lr 0.05; lenet5: 20 epochs at lr 0.05.
+      batch 64, seed 1; lenet300 and lenet5: 20 epochs at lr 0.05. A .safetensors output carries the \
+      graph in its metadata, so every command reads it back.
+
+      Examples:
+        prunekit train lenet300 -o lenet300.onnx
+        prunekit train lenet5 --epochs 10 -o lenet5.onnx --json
+        prunekit train lenet300 --data /path/to/fashion-mnist --epochs 5 -o f.safetensors
       """)
 
   enum Model: String, ExpressibleByArgument, CaseIterable { case lenet300, lenet5 }
@@ -31,7 +37,7 @@ struct TrainCommand: ParsableCommand {
   @Option(help: "Folder with the MNIST-format IDX files (default: the repository's MNIST copy).")
   var data: String?
 
-  @Option(parsing: .unconditional, help: "Epochs (default 20).") var epochs: Int = 20
+  @Option(parsing: .unconditional, help: "Epochs.") var epochs: Int = 20
   @Option(parsing: .unconditional, help: "Mini-batch size.") var batch: Int = 64
   @Option(parsing: .unconditional, help: "Base learning rate (default 0.05 for SGD, 1e-3 for Adam/AdamW).")
   var lr: Float?
@@ -41,11 +47,36 @@ struct TrainCommand: ParsableCommand {
   var weightDecay: Float = 5e-4
   @Option(help: "cosine, step (x0.1 every third of the run) or constant.") var schedule: ScheduleName =
     .cosine
-  @Option(help: "Seed of the initial weights, the shuffling and dropout.") var seed: UInt64 = 1
+  @OptionGroup var seeds: SeedOption
+  var seed: UInt64 { seeds.seed }
+  @OptionGroup var threads: ThreadsOption
+  @OptionGroup var verbosity: VerbosityOptions
   @Option(parsing: .unconditional, help: "Train on the first N training images only (quick runs).")
   var limit: Int?
   @Option(name: .shortAndLong, help: "Output file: .onnx or .safetensors.") var output: String
-  @Flag(help: "Print the result as JSON on standard output.") var json = false
+  @OptionGroup var format: JSONOption
+  var json: Bool { format.json }
+
+  /// What `--json` prints.
+  struct Output: Encodable {
+    struct Epoch: Encodable {
+      let epoch: Int
+      let trainLoss: Double
+      let trainAccuracy: Double
+      let testError: Double
+      let seconds: Double
+    }
+    let model: String
+    let data: String
+    let epochs: [Epoch]
+    let testError: Double
+    let testCorrect: Int
+    let testCount: Int
+    let wallSeconds: Double
+    let output: String
+    let parameters: Int
+    let seed: UInt64
+  }
 
   func validate() throws {
     try OptionCheck.int(epochs, "--epochs", in: 1...OptionCheck.maxEpochs)
@@ -82,7 +113,7 @@ struct TrainCommand: ParsableCommand {
     let trainer = try Trainer(
       graph: graph, optimizer: opt,
       configuration: TrainingConfiguration(batchSize: batch, schedule: plan, seed: seed))
-    var epochs: [[String: Double]] = []
+    var epochs: [Output.Epoch] = []
     for epoch in 0..<self.epochs {
       var bar = ProgressBar(
         total: (train.count + batch - 1) / batch, label: "epoch \(epoch + 1)/\(self.epochs)")
@@ -104,23 +135,21 @@ struct TrainCommand: ParsableCommand {
           format: "epoch %d/%d: train loss %.4f acc %.2f%%, test error %.2f%%, %.1f s", epoch + 1,
           self.epochs,
           report.loss, 100 * report.accuracy, 100 * eval.error, report.seconds))
-      epochs.append([
-        "epoch": Double(epoch + 1), "train_loss": Double(report.loss),
-        "train_accuracy": Double(report.accuracy),
-        "test_error": Double(eval.error), "seconds": report.seconds,
-      ])
+      epochs.append(
+        Output.Epoch(
+          epoch: epoch + 1, trainLoss: Double(report.loss), trainAccuracy: Double(report.accuracy),
+          testError: Double(eval.error), seconds: report.seconds))
     }
     let final = try trainer.evaluate(on: test)
     try Checkpoint.save(trainer.graph, to: output)
     let seconds = Date().timeIntervalSince(wall)
     if json {
-      let result: [String: Any] = [
-        "model": model.rawValue, "data": folder, "epochs": epochs, "test_error": Double(final.error),
-        "test_correct": final.correct, "test_count": final.count, "wall_seconds": seconds, "output": output,
-        "parameters": trainer.parameters.scalarCount,
-      ]
-      let text = try JSONSerialization.data(withJSONObject: result, options: [.prettyPrinted, .sortedKeys])
-      print(String(decoding: text, as: UTF8.self))
+      try JSONOutput.print(
+        Output(
+          model: model.rawValue, data: folder, epochs: epochs, testError: Double(final.error),
+          testCorrect: final.correct, testCount: final.count, wallSeconds: seconds, output: output,
+          parameters: trainer.parameters.scalarCount, seed: seed),
+        command: "train")
     } else {
       print(
         String(

@@ -2,7 +2,14 @@ import ArgumentParser
 
 struct VersionCommand: ParsableCommand {
   static let configuration = CommandConfiguration(
-    commandName: "version", abstract: "Print PruneKit's version.")
+    commandName: "version", abstract: "Print PruneKit's version.",
+    discussion: """
+      The same as `prunekit --version`.
 
-  func run() throws { print("prunekit 0.1.0") }
+      Examples:
+        prunekit version
+        prunekit --version
+      """)
+
+  func run() throws { print("prunekit \(PruneKitVersion.string)") }
 }

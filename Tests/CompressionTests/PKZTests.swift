@@ -66,8 +66,10 @@ func sectionRanges(_ bytes: [UInt8]) throws -> [(String, Range<Int>)] {
     let model = quantize(syntheticGraph(), options: options)
     #expect(model.layers.map(\.name) == ["conv.w", "fc1.w", "fc2.w"])
     let (bytes, report) = encodePKZ(model, options: options)
-    let back = try decodePKZ(bytes)
+    let (back, readReport) = try decodePKZWithReport(bytes)
     #expect(back == model)
+    // The reader accounts for every byte exactly as the writer did (`inspect x.pkz` prints it).
+    #expect(readReport == report)
     #expect(back.graph == model.graph)
     #expect(report.totalBytes == bytes.count)
     let parts = report.framingBytes + report.graphBytes + report.layers.reduce(0) { $0 + $1.totalBytes }

@@ -38,8 +38,11 @@ func tinyLinearGraph() -> Graph {
     options.probe = EnergyProbe(cpuMeters: [CounterMeter(SteppingCounter())], gpuMeters: [])
     let result = try measureEnergy(of: tinyLinearGraph(), named: "tiny", options: options)
     #expect(result.perInference.provenance == .measured)
-    // Begin read + end read of a counter stepping 1 J per read: 1 J over runs × batch inferences.
-    #expect(abs(result.region.joules - 1) < 1e-9)
+    // Begin read + end read of a counter stepping 1 J per read: 1 J per repeat, over runs × batch
+    // inferences; every repeat reads the same, so the spread is nil.
+    #expect(abs(result.region.joules - Double(options.repeats)) < 1e-9)
+    #expect(result.repeats.samples.count == options.repeats)
+    #expect(result.repeats.p10 == result.repeats.p90)
     #expect(abs(result.perInference.joules - 1.0 / Double(result.runs * 2)) < 1e-12)
     #expect(result.macs == 12)
     #expect(result.nonzeroMACs == 6)
@@ -75,6 +78,34 @@ func tinyLinearGraph() -> Graph {
     #expect(ratios["measured (run)"] == 1)
     #expect(ratios["modelled (dense vs best storage)"]! > 1)
     #expect(EnergyReporting.document([a, a]).markdown().contains("a / a"))
+    // A model against itself: the ratio's interval holds 1.
+    let spread = try #require(EnergyReporting.runRatio(a, a))
+    #expect(spread.spansOne)
+    #expect(EnergyReporting.describe(spread).hasSuffix("no measurable difference"))
+  }
+
+  @Test func spreadPercentilesInterpolate() {
+    let s = Spread([5, 1, 3, 2, 4])
+    #expect(s.median == 3)
+    #expect(abs(s.p10 - 1.4) < 1e-12)
+    #expect(abs(s.p90 - 4.6) < 1e-12)
+    #expect(!Spread([1.2, 1.5, 1.3]).spansOne)
+    #expect(Spread([0.9, 1.1]).spansOne)
+  }
+
+  @Test func sparseStorageIsShownOnlyWhereItSaves() throws {
+    var options = EnergyRunOptions()
+    options.runs = 1
+    options.repeats = 1
+    options.minSeconds = 0
+    options.probe = EnergyProbe(cpuMeters: [CounterMeter(SteppingCounter())], gpuMeters: [])
+    // One zero in a 3×200 weight: indices for 599 values cost more than the one skipped zero.
+    var graph = tinyLinearGraph()
+    graph.inputs = [ValueInfo(name: "x", dtype: .float32, shape: [.symbolic("batch"), .fixed(200)])]
+    graph.setInitializer("w", Tensor(shape: [3, 200], floats: (0..<600).map { $0 == 0 ? 0 : 1 }))
+    let result = try measureEnergy(of: graph, named: "dense-ish", options: options)
+    #expect(result.modelled.count == 1)
+    #expect(result.notes.contains { $0.contains("sparse storage not shown") })
   }
 
   @Test func badOptionsAreRejected() {

@@ -29,7 +29,9 @@ public enum BertLoader {
     let configPath = ((folder.isEmpty ? "." : folder) as NSString).appendingPathComponent("config.json")
     guard FileManager.default.fileExists(atPath: configPath) else {
       throw ModelGraphError.unreadable(
-        path: weightsPath, reason: "a BERT checkpoint needs config.json beside it; \(configPath) is missing")
+        path: weightsPath, reason:
+          "expected a graph in its metadata (as PruneKit writes) or a BERT config.json beside it; "
+          + "\(configPath) is missing")
     }
     let config = try BertConfig(contentsOf: configPath)
     let file = try SafeTensorsFile(path: weightsPath)

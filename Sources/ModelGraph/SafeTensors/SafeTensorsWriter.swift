@@ -73,11 +73,3 @@ public enum SafeTensorsWriter {
   }
 }
 
-extension SafeTensorsWriter {
-  /// Writes a graph's initializers (its weights, under their own names) as a safetensors file with
-  /// `__metadata__` {"format": "pt"}, which transformers expects of a PyTorch checkpoint. Nodes and
-  /// `graph.masks` are not written: apply masks to the weights first if the file must carry them.
-  public static func write(graph: Graph, to path: String) throws {
-    try write(graph.initializers, metadata: ["format": "pt"], to: path)
-  }
-}

@@ -169,13 +169,15 @@ struct AttentionTracer {
     return nil
   }
 
-  /// head_dim from a split Reshape target [B, S, H, d]: d when known, else hidden / H.
+  /// head_dim from a split Reshape target ending in [H, d] — [B, S, H, d] as one constant, or a
+  /// Concat of a run-time [B, S] and a constant [H, d] (the BERT loader's form): d when known, else
+  /// hidden / H.
   func headDim(hidden: Int, splits: [Node], at node: Node) throws -> Int {
     for split in splits {
       let entries = shapeEntries(split.inputs[1])
-      guard entries.count == 4 else { continue }
-      if let d = entries[3].value, d > 0, hidden % d == 0 { return d }
-      if let h = entries[2].value, h > 0, hidden % h == 0 { return hidden / h }
+      guard entries.count >= 2 else { continue }
+      if let d = entries[entries.count - 1].value, d > 0, hidden % d == 0 { return d }
+      if let h = entries[entries.count - 2].value, h > 0, hidden % h == 0 { return hidden / h }
     }
     throw fail(node, "cannot read the head size from the Reshape targets")
   }
