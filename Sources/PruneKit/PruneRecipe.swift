@@ -181,7 +181,7 @@ public enum PruneRecipe {
   ) throws -> Double {
     guard let target = options.target else { return options.ratio }
     func measure(_ g: Graph) throws -> Double {
-      let totals = try g.costs(inputShapes: g.inputShapes()).totals
+      let totals = try g.costs(inputShapes: g.inputShapes(sizes: g.symbolicSizes())).totals
       if case .macs = target { return Double(totals.macs) }
       return Double(totals.parameters)
     }
@@ -264,8 +264,10 @@ public enum PruneRecipe {
   ) throws
     -> PruneSummary
   {
-    let costBefore = try (original ?? before).costs(inputShapes: (original ?? before).inputShapes())
-    let costAfter = try after.costs(inputShapes: after.inputShapes())
+    // MACs at batch 1 and sequence 64, as `inspect` and `energy` count them.
+    let first = original ?? before
+    let costBefore = try first.costs(inputShapes: first.inputShapes(sizes: first.symbolicSizes()))
+    let costAfter = try after.costs(inputShapes: after.inputShapes(sizes: after.symbolicSizes()))
     let kept = after.keptFractions(of: parameters)
     let layers = parameters.map { name in
       PruneSummary.Layer(

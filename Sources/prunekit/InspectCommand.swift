@@ -58,12 +58,7 @@ struct InspectCommand: ParsableCommand {
   static func symbolicSizes(_ graph: Graph, path: String, batch: Int, sequence: Int, dims: [String: Int]) throws
     -> [String: Int]
   {
-    var sizes: [String: Int] = [:]
-    for info in graph.inputs where graph.initializers[info.name] == nil {
-      for (axis, dim) in (info.shape ?? []).enumerated() {
-        if case .symbolic(let name) = dim { sizes[name] = sizes[name] ?? (axis == 0 ? batch : sequence) }
-      }
-    }
+    var sizes = graph.symbolicSizes(batch: batch, sequence: sequence)
     for (name, size) in dims {
       guard sizes[name] != nil else {
         let known = sizes.keys.sorted().map { "'\($0)'" }.joined(separator: ", ")

@@ -7,17 +7,25 @@ import Foundation
 /// |---|---|
 /// | `model.safetensors` | `SafeTensorsGraph.write`: the weights under their checkpoint names, the graph in `__metadata__` |
 /// | `config.json` | the source's, with `pruned_heads` ({"layer": [head, …]}) added for removed attention heads, which transformers applies before loading the weights |
-/// | tokenizer and sentence-transformers files | copied unchanged (`tokenizer.json`, `vocab.txt`, `modules.json`, `1_Pooling/`, …) |
+/// | tokenizer and sentence-transformers files | copied unchanged (`tokenizer.json`, `vocab.txt`, `modules.json`, `1_Pooling/`, …; see `isCarried`) |
 ///
 /// The folder is built beside the destination under a temporary name and renamed into place, so a
 /// failed write leaves no half-written folder (and an earlier folder at the destination as it was).
 public enum HuggingFaceFolder {
-  /// Files of the source folder that are not copied: the weights and config are rewritten, other
-  /// weight formats and exports would contradict the pruned weights.
-  static let notCopied: Set<String> = [
-    "model.safetensors", "config.json", "pytorch_model.bin", "tf_model.h5", "flax_model.msgpack", "onnx",
-    "openvino", "model.safetensors.index.json", "pytorch_model.bin.index.json",
-  ]
+  /// Whether a file of the source folder is carried over: tokenizer and sentence-transformers files
+  /// (pooling folders such as `1_Pooling`). Other weight formats, exports and reference outputs
+  /// would contradict the pruned weights and are left behind.
+  static func isCarried(_ name: String) -> Bool {
+    let exact: Set<String> = [
+      "vocab.txt", "vocab.json", "merges.txt", "special_tokens_map.json", "added_tokens.json", "spiece.model",
+      "sentencepiece.bpe.model", "modules.json", "sentence_bert_config.json", "config_sentence_transformers.json",
+      "generation_config.json",
+    ]
+    if exact.contains(name) || name.hasPrefix("tokenizer") { return true }
+    // sentence-transformers module folders: 1_Pooling, 2_Normalize, …
+    guard let underscore = name.firstIndex(of: "_") else { return false }
+    return !name[..<underscore].isEmpty && name[..<underscore].allSatisfy(\.isNumber)
+  }
 
   /// The Hugging Face folder `graph` was loaded from (its `metadata["source"]`), if it is one.
   public static func sourceFolder(of graph: Graph) -> String? {
@@ -52,8 +60,7 @@ public enum HuggingFaceFolder {
     }
     try SafeTensorsGraph.write(graph, to: temporary + "/model.safetensors")
     try writeConfig(from: source + "/config.json", to: temporary + "/config.json", prunedHeads: prunedHeads)
-    for name in try fm.contentsOfDirectory(atPath: source).sorted()
-    where !notCopied.contains(name) && !name.hasPrefix(".") && !name.hasSuffix(".md") {
+    for name in try fm.contentsOfDirectory(atPath: source).sorted() where isCarried(name) {
       try fm.copyItem(atPath: source + "/" + name, toPath: temporary + "/" + name)
     }
     try replace(path, with: temporary)

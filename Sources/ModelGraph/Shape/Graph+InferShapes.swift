@@ -191,6 +191,18 @@ extension Graph {
 extension Graph {
   /// Concrete shapes for the graph inputs: a symbolic dimension takes `sizes[name]`, else `batch`
   /// on axis 0, else 1. Unknown ranks give an empty shape.
+  /// Every symbolic dimension of the inputs sized as the CLI sizes them everywhere (`inspect`,
+  /// `energy`, `bench`, `prune`'s summary): `batch` on axis 0, `sequence` on every other axis.
+  public func symbolicSizes(batch: Int = 1, sequence: Int = 64) -> [String: Int] {
+    var sizes: [String: Int] = [:]
+    for info in inputs where initializers[info.name] == nil {
+      for (axis, dim) in (info.shape ?? []).enumerated() {
+        if case .symbolic(let name) = dim, sizes[name] == nil { sizes[name] = axis == 0 ? batch : sequence }
+      }
+    }
+    return sizes
+  }
+
   public func inputShapes(batch: Int? = nil, sizes: [String: Int] = [:]) -> [String: [Int]] {
     var result: [String: [Int]] = [:]
     for info in inputs where initializers[info.name] == nil {
