@@ -224,7 +224,7 @@ public enum PruneRecipe {
   }
 
   /// Every ignored name must name something in the graph (a typo would silently prune everything).
-  static func checkIgnored(_ ignore: [String], in graph: Graph) throws {
+  public static func checkIgnored(_ ignore: [String], in graph: Graph) throws {
     for name in ignore {
       let found =
         graph.initializers.keys.contains { matches([name], $0) } || graph.nodes.contains { matches([name], $0.name) }

@@ -8,6 +8,7 @@ struct BenchKernelsCommand: ParsableCommand {
   static let configuration = CommandConfiguration(
     commandName: "kernels",
     abstract: "GEMM GFLOP/s of PruneKit vs numpy/OpenBLAS (1 and 2 threads).",
+    usage: "prunekit bench kernels [--sizes <sizes>] [--repeats <n>] [--json] [<options>]",
     discussion: """
       A size N is the square product N×N×N (C = A·B). A size MxKxN is a linear layer, \
       C[M,N] = X[M,K]·W[N,K]ᵀ (weights stored [out, in] as in PyTorch). Every variant is checked \
@@ -19,8 +20,14 @@ struct BenchKernelsCommand: ParsableCommand {
         prunekit bench kernels --sizes 1024,128x384x1536 --repeats 10 --json
       """)
 
-  @Option(help: "Comma-separated sizes: N (square) or MxKxN (linear layer).")
-  var sizes = "256,512,1024,2048,1x784x300,128x784x300,128x384x1536,128x1536x384,4096x384x384"
+  static let defaultSizes = "256,512,1024,2048,1x784x300,128x784x300,128x384x1536,128x1536x384,4096x384x384"
+
+  @Option(
+    help: """
+      Comma-separated sizes: N (square) or MxKxN (linear layer). Default: 256, 512, 1024, 2048 and the \
+      LeNet/BERT shapes 1x784x300, 128x784x300, 128x384x1536, 128x1536x384, 4096x384x384.
+      """)
+  var sizes: String?
 
   @Option(help: "Timed batches per variant; the best is kept.")
   var repeats = 5
@@ -42,7 +49,7 @@ struct BenchKernelsCommand: ParsableCommand {
   }
 
   func run() throws {
-    let shapes = try sizes.split(separator: ",").map { try BenchShape(parsing: String($0)) }
+    let shapes = try (sizes ?? Self.defaultSizes).split(separator: ",").map { try BenchShape(parsing: String($0)) }
     let peer = NumpyPeer.locate()
     var rows: [BenchRow] = []
     for shape in shapes {

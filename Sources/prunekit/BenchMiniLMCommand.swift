@@ -9,6 +9,7 @@ struct BenchMiniLMCommand: ParsableCommand {
   static let configuration = CommandConfiguration(
     commandName: "minilm",
     abstract: "MiniLM (ONNX) latency: PruneKit vs onnxruntime, same inputs and threads.",
+    usage: "prunekit bench minilm [--model <file.onnx>] [--batch <n>] [--repeats <n>] [<options>]",
     discussion: """
       Inputs: seeded random token ids ([CLS] … [SEP], lengths between sequence/4 and sequence, padded \
       with zeros and masked). Each engine runs once (outputs compared, max abs difference over \

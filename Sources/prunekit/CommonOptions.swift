@@ -85,10 +85,35 @@ enum JSONOutput {
   static var encoder: JSONEncoder {
     let encoder = JSONEncoder()
     encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
-    encoder.keyEncodingStrategy = .convertToSnakeCase
+    encoder.keyEncodingStrategy = .custom { path in
+      // Property names become snake_case; dictionary keys (layer, tensor, storage names) are data
+      // and keep their spelling (Foundation's .convertToSnakeCase would rewrite them too).
+      let key = path.last!
+      guard String(describing: type(of: key)) == "CodingKeys" else { return key }
+      return SnakeCaseKey(stringValue: snakeCase(key.stringValue))
+    }
     encoder.nonConformingFloatEncodingStrategy = .convertToString(
       positiveInfinity: "inf", negativeInfinity: "-inf", nan: "nan")
     return encoder
+  }
+
+  private struct SnakeCaseKey: CodingKey {
+    var stringValue: String
+    var intValue: Int? { nil }
+    init(stringValue: String) { self.stringValue = stringValue }
+    init?(intValue: Int) { nil }
+  }
+
+  /// "itemsPerSecond" → "items_per_second", "p50Ms" → "p50_ms", "nonzeroMACsAfter" → "nonzero_macs_after".
+  static func snakeCase(_ name: String) -> String {
+    var out = ""
+    var previous: Character? = nil
+    for ch in name {
+      if ch.isUppercase, let p = previous, p.isLowercase || p.isNumber { out.append("_") }
+      out.append(Character(ch.lowercased()))
+      previous = ch
+    }
+    return out
   }
 
   /// The JSON text of `result` in the envelope of `command` ("prune", "bench.model", …).

@@ -8,6 +8,7 @@ struct CompressCommand: ParsableCommand {
   static let configuration = CommandConfiguration(
     commandName: "compress",
     abstract: "Quantize and entropy-code a model's weights into a .pkz file.",
+    usage: "prunekit compress <model> -o <file.pkz> [--bits <fc=N,conv=N>] [<options>]",
     discussion: """
       Weights of rank ≥ 2 are compressed: surviving (unmasked / non-zero) values are quantized, their \
       positions coded as relative gaps (with fillers) or CSR, whichever is smaller, and every stream \

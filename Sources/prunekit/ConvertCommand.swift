@@ -8,6 +8,7 @@ struct ConvertCommand: ParsableCommand {
   static let configuration = CommandConfiguration(
     commandName: "convert",
     abstract: "Read a model and write it in the format the output's extension names.",
+    usage: "prunekit convert <input> -o <output> [--external-data <name>] [<options>]",
     discussion: """
       Reads ONNX, safetensors (with the graph PruneKit stored in it, or a BERT config.json beside it), \
       a Hugging Face folder and .pkz (decoded); writes \

@@ -7,6 +7,7 @@ struct InspectCommand: ParsableCommand {
   static let configuration = CommandConfiguration(
     commandName: "inspect",
     abstract: "Print a model's per-layer parameters, MACs, weight bytes and sparsity.",
+    usage: "prunekit inspect <model> [--batch <n>] [--sequence <n>] [--dim <name=size>] [<options>]",
     discussion: """
       Costs are computed by shape inference at --batch (the first axis of every symbolic input) and \
       --sequence (every other symbolic axis: the same default, 64, as energy and bench, so MACs agree \

@@ -223,6 +223,8 @@ struct PruneCommand: ParsableCommand {
     if schedule == "iterative" { return try runIterative() }
     if schedule == "gradual" { return try runGradual(scope: s) }
     var graph = try ModelFile.loadAny(model)
+    // A name in --ignore that the model does not have is a usage error (it would prune everything).
+    do { try PruneRecipe.checkIgnored(ignore, in: graph) } catch { throw ValidationError("\(error)") }
     let gradients = try data.map { try PruneDataSources.gradientSource(for: graph, data: $0, seed: seed) }
     let summary = try PruneRecipe.prune(&graph, options: options, gradients: gradients)
     if writesFolder {

@@ -7,6 +7,7 @@ struct SensitivityCommand: ParsableCommand {
   static let configuration = CommandConfiguration(
     commandName: "sensitivity",
     abstract: "Per-layer accuracy vs sparsity on validation data; prints a table and saves the curves.",
+    usage: "prunekit sensitivity <model> [--data <dir>] [--target <fraction> [--by macs]] [<options>]",
     discussion: """
       Each prunable layer alone is pruned by magnitude to each sparsity of the grid and the model \
       evaluated on the first --limit test images. With --target, per-layer sparsities are allocated \
@@ -24,8 +25,8 @@ struct SensitivityCommand: ParsableCommand {
   @Argument(help: "Trained classification model (.onnx) reading MNIST-format images.")
   var model: String
 
-  @Option(help: "MNIST-format IDX folder ('default' = the repository's copy); its test split is used.")
-  var data: String = "default"
+  @Option(help: "MNIST-format IDX folder, its test split (default: the repository's copy).")
+  var data: String?
 
   @Option(parsing: .unconditional, help: "Evaluate on the first N test images.") var limit: Int = 2000
 

@@ -45,16 +45,24 @@ import Testing
     struct Row: Decodable {
       let batch: Int
       let engine: String
-      let p50ms: Double
+      let p50Ms: Double
       let weightBytes: Int?
       let maxAbsDifference: Double?
     }
-    let rows = try JSONDecoder().decode([Row].self, from: Data(bench.stdout.utf8))
+    struct Envelope: Decodable {
+      let schema: String
+      let result: [Row]
+    }
+    let decoder = JSONDecoder()
+    decoder.keyDecodingStrategy = .convertFromSnakeCase
+    let envelope = try decoder.decode(Envelope.self, from: Data(bench.stdout.utf8))
+    #expect(envelope.schema == "prunekit.bench.model")
+    let rows = envelope.result
     #expect(rows.count == 4)
     for batch in [1, 8] {
       let chosen = try #require(rows.first { $0.batch == batch && $0.engine == "PruneKit" })
       let dense = try #require(rows.first { $0.batch == batch && $0.engine == "PruneKit dense" })
-      #expect(chosen.p50ms > 0 && dense.p50ms > 0)
+      #expect(chosen.p50Ms > 0 && dense.p50Ms > 0)
       #expect((chosen.maxAbsDifference ?? 1) <= 1e-4)
       // 90 % zeros: the sparse layouts hold far fewer bytes than the dense weights.
       #expect((chosen.weightBytes ?? .max) < (dense.weightBytes ?? 0) / 2)

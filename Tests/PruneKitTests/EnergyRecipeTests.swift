@@ -43,7 +43,7 @@ func tinyLinearGraph() -> Graph {
     #expect(abs(result.region.joules - Double(options.repeats)) < 1e-9)
     #expect(result.repeats.samples.count == options.repeats)
     #expect(result.repeats.p10 == result.repeats.p90)
-    #expect(abs(result.perInference.joules - 1.0 / Double(result.runs * 2)) < 1e-12)
+    #expect(abs(result.perInference.joules - Double(options.repeats) / Double(result.runs * 2)) < 1e-12)
     #expect(result.macs == 12)
     #expect(result.nonzeroMACs == 6)
     let dense = try #require(result.modelled["dense fp32"])

@@ -77,7 +77,8 @@ public enum SafeTensorsGraph {
       }
       graph.initializers[name] = try file.tensor(named: name)
     }
-    graph.initializerOrder = order
+    // Constants the ONNX import folded into initializers keep their place after the stored ones.
+    graph.initializerOrder = order + graph.initializerOrder.filter { !Set(order).contains($0) }
     for name in try names(file, masksKey) ?? [] {
       guard let weight = graph.initializers[name], weight.dtype == .float32 else {
         throw ModelGraphError.malformed(
