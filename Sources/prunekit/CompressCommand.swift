@@ -18,7 +18,7 @@ struct CompressCommand: ParsableCommand {
 
       Examples:
         prunekit compress pruned.onnx -o pruned.pkz
-        prunekit compress pruned.onnx --bits fc=4,conv=8 --index-bits fc=5,conv=4 -o small.pkz
+        prunekit compress pruned.onnx --bits fc=4,conv=8 -o small.pkz
         prunekit compress pruned.onnx --scheme int8 -o int8.pkz --json
       """)
 

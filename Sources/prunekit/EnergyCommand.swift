@@ -19,8 +19,8 @@ struct EnergyCommand: ParsableCommand {
 
       Examples:
         prunekit energy lenet300.onnx p.onnx
-        prunekit energy model.onnx --batch 64 --region FRA --pue 1.58 --csv emissions.csv
-        prunekit energy dense.onnx pruned.onnx --repeats 9 --report energy.html --json
+        prunekit energy model.onnx --batch 64 --region FRA --csv emissions.csv
+        prunekit energy dense.onnx pruned.onnx --repeats 9 --report energy.html
       """)
 
   @Argument(help: "One or two models (.onnx, …): e.g. dense then pruned.")

@@ -17,7 +17,7 @@ struct InspectCommand: ParsableCommand {
 
       Examples:
         prunekit inspect model.onnx
-        prunekit inspect ../shared/models/all-MiniLM-L6-v2/onnx/model.onnx --batch 32 --sequence 128
+        prunekit inspect minilm.onnx --batch 32 --sequence 128
         prunekit inspect demo-output/lenet300.pkz --json
       """)
 
@@ -27,6 +27,7 @@ struct InspectCommand: ParsableCommand {
 
   @OptionGroup var format: JSONOption
   var json: Bool { format.json }
+  @OptionGroup var threads: ThreadsOption
 
   @Option(parsing: .unconditional, help: "Size of the batch (axis 0 of symbolic inputs).")
   var batch = 1

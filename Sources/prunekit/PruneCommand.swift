@@ -17,10 +17,12 @@ struct PruneCommand: ParsableCommand {
       apply to the chosen mode is an error, not ignored.
 
       Examples:
-        prunekit prune model.onnx --method magnitude --scope global --sparsity 0.9 -o pruned.onnx
+        prunekit prune model.onnx --scope global --sparsity 0.9 -o pruned.onnx
         prunekit prune model.onnx --pattern 2:4 -o sparse24.onnx
-        prunekit prune model.onnx --structured channels --ratio 0.5 --print-groups -o smaller.onnx
-        prunekit prune minilm.onnx --structured heads --ratio 0.25 -o fewer-heads.onnx
+        prunekit prune model.onnx --structured channels --print-groups -o s.onnx
+        prunekit prune minilm-folder --structured heads --ratio 0.25 -o out-folder
+        prunekit prune folder --structured heads --ignore encoder.layer.0 -o out
+        prunekit prune m.onnx --structured channels --target-macs 0.5 -o r.onnx
         prunekit prune lenet300 --schedule iterative --data Data/mnist -o p.onnx
       """)
 
@@ -102,6 +104,7 @@ struct PruneCommand: ParsableCommand {
   var json: Bool { format.json }
 
   @OptionGroup var verbosity: VerbosityOptions
+  @OptionGroup var threads: ThreadsOption
 
   @Option(
     name: .shortAndLong,

@@ -21,7 +21,7 @@ struct RunCommand: ParsableCommand {
       Examples:
         prunekit run model.onnx --input in.safetensors -o out.safetensors
         prunekit run model.onnx --random --batch 8 --seed 3
-        prunekit run ../shared/models/all-MiniLM-L6-v2 --text "a happy tweet" --text "a sad one" --json
+        prunekit run minilm-folder --text "a happy tweet" --text "a sad one"
       """)
 
   @Argument(

@@ -18,8 +18,8 @@ struct SensitivityCommand: ParsableCommand {
 
       Examples:
         prunekit sensitivity lenet300.onnx --data Data/mnist
-        prunekit sensitivity lenet300.onnx --data Data/mnist --target 0.9 -o curves.json
-        prunekit sensitivity lenet5.onnx --target 0.8 --by macs --sparsities 0,0.5,0.8,0.9,0.95 --json
+        prunekit sensitivity lenet300.onnx --target 0.9 -o curves.json
+        prunekit sensitivity lenet5.onnx --target 0.8 --by macs --json
       """)
 
   @Argument(help: "Trained classification model (.onnx) reading MNIST-format images.")
@@ -40,6 +40,7 @@ struct SensitivityCommand: ParsableCommand {
 
   @OptionGroup var format: JSONOption
   @OptionGroup var verbosity: VerbosityOptions
+  @OptionGroup var threads: ThreadsOption
 
   /// What `--json` prints.
   struct Output: Encodable {

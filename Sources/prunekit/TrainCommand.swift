@@ -24,7 +24,7 @@ struct TrainCommand: ParsableCommand {
       Examples:
         prunekit train lenet300 -o lenet300.onnx
         prunekit train lenet5 --epochs 10 -o lenet5.onnx --json
-        prunekit train lenet300 --data /path/to/fashion-mnist --epochs 5 -o f.safetensors
+        prunekit train lenet300 --data fashion-mnist --epochs 5 -o f.safetensors
       """)
 
   enum Model: String, ExpressibleByArgument, CaseIterable { case lenet300, lenet5 }

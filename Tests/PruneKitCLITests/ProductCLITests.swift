@@ -393,6 +393,11 @@ import Testing
       #expect(r.stdout.contains("Examples:"), "\(r.stdout)")
       let example = lines.first { $0.trimmingCharacters(in: .whitespaces).hasPrefix("prunekit \(command[0])") }
       #expect(example != nil, "no example line in \(r.stdout)")
+      // Examples are whole commands: none is wrapped onto a second line.
+      let start = lines.firstIndex { $0.trimmingCharacters(in: .whitespaces) == "Examples:" } ?? lines.endIndex
+      for line in lines[start...].dropFirst().prefix(while: { !$0.trimmingCharacters(in: .whitespaces).isEmpty }) {
+        #expect(line.trimmingCharacters(in: .whitespaces).hasPrefix("prunekit "), "wrapped example: \(line)")
+      }
     }
     // A default is printed once, by the parser.
     for line in lines where line.contains("(default: ") {
