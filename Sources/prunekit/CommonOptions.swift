@@ -52,7 +52,7 @@ struct VerbosityOptions: ParsableArguments {
   @Flag(name: .shortAndLong, help: "Print results only: no progress bars or notes on standard error.")
   var quiet = false
 
-  @Flag(name: .shortAndLong, help: "Print extra notes (timings of each stage, choices made) on standard error.")
+  @Flag(name: .shortAndLong, help: "Also print the command, the threads, the CPU and the wall time on standard error.")
   var verbose = false
 
   func validate() throws {

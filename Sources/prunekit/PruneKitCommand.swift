@@ -51,10 +51,16 @@ struct PruneKitCommand: ParsableCommand {
       ErrorReport.exit(error, command: nil)
     }
     applySharedOptions(of: command)
+    let start = Date()
+    if Verbosity.level == .verbose {
+      note("command: prunekit \(CommandLine.arguments.dropFirst().joined(separator: " "))")
+      note("threads: \(ThreadPool.shared.threadCount); CPU: \(KernelChoiceCache.cpuModel)")
+    }
     do {
       try command.run()
     } catch {
       ErrorReport.exit(error, command: type(of: command))
     }
+    if Verbosity.level == .verbose { note(String(format: "done in %.2f s", Date().timeIntervalSince(start))) }
   }
 }

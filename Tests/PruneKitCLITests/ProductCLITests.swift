@@ -121,6 +121,10 @@ import Testing
     let w = try Workspace()
     let r = try ok(["run", "mlp.onnx", "--random", "--batch", "2", "--threads", "1", "--quiet"], in: w)
     #expect(r.stderr.isEmpty, "\(r.stderr)")
+    #expect(r.stdout.contains("1 thread(s)"), "\(r.stdout)")
+    let verbose = try ok(["run", "mlp.onnx", "--random", "--threads", "2", "--verbose"], in: w)
+    #expect(verbose.stderr.contains("command: prunekit run mlp.onnx") && verbose.stderr.contains("threads: 2"))
+    #expect(verbose.stderr.contains("done in "), "\(verbose.stderr)")
     try refused(["run", "mlp.onnx", "--random", "--quiet", "--verbose"], in: w, ["--quiet and --verbose"])
     try refused(["run", "mlp.onnx", "--random", "--threads", "0"], in: w, ["--threads 0"])
   }
