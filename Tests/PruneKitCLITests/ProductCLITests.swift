@@ -256,7 +256,11 @@ import Testing
     for name in ["config.json", "model.safetensors", "tokenizer.json", "vocab.txt"] {
       #expect(names.contains(name), "\(names)")
     }
-    #expect(!names.contains("onnx"))
+    #expect(!names.contains("onnx") && !names.contains("reference.json"))
+    // Written again over itself (the copies of read-only shared files included): replaced whole,
+    // nothing left beside it.
+    try ok(["prune", Self.miniLM, "--sparsity", "0.6", "-o", "minilm-50"], in: w, timeout: 300)
+    #expect(CLI.listing(w.path).filter { $0.hasPrefix(".") }.isEmpty, "\(CLI.listing(w.path))")
     // No Float32 masks: about the source's 90.9 MB, not 132.7 MB.
     let source = try FileManager.default.attributesOfItem(atPath: Self.miniLM + "/model.safetensors")[.size] as! Int
     #expect(try w.size("minilm-50/model.safetensors") < source + source / 50)

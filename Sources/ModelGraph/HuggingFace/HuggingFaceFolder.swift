@@ -63,6 +63,7 @@ public enum HuggingFaceFolder {
     for name in try fm.contentsOfDirectory(atPath: source).sorted() where isCarried(name) {
       try fm.copyItem(atPath: source + "/" + name, toPath: temporary + "/" + name)
     }
+    try makeOwnerWritable(temporary)
     try replace(path, with: temporary)
   }
 
@@ -82,6 +83,19 @@ public enum HuggingFaceFolder {
     }
     let out = try JSONSerialization.data(withJSONObject: config, options: [.prettyPrinted, .sortedKeys])
     try out.write(to: URL(fileURLWithPath: destination))
+  }
+
+  /// Copies keep the source's modes; a read-only copy (a shared, read-only model folder) could not
+  /// be replaced by the next write, so the owner gets write permission on everything written.
+  static func makeOwnerWritable(_ folder: String) throws {
+    let fm = FileManager.default
+    var paths = [folder]
+    if let items = fm.enumerator(atPath: folder) { paths += items.compactMap { $0 as? String }.map { folder + "/" + $0 } }
+    for path in paths {
+      var isFolder: ObjCBool = false
+      guard fm.fileExists(atPath: path, isDirectory: &isFolder) else { continue }
+      try fm.setAttributes([.posixPermissions: isFolder.boolValue ? 0o755 : 0o644], ofItemAtPath: path)
+    }
   }
 
   /// Moves `temporary` to `path`; a folder already at `path` must be a model folder (it has
