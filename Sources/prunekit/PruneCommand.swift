@@ -150,7 +150,8 @@ struct PruneCommand: ParsableCommand {
       throw ValidationError("--schedule \(schedule): expected oneshot, iterative or gradual")
     }
     if let method, PruneOptions.Method(rawValue: method) == nil {
-      throw ValidationError("--method \(method): expected magnitude, random or taylor")
+      let known = PruneOptions.Method.allCases.map(\.rawValue).joined(separator: ", ")
+      throw ValidationError("--method \(method): expected one of \(known)")
     }
     if let scope, PruningScope(rawValue: scope) == nil {
       throw ValidationError("--scope \(scope): expected layer or global")
