@@ -21,6 +21,7 @@ struct DemoCommand: ParsableCommand {
       Examples:
         prunekit demo
         prunekit demo --model lenet5
+        prunekit demo --json > demo.json
         prunekit demo --train-limit 2000 --epochs 1 --rounds 1 -o /tmp/demo
       """)
 
@@ -59,6 +60,25 @@ struct DemoCommand: ParsableCommand {
   var seed: UInt64 { seeds.seed }
   @OptionGroup var threads: ThreadsOption
   @OptionGroup var verbosity: VerbosityOptions
+  @OptionGroup var format: JSONOption
+
+  /// What `--json` prints: every stage's bytes on disk and test error, and the .pkz's layers.
+  struct Output: Encodable {
+    let model: String
+    let denseBytes: Int
+    let prunedBytes: Int
+    let quantizedBytes: Int
+    let huffmanBytes: Int
+    let ratio: Double
+    let denseError: Double
+    let prunedError: Double
+    let sharedError: Double
+    let finalError: Double
+    let kept: [String: Double]
+    let path: String
+    let wallSeconds: Double
+    let compressed: InspectCommand.CompressedSizes
+  }
   @Option(help: "MNIST-format data folder (default: the repository's copy).") var data: String?
   @Option(help: "Folder caching the dense model between runs.") var cache: String = ".prunekit-cache"
   @Option(name: .shortAndLong, help: "Folder for the stage files and the final .pkz.") var output: String =
@@ -114,6 +134,16 @@ struct DemoCommand: ParsableCommand {
       outputDirectory: output)
     note("data: \(folder); \(bench.train.count) training, \(bench.test.count) test images")
     let result = try recipe.run(bench) { note($0) }
+    if format.json {
+      return try JSONOutput.print(
+        Output(
+          model: model.rawValue, denseBytes: result.denseBytes, prunedBytes: result.prunedBytes,
+          quantizedBytes: result.quantizedBytes, huffmanBytes: result.huffmanBytes, ratio: result.ratio,
+          denseError: result.denseError, prunedError: result.prunedError, sharedError: result.sharedError,
+          finalError: result.finalError, kept: result.kept, path: result.path,
+          wallSeconds: Date().timeIntervalSince(wall), compressed: InspectCommand.CompressedSizes(result.report)),
+        command: "demo")
+    }
     print(result.report.table())
     print("")
     print(result.table(published: DeepCompressionResult.published[model.rawValue]))

@@ -371,6 +371,24 @@ import Testing
     #expect(!r.stdout.contains("not installed"))
   }
 
+  // MARK: - demo
+
+  /// A tiny demo (500 training images, one epoch, one round): the JSON says what each stage's file
+  /// weighs on disk, and the final file is there with that size.
+  @Test func demoPrintsJSONWithTheStageSizes() throws {
+    let w = try Workspace()
+    let r = try ok(
+      ["demo", "--data", CLI.packageRoot + "/Data/mnist", "--train-limit", "500", "--epochs", "1", "--rounds", "1",
+       "--retrain-epochs", "0", "--fine-tune-steps", "0", "--cache", "cache", "-o", "out", "--json", "--quiet"],
+      in: w, timeout: 300)
+    let result = try self.json(r, schema: "demo")
+    let huffman = try #require(result["huffman_bytes"] as? Int)
+    #expect((result["dense_bytes"] as? Int ?? 0) > huffman && huffman > 0)
+    #expect(try w.size("out/lenet300.pkz") == huffman)
+    #expect((result["compressed"] as? [String: Any])?["file_bytes"] as? Int == huffman)
+    #expect(r.stderr.isEmpty, "--quiet: \(r.stderr.prefix(300))")
+  }
+
   // MARK: - run
 
   @Test func runMakesSeededRandomInputsAndPrintsLatency() throws {
