@@ -19,7 +19,7 @@ struct PruneCommand: ParsableCommand {
   @Argument(help: "Model file (.onnx, .pkz).")
   var model: String
 
-  @Option(help: "Importance: magnitude | random | taylor.")
+  @Option(help: ArgumentHelp("Importance criterion: \(CriterionRegistry.names.joined(separator: " | ")).", discussion: CriterionRegistry.help))
   var method: String = "magnitude"
 
   @Option(help: "Threshold scope for unstructured pruning: layer | global.")
@@ -66,6 +66,18 @@ struct PruneCommand: ParsableCommand {
   var updatesPerEpoch: Int = 10
   @Option(parsing: .unconditional, help: "Use the first N training images only (quick runs).") var limit: Int?
 
+  // One-shot pruning of transformer encoders from calibration texts (wanda, sparsegpt; PruneOneShot.swift).
+  @Option(help: "Calibration texts for wanda/sparsegpt: FILE.csv:COLUMN[:ROWS], ROWS e.g. 0..127.") var calib: String?
+  @Option(help: "Per-layer sparsity with --calib: uniform | owl (outlier-weighted, Yin et al. 2024).")
+  var allocation: String = "uniform"
+  @Option(parsing: .unconditional, help: "OWL: Λ, the largest deviation of a layer's sparsity from --sparsity.")
+  var owlLambda: Double = OneShotOptions().owlLambda
+  @Option(parsing: .unconditional, help: "OWL: outlier threshold M (× the layer's mean Wanda score).")
+  var owlThreshold: Double = OneShotOptions().owlThreshold
+  @Option(parsing: .unconditional, help: "Calibration: tokens per text (longer texts are truncated).")
+  var maxLength: Int = OneShotOptions().maxLength
+  @Option(help: "Tokenizer folder (vocab.txt or tokenizer.json); default: beside the model.") var tokenizer: String?
+
   @Flag(help: "Print the coupled groups (structured).")
   var groups = false
 
@@ -91,10 +103,11 @@ struct PruneCommand: ParsableCommand {
   }
 
   func run() throws {
-    var options = PruneOptions()
     guard let m = PruneOptions.Method(rawValue: method) else {
-      throw ValidationError("--method: magnitude, random or taylor")
+      throw ValidationError("--method: one of \(CriterionRegistry.names.joined(separator: ", ")), found '\(method)'")
     }
+    if try calib != nil || CriterionRegistry.named(method).needs == .calibration { return try runOneShot() }
+    var options = PruneOptions()
     guard let s = PruningScope(rawValue: scope) else { throw ValidationError("--scope: layer or global") }
     options.method = m
     options.scope = s

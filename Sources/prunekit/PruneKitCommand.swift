@@ -23,6 +23,7 @@ struct PruneKitCommand: ParsableCommand {
       ConvertCommand.self,
       InspectCommand.self,
       RunCommand.self,
+      EvalEmbeddingsCommand.self,
     ])
 
   /// Parses and runs the command, with SIGINT/SIGTERM/SIGHUP removing the temporary file of a
