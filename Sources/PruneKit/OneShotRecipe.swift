@@ -21,6 +21,8 @@ public struct OneShotOptions: Sendable {
   public var owlThreshold = 5.0
   /// Tokens per calibration text.
   public var maxLength = 128
+  /// Statistics per layer from one dense run, or group by group through the pruned layer.
+  public var withinLayer: SequentialPruner.WithinLayer = .together
 
   public init() {}
 }
@@ -30,6 +32,7 @@ public struct OneShotSummary: Sendable, Codable {
   public var method: String
   public var pattern: String
   public var allocation: String
+  public var withinLayer: String
   public var calibrationTexts: Int
   public var calibrationTokens: Int
   /// Target and obtained sparsity per encoder layer.
@@ -43,6 +46,10 @@ public struct OneShotSummary: Sendable, Codable {
   /// Wall clock of the pruning from dense weights: calibration capture, per-layer forwards,
   /// statistics and pruning (not model load, tokenisation or evaluation). Seconds.
   public var seconds: Double
+  /// Peak resident memory of the process during the pruning (the loaded model included) and the
+  /// model's weight bytes (Float32 initializers), when /proc tells it.
+  public var peakMemoryBytes: Int?
+  public var weightBytes: Int
   public var report: OneShotReport
 }
 
@@ -88,6 +95,8 @@ public enum OneShotRecipe {
     }
     let criterion = make()
     if graph.storesOtherFloatTypes { graph = graph.computingInFloat32() }
+    let weightBytes = graph.initializers.values.reduce(0) { $0 + ($1.dtype == .float32 ? 4 * $1.count : 0) }
+    let measuresPeak = ProcessMemory.resetPeak()
     let start = Date()
     let pruner = try SequentialPruner(graph: graph)
     let base: LayerTarget
@@ -114,12 +123,16 @@ public enum OneShotRecipe {
       ratios = r
     }
     let report = try pruner.prune(
-      &graph, batches: batches, criterion: criterion, targets: targets, progress: progress)
+      &graph, batches: batches, criterion: criterion, targets: targets, withinLayer: options.withinLayer,
+      progress: progress)
     let seconds = Date().timeIntervalSince(start)
+    let peak = measuresPeak ? ProcessMemory.peakBytes : nil
     return OneShotSummary(
       method: options.method, pattern: options.pattern.description, allocation: options.allocation.rawValue,
+      withinLayer: options.withinLayer.rawValue,
       calibrationTexts: texts, calibrationTokens: report.calibrationTokens, layerTargets: report.layers.map(\.target),
       layerSparsities: report.layers.map(\.sparsity), outlierRatios: ratios, sparsity: report.sparsity,
-      prunedWeights: report.prunedWeights, seconds: seconds, report: report)
+      prunedWeights: report.prunedWeights, seconds: seconds, peakMemoryBytes: peak, weightBytes: weightBytes,
+      report: report)
   }
 }

@@ -77,6 +77,8 @@ struct PruneCommand: ParsableCommand {
   @Option(parsing: .unconditional, help: "Calibration: tokens per text (longer texts are truncated).")
   var maxLength: Int = OneShotOptions().maxLength
   @Option(help: "Tokenizer folder (vocab.txt or tokenizer.json); default: beside the model.") var tokenizer: String?
+  @Flag(help: "With --calib: prune a layer's Linears group by group, each from inputs through the already pruned ones.")
+  var trueSequential = false
 
   @Flag(help: "Print the coupled groups (structured).")
   var groups = false

@@ -25,6 +25,7 @@ extension PruneCommand {
     options.owlLambda = owlLambda
     options.owlThreshold = owlThreshold
     options.maxLength = maxLength
+    options.withinLayer = trueSequential ? .sequential : .together
     if let pattern {
       guard let p = SparsityPattern(argument: pattern), case .nOfM = p else {
         throw ValidationError("--pattern N:M, e.g. 2:4")
@@ -58,9 +59,16 @@ extension PruneCommand {
     }
     print(
       String(
-        format: "%@ %@ (%@): %.2f%% of %d Linear weights zero; %d calibration texts, %d tokens; pruned in %.2f s",
-        summary.method, summary.pattern, summary.allocation, 100 * summary.sparsity, summary.prunedWeights,
+        format: "%@ %@ (%@%@): %.2f%% of %d Linear weights zero; %d calibration texts, %d tokens; pruned in %.2f s",
+        summary.method, summary.pattern, summary.allocation, trueSequential ? ", true sequential" : "",
+        100 * summary.sparsity, summary.prunedWeights,
         summary.calibrationTexts, summary.calibrationTokens, summary.seconds))
+    if let peak = summary.peakMemoryBytes {
+      print(
+        String(
+          format: "peak memory while pruning %.0f MB (%.2f× the %.0f MB of weights)", Double(peak) / 1e6,
+          Double(peak) / Double(summary.weightBytes), Double(summary.weightBytes) / 1e6))
+    }
     print("wrote \(output)")
   }
 }

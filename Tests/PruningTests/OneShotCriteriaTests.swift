@@ -103,14 +103,14 @@ import Testing
       h.enumerated().map { $0.offset == (n - 1) * n + n - 1 ? 1 : $0.element }, n: n, dampingFraction: 0,
       parameter: "w")
     #expect(escalations >= 1 && damping > 0)
-    #expect(u.allSatisfy(\.isFinite))
+    #expect(u.allSatisfy { $0.isFinite })
     // Through the criterion: dead input column zeroed, finite weights, escalation reported.
     var w = Tensor.normal([3, n], seed: 2).floats
     let (_, report) = try SparseGPTImportance(blockSize: 2, dampingFraction: 0).prune(
       weights: &w, rows: 3, cols: n, calibration: LinearCalibration(inputSquares: [], hessian: h, tokens: 1),
       target: .sparsity(0.5), parameter: "w")
     #expect(report.deadInputs == 1 && report.dampingEscalations >= 1)
-    #expect(w.allSatisfy(\.isFinite))
+    #expect(w.allSatisfy { $0.isFinite })
     for r in 0..<3 { #expect(w[r * n + n - 1] == 0) }
     // An indefinite H that no allowed damping repairs is an error naming the weight.
     let bad: [Float] = [1, 100, 100, 1]

@@ -36,6 +36,16 @@ public struct SequentialPruner {
     segments = try GraphSegments(graph: graph, layers: layers)
   }
 
+  /// Where the statistics of a layer's Linears come from.
+  public enum WithinLayer: String, Sendable, Codable {
+    /// One run of the dense layer gives all six (the protocol of the Wanda and SparseGPT papers).
+    case together
+    /// Each group of Linears sharing an input (query/key/value, output, up, down) is pruned before
+    /// the next group's statistics are taken through it (SparseGPT's `--true-sequential`): later
+    /// Linears see, and compensate, the earlier ones' pruning. Costs four runs of the layer instead of one.
+    case sequential
+  }
+
   /// Told (phase, step, steps) as the run advances.
   public typealias Progress = (String, Int, Int) -> Void
 
@@ -44,7 +54,7 @@ public struct SequentialPruner {
   /// their masks into `graph`.
   public func prune(
     _ graph: inout Graph, batches: [CalibrationBatch], criterion: any LayerwiseCriterion, targets: [LayerTarget],
-    progress: Progress? = nil
+    withinLayer: WithinLayer = .together, progress: Progress? = nil
   ) throws -> OneShotReport {
     guard targets.count == 1 || targets.count == layers.count else {
       throw PruningError.invalidArgument(
@@ -59,12 +69,21 @@ public struct SequentialPruner {
     for (i, layer) in layers.enumerated() {
       progress?("pruning encoder layers", i, layers.count)
       let target = targets.count == 1 ? targets[0] : targets[i]
-      let stats =
-        needsData
-        ? try collect(layer: i, graph: graph, carried: &carried, batches: batches, hessian: criterion.needsHessian)
-        : [:]
-      var linearReports: [LinearPruneReport] = []
+      // Groups of Linears sharing an input, in node order (query/key/value, output, up, down).
+      var groups: [[LinearSite]] = []
       for site in layer.linears {
+        if let g = groups.firstIndex(where: { $0[0].input == site.input }) { groups[g].append(site) } else { groups.append([site]) }
+      }
+      if withinLayer == .together { groups = [layer.linears] }
+      var stats: [String: LinearCalibration] = [:]
+      var linearReports: [LinearPruneReport] = []
+      for site in groups.flatMap({ $0 }) {
+        if needsData, stats[site.input] == nil, let group = groups.first(where: { $0.contains(site) }) {
+          // Statistics of this group's inputs, through the layer as pruned so far.
+          stats = try collect(
+            layer: i, graph: graph, carried: &carried, batches: batches, hessian: criterion.needsHessian,
+            only: Set(group.map(\.input)))
+        }
         let calibration = stats[site.input] ?? LinearCalibration(inputSquares: [], tokens: 0)
         let report = try pruneLinear(site, in: &graph, criterion: criterion, calibration: calibration, target: target)
         linearReports.append(report)
@@ -113,14 +132,21 @@ public struct SequentialPruner {
   /// Runs layer `i` (segment i + 1) dense on every batch without advancing, and sums its Linears'
   /// input statistics over the real tokens, keyed by input value.
   func collect(
-    layer i: Int, graph: Graph, carried: inout [[String: Tensor]], batches: [CalibrationBatch], hessian: Bool
+    layer i: Int, graph: Graph, carried: inout [[String: Tensor]], batches: [CalibrationBatch], hessian: Bool,
+    only: Set<String>? = nil
   ) throws -> [String: LinearCalibration] {
     var inputs: [String: Int] = [:]
-    for site in layers[i].linears { inputs[site.input] = site.inFeatures }
+    for site in layers[i].linears where only?.contains(site.input) ?? true { inputs[site.input] = site.inFeatures }
     let names = inputs.keys.sorted()
-    var rows: [String: [Float]] = [:]
+    // Summed over batches as they come (no activations kept): Σ x² per feature, and XᵀX.
+    var squares: [String: [Double]] = [:]
+    var products: [String: [Float]] = [:]
+    var tokens = 0
+    var gathered: [Float] = []
     try segments.run(i + 1, of: graph, carried: &carried, observe: names, advance: false) { b, outputs in
       let real = batches[b].realTokens
+      let n = real.filter { $0 }.count
+      tokens += n
       for name in names {
         let cols = inputs[name]!
         guard let t = outputs[name], t.dtype == .float32, t.count == real.count * cols else {
@@ -130,31 +156,29 @@ public struct SequentialPruner {
               + "\(outputs[name].map { "\($0.dtype) \($0.shape)" } ?? "nothing")")
         }
         let values = t.floats
-        for r in 0..<real.count where real[r] {
-          rows[name, default: []].append(contentsOf: values[(r * cols)..<((r + 1) * cols)])
+        gathered.removeAll(keepingCapacity: true)
+        for r in 0..<real.count where real[r] { gathered.append(contentsOf: values[(r * cols)..<((r + 1) * cols)]) }
+        var sq = squares[name] ?? [Double](repeating: 0, count: cols)
+        for r in 0..<n { for c in 0..<cols { sq[c] += Double(gathered[r * cols + c] * gathered[r * cols + c]) } }
+        squares[name] = sq
+        guard hessian, n > 0 else { continue }
+        var h = products.removeValue(forKey: name) ?? [Float](repeating: 0, count: cols * cols)
+        gathered.withUnsafeBufferPointer { xb in
+          h.withUnsafeMutableBufferPointer {
+            gemm(
+              transA: true, transB: false, m: cols, n: cols, k: n, alpha: 1, a: xb.baseAddress!, lda: cols,
+              b: xb.baseAddress!, ldb: cols, beta: 1, c: $0.baseAddress!, ldc: cols)
+          }
         }
+        products[name] = h
       }
     }
     var stats: [String: LinearCalibration] = [:]
     for name in names {
-      let cols = inputs[name]!
-      let x = rows[name] ?? []
-      let n = x.count / cols
-      var squares = [Double](repeating: 0, count: cols)
-      for r in 0..<n { for c in 0..<cols { squares[c] += Double(x[r * cols + c] * x[r * cols + c]) } }
-      var h: [Float]? = nil
-      if hessian {
-        var m = [Float](repeating: 0, count: cols * cols)
-        x.withUnsafeBufferPointer { xb in
-          m.withUnsafeMutableBufferPointer {
-            gemm(
-              transA: true, transB: false, m: cols, n: cols, k: n, alpha: 2 / Float(max(n, 1)), a: xb.baseAddress!,
-              lda: cols, b: xb.baseAddress!, ldb: cols, beta: 0, c: $0.baseAddress!, ldc: cols)
-          }
-        }
-        h = m
-      }
-      stats[name] = LinearCalibration(inputSquares: squares.map { Float($0) }, hessian: h, tokens: n)
+      let scale = 2 / Float(max(tokens, 1))
+      let h = products[name].map { $0.map { $0 * scale } }
+      stats[name] = LinearCalibration(
+        inputSquares: (squares[name] ?? []).map { Float($0) }, hessian: h, tokens: tokens)
     }
     return stats
   }
