@@ -23,6 +23,9 @@ public struct OneShotOptions: Sendable {
   public var maxLength = 128
   /// Statistics per layer from one dense run, or group by group through the pruned layer.
   public var withinLayer: SequentialPruner.WithinLayer = .together
+  /// Per-role sparsity offsets (query, key, value, attention-output, up, down), centred per layer so
+  /// the layer's sparsity is unchanged; empty = none. Chosen on a validation split.
+  public var roleOffsets: [Double] = []
 
   public init() {}
 }
@@ -33,6 +36,7 @@ public struct OneShotSummary: Sendable, Codable {
   public var pattern: String
   public var allocation: String
   public var withinLayer: String
+  public var roleOffsets: [Double]
   public var calibrationTexts: Int
   public var calibrationTokens: Int
   /// Target and obtained sparsity per encoder layer.
@@ -124,12 +128,12 @@ public enum OneShotRecipe {
     }
     let report = try pruner.prune(
       &graph, batches: batches, criterion: criterion, targets: targets, withinLayer: options.withinLayer,
-      progress: progress)
+      roleOffsets: options.roleOffsets, progress: progress)
     let seconds = Date().timeIntervalSince(start)
     let peak = measuresPeak ? ProcessMemory.peakBytes : nil
     return OneShotSummary(
       method: options.method, pattern: options.pattern.description, allocation: options.allocation.rawValue,
-      withinLayer: options.withinLayer.rawValue,
+      withinLayer: options.withinLayer.rawValue, roleOffsets: options.roleOffsets,
       calibrationTexts: texts, calibrationTokens: report.calibrationTokens, layerTargets: report.layers.map(\.target),
       layerSparsities: report.layers.map(\.sparsity), outlierRatios: ratios, sparsity: report.sparsity,
       prunedWeights: report.prunedWeights, seconds: seconds, peakMemoryBytes: peak, weightBytes: weightBytes,

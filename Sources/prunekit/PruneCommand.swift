@@ -79,6 +79,8 @@ struct PruneCommand: ParsableCommand {
   @Option(help: "Tokenizer folder (vocab.txt or tokenizer.json); default: beside the model.") var tokenizer: String?
   @Flag(help: "With --calib: prune a layer's Linears group by group, each from inputs through the already pruned ones.")
   var trueSequential = false
+  @Option(help: "With --calib: sparsity offsets per Linear role, e.g. query=0.1,key=0.1 (roles: query, key, value, attention-output, up, down; centred per layer).")
+  var roleOffsets: String?
 
   @Flag(help: "Print the coupled groups (structured).")
   var groups = false

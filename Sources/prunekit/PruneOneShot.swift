@@ -16,7 +16,7 @@ extension PruneCommand {
       throw ValidationError("--allocation: uniform or owl, found '\(allocation)'")
     }
     try OptionCheck.int(maxLength, "--max-length", in: 2...8192)
-    try OptionCheck.number(owlLambda, "--owl-lambda", in: 0...0.5, openUpper: true)
+    try OptionCheck.number(owlLambda, "--owl-lambda", in: -0.5...0.5, openUpper: true)
     try OptionCheck.number(owlThreshold, "--owl-threshold", in: 0...1e6)
     var options = OneShotOptions()
     options.method = method
@@ -26,6 +26,20 @@ extension PruneCommand {
     options.owlThreshold = owlThreshold
     options.maxLength = maxLength
     options.withinLayer = trueSequential ? .sequential : .together
+    if let roleOffsets {
+      var offsets = [Double](repeating: 0, count: SequentialPruner.roles.count)
+      for item in roleOffsets.split(separator: ",") {
+        let parts = item.split(separator: "=")
+        guard parts.count == 2, let role = SequentialPruner.roles.firstIndex(of: String(parts[0])),
+          let v = Double(parts[1]), abs(v) < 1
+        else {
+          throw ValidationError(
+            "--role-offsets ROLE=OFFSET,… with roles \(SequentialPruner.roles.joined(separator: ", ")) and |offset| < 1, found '\(item)'")
+        }
+        offsets[role] = v
+      }
+      options.roleOffsets = offsets
+    }
     if let pattern {
       guard let p = SparsityPattern(argument: pattern), case .nOfM = p else {
         throw ValidationError("--pattern N:M, e.g. 2:4")

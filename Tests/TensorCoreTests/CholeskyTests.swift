@@ -40,3 +40,24 @@ import Testing
     #expect(choleskyLowerReference([1, 2, 2, 1], n: 2) == nil)
   }
 }
+
+extension CholeskyTests {
+  @Test(arguments: [(3, 5), (130, 17), (300, 64)]) func symmetricRankKMatchesGEMMReference(n: Int, k: Int) {
+    let x = Tensor.normal([k, n], seed: UInt64(n)).floats
+    var c = Tensor.normal([n, n], seed: 9).floats
+    for i in 0..<n { for j in 0..<i { c[i * n + j] = c[j * n + i] } }  // symmetric start
+    var expected = c
+    x.withUnsafeBufferPointer { xb in
+      expected.withUnsafeMutableBufferPointer {
+        gemmReference(
+          transA: true, transB: false, m: n, n: n, k: k, alpha: 0.5, a: xb.baseAddress!, lda: n, b: xb.baseAddress!,
+          ldb: n, beta: 1, c: $0.baseAddress!, ldc: n)
+      }
+      c.withUnsafeMutableBufferPointer {
+        symmetricRankKUpdate(n: n, k: k, alpha: 0.5, x: xb.baseAddress!, ldx: n, c: $0.baseAddress!)
+      }
+    }
+    let worst = zip(c, expected).map { abs($0 - $1) }.max() ?? 0
+    #expect(worst < 1e-3, "max |Δ| = \(worst)")
+  }
+}

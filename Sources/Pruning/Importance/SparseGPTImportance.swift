@@ -129,13 +129,13 @@ public struct SparseGPTImportance: LayerwiseCriterion {
     for i in 0..<count {
       let col = i1 + i
       if case .nOfM(let n, let m) = target, i % m == 0 {
-        var s = [Float](repeating: 0, count: m)
-        for g in 0..<m {
-          let d = hinv[(col + g) * cols + col + g]
-          s[g] = row[col + g] * row[col + g] / (d * d)
-        }
-        s.withUnsafeBufferPointer {
-          maskLowestInGroups($0, m: m, pruneCount: m - n, into: UnsafeMutableBufferPointer(start: mask + col, count: m))
+        withUnsafeTemporaryAllocation(of: Float.self, capacity: m) { s in
+          for g in 0..<m {
+            let d = hinv[(col + g) * cols + col + g]
+            s[g] = row[col + g] * row[col + g] / (d * d)
+          }
+          maskLowestInGroups(
+            UnsafeBufferPointer(s), m: m, pruneCount: m - n, into: UnsafeMutableBufferPointer(start: mask + col, count: m))
         }
       }
       let x = row[col]

@@ -54,7 +54,7 @@ public struct SequentialPruner {
   /// their masks into `graph`.
   public func prune(
     _ graph: inout Graph, batches: [CalibrationBatch], criterion: any LayerwiseCriterion, targets: [LayerTarget],
-    withinLayer: WithinLayer = .together, progress: Progress? = nil
+    withinLayer: WithinLayer = .together, roleOffsets: [Double] = [], progress: Progress? = nil
   ) throws -> OneShotReport {
     guard targets.count == 1 || targets.count == layers.count else {
       throw PruningError.invalidArgument(
@@ -85,7 +85,9 @@ public struct SequentialPruner {
             only: Set(group.map(\.input)))
         }
         let calibration = stats[site.input] ?? LinearCalibration(inputSquares: [], tokens: 0)
-        let report = try pruneLinear(site, in: &graph, criterion: criterion, calibration: calibration, target: target)
+        let report = try pruneLinear(
+          site, in: &graph, criterion: criterion, calibration: calibration,
+          target: try Self.target(target, role: layer.linears.firstIndex(of: site)!, of: layer, offsets: roleOffsets))
         linearReports.append(report)
         zeros += report.sparsity * Double(site.inFeatures * site.outFeatures)
         total += site.inFeatures * site.outFeatures
@@ -158,16 +160,23 @@ public struct SequentialPruner {
         let values = t.floats
         gathered.removeAll(keepingCapacity: true)
         for r in 0..<real.count where real[r] { gathered.append(contentsOf: values[(r * cols)..<((r + 1) * cols)]) }
-        var sq = squares[name] ?? [Double](repeating: 0, count: cols)
-        for r in 0..<n { for c in 0..<cols { sq[c] += Double(gathered[r * cols + c] * gathered[r * cols + c]) } }
+        var sq = squares.removeValue(forKey: name) ?? [Double](repeating: 0, count: cols)
+        var partial = [Float](repeating: 0, count: cols)
+        gathered.withUnsafeBufferPointer { x in
+          partial.withUnsafeMutableBufferPointer { p in
+            for r in 0..<n {
+              let row = x.baseAddress! + r * cols
+              for c in 0..<cols { p[c] += row[c] * row[c] }
+            }
+          }
+        }
+        for c in 0..<cols { sq[c] += Double(partial[c]) }
         squares[name] = sq
         guard hessian, n > 0 else { continue }
         var h = products.removeValue(forKey: name) ?? [Float](repeating: 0, count: cols * cols)
         gathered.withUnsafeBufferPointer { xb in
           h.withUnsafeMutableBufferPointer {
-            gemm(
-              transA: true, transB: false, m: cols, n: cols, k: n, alpha: 1, a: xb.baseAddress!, lda: cols,
-              b: xb.baseAddress!, ldb: cols, beta: 1, c: $0.baseAddress!, ldc: cols)
+            symmetricRankKUpdate(n: cols, k: n, alpha: 1, x: xb.baseAddress!, ldx: cols, c: $0.baseAddress!)
           }
         }
         products[name] = h
@@ -204,6 +213,28 @@ public struct SequentialPruner {
     graph.masks[site.weight] = Tensor(shape: shape, floats: mask)
     report.weight = site.weight
     return report
+  }
+
+  /// Role names of a layer's six Linears, in `EncoderLayer.linears` order.
+  public static let roles = ["query", "key", "value", "attention-output", "up", "down"]
+
+  /// A Linear's target: the layer's unstructured sparsity plus its role's offset, the offsets centred
+  /// so that the layer's weighted mean stays at the layer's target (N:M targets are not moved).
+  static func target(_ base: LayerTarget, role: Int, of layer: EncoderLayer, offsets: [Double]) throws -> LayerTarget {
+    guard case .sparsity(let s) = base, !offsets.isEmpty else { return base }
+    guard offsets.count == layer.linears.count else {
+      throw PruningError.invalidArgument(
+        what: "role offsets", expected: "\(layer.linears.count) (\(roles.joined(separator: ", ")))", found: "\(offsets.count)")
+    }
+    let sizes = layer.linears.map { Double($0.inFeatures * $0.outFeatures) }
+    let mean = zip(offsets, sizes).reduce(0.0) { $0 + $1.0 * $1.1 } / sizes.reduce(0, +)
+    let t = s + offsets[role] - mean
+    guard t > 0, t < 1 else {
+      throw PruningError.invalidArgument(
+        what: "sparsity of \(roles[role]) in encoder layer \(layer.index)", expected: "in (0, 1) after the role offsets",
+        found: "\(t)")
+    }
+    return .sparsity(t)
   }
 
   /// The weight of `site` as [out, in] row-major, and its stored shape.

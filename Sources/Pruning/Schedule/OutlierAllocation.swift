@@ -2,6 +2,8 @@
 /// layers whose Wanda scores hold more outliers (scores above M× the layer mean) keep more weights.
 /// With r̂ the outlier ratios min-max normalised to [0, 2Λ], layer i keeps
 /// (1 − s) + r̂_i − mean(r̂) (mean weighted by the layers' weight counts, so the global sparsity stays s).
+/// A negative Λ reverses the direction (layers with more outliers keep fewer weights), for the
+/// validation search to try.
 public enum OutlierAllocation {
   /// Per-layer sparsities for `target` from `outlierRatios`; `sizes`: prunable weights per layer.
   public static func sparsities(
@@ -11,8 +13,8 @@ public enum OutlierAllocation {
       throw PruningError.invalidArgument(
         what: "OWL allocation", expected: "one outlier ratio per layer (\(sizes.count))", found: "\(outlierRatios.count)")
     }
-    guard lambda >= 0, lambda < 0.5, lambda.isFinite else {
-      throw PruningError.invalidArgument(what: "OWL lambda", expected: "in [0, 0.5)", found: "\(lambda)")
+    guard abs(lambda) < 0.5, lambda.isFinite else {
+      throw PruningError.invalidArgument(what: "OWL lambda", expected: "in (−0.5, 0.5)", found: "\(lambda)")
     }
     let (lo, hi) = (outlierRatios.min()!, outlierRatios.max()!)
     let spread = hi > lo ? hi - lo : 1

@@ -124,3 +124,23 @@ public func invertLowerTriangularReference(_ l: [Double], n: Int) -> [Double] {
   }
   return x
 }
+
+/// C[n, n] += alpha · XᵀX for X [k, n] row-major (ldx ≥ n): the symmetric rank-k update (BLAS syrk)
+/// on the packed GEMM, column panel by column panel so that only the lower triangle is computed
+/// (about half of a full GEMM's work); the upper triangle is then mirrored from it.
+public func symmetricRankKUpdate(
+  n: Int, k: Int, alpha: Float, x: UnsafePointer<Float>, ldx: Int, c: UnsafeMutablePointer<Float>,
+  threads: Int = .max
+) {
+  let panel = 128
+  for j0 in stride(from: 0, to: n, by: panel) {
+    let jb = min(panel, n - j0)
+    // C[j0..<n, j0..<j0+jb] += alpha · X[:, j0..<n]ᵀ · X[:, j0..<j0+jb]
+    gemm(
+      transA: true, transB: false, m: n - j0, n: jb, k: k, alpha: alpha, a: x + j0, lda: ldx, b: x + j0, ldb: ldx,
+      beta: 1, c: c + j0 * n + j0, ldc: n, threads: threads)
+  }
+  for i in 0..<n {
+    for j in (i + 1)..<max(i + 1, n) { c[i * n + j] = c[j * n + i] }
+  }
+}
