@@ -74,18 +74,29 @@ struct GraphSegments {
 
   /// An executor for segment `s` of `graph` (current weights), whose outputs are its exports plus
   /// `observe` (values to read back, e.g. the inputs of its Linears).
-  func executor(_ s: Int, of graph: Graph, dtypes: [String: DType], observe: [String]) throws -> Executor {
-    let nodes = Array(graph.nodes[ranges[s]])
+  /// With `exporting` false only `observe` is produced, and nodes nothing observed depends on are
+  /// left out (an observation run of a layer skips its down-projection and final LayerNorm).
+  func executor(
+    _ s: Int, of graph: Graph, dtypes: [String: DType], observe: [String], exporting: Bool = true
+  ) throws -> Executor {
+    var outputs = exporting ? exports[s] : []
+    for name in observe where !outputs.contains(name) { outputs.append(name) }
+    // Keep the nodes the outputs depend on (walking the segment backwards).
+    var needed = Set(outputs)
+    var nodes: [Node] = []
+    for node in graph.nodes[ranges[s]].reversed() where node.outputs.contains(where: needed.contains) {
+      nodes.append(node)
+      needed.formUnion(node.inputs)
+    }
+    nodes.reverse()
     var used = Set<String>()
     for node in nodes { used.formUnion(node.inputs) }
     let names = graph.initializerOrder.filter { used.contains($0) }
     var initializers: [String: Tensor] = [:]
     for name in names { initializers[name] = graph.initializers[name] }
-    var outputs = exports[s]
-    for name in observe where !outputs.contains(name) { outputs.append(name) }
     let segment = Graph(
       name: "\(graph.name) segment \(s)", nodes: nodes, initializers: initializers, initializerOrder: names,
-      inputs: imports[s].map { ValueInfo(name: $0, dtype: dtypes[$0] ?? .float32, shape: nil) },
+      inputs: imports[s].filter { used.contains($0) || outputs.contains($0) }.map { ValueInfo(name: $0, dtype: dtypes[$0] ?? .float32, shape: nil) },
       outputs: outputs.map { ValueInfo(name: $0, dtype: .float32, shape: nil) }, opsetVersion: graph.opsetVersion,
       metadata: graph.metadata)
     return try Executor(graph: segment)
@@ -106,10 +117,10 @@ struct GraphSegments {
       }
       dtypes[name] = t.dtype
     }
-    let executor = try self.executor(s, of: graph, dtypes: dtypes, observe: observe)
+    let executor = try self.executor(s, of: graph, dtypes: dtypes, observe: observe, exporting: advance)
     for b in carried.indices {
       var inputs: [String: Tensor] = [:]
-      for name in imports[s] { inputs[name] = carried[b][name] }
+      for info in executor.requiredInputs { inputs[info.name] = carried[b][info.name] }
       let outputs = try executor.run(inputs)
       try onBatch?(b, outputs)
       guard advance else { continue }
