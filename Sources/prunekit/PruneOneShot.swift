@@ -47,6 +47,7 @@ extension PruneCommand {
       options.pattern = p
     }
     var graph = try ModelFile.loadAny(model)
+    _ = try EncoderLayers.find(in: graph)  // a model with no encoder layers fails before any tokenizing
     var texts: [String] = []
     var batches: [CalibrationBatch] = []
     if let calib {

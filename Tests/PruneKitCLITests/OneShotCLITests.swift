@@ -23,7 +23,7 @@ import Testing
     #expect(abs(summary.sparsity - 0.5) < 1e-9 && summary.prunedWeights == 10_616_832)
     let eval = try CLI.run([
       "eval-embeddings", out, "--dense", Self.model, "--texts", "\(Self.tweets):text:1000..1019", "--probe",
-      "\(Self.tweets):text:sentiment:5000..5299", "--probe-where", "confidence>=0.6", "--json",
+      "\(Self.tweets):text:sentiment:5000..", "--probe-where", "confidence>=0.6", "--probe-sample", "300", "--json",
     ])
     #expect(eval.status == 0, "\(eval.output)")
     let result = try JSONDecoder().decode(EmbeddingEvaluation.self, from: Data(eval.stdout.utf8))
