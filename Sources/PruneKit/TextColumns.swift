@@ -84,7 +84,7 @@ extension WordPieceTokenizer {
   public static func forModel(_ modelPath: String, folder: String? = nil) throws -> WordPieceTokenizer {
     if let folder { return try WordPieceTokenizer(folder: folder) }
     var isFolder: ObjCBool = false
-    FileManager.default.fileExists(atPath: modelPath, isDirectory: &isFolder)
+    _ = FileManager.default.fileExists(atPath: modelPath, isDirectory: &isFolder)
     let own = isFolder.boolValue ? modelPath : (modelPath as NSString).deletingLastPathComponent
     let candidates = [own.isEmpty ? "." : own, ((own.isEmpty ? "." : own) as NSString).deletingLastPathComponent]
     for c in candidates where ["vocab.txt", "tokenizer.json"].contains(where: {
