@@ -6,7 +6,17 @@ import Runtime
 /// What `prunekit prune` does, as a library call: one-shot pruning of a loaded graph by the chosen
 /// criterion, scope and pattern, or structured removal of channels or heads.
 public struct PruneOptions: Sendable {
-  public enum Method: String, Sendable, CaseIterable { case magnitude, random, taylor }
+  /// A criterion of `CriterionRegistry` by name (validated there).
+  public struct Method: RawRepresentable, Sendable, Equatable {
+    public var rawValue: String
+    public init?(rawValue: String) {
+      guard CriterionRegistry.names.contains(rawValue) else { return nil }
+      self.rawValue = rawValue
+    }
+    public static let magnitude = Method(rawValue: "magnitude")!
+    public static let random = Method(rawValue: "random")!
+    public static let taylor = Method(rawValue: "taylor")!
+  }
   public enum Structure: String, Sendable, CaseIterable { case channels, heads }
 
   public var method: Method = .magnitude
@@ -239,23 +249,21 @@ public enum PruneRecipe {
   static func criterion(
     _ options: PruneOptions, graph: Graph, parameters: [String], gradients: (any GradientSource)?
   ) throws -> any ImportanceCriterion {
-    switch options.method {
-    case .magnitude: return MagnitudeImportance()
-    case .random: return RandomImportance(seed: options.seed)
-    case .taylor:
-      guard var source = gradients else {
-        throw PruningError.invalidArgument(
-          what: "--method taylor", expected: "gradients from training data (--data)", found: "no data")
-      }
+    let entry = try CriterionRegistry.named(options.method.rawValue)
+    guard let make = entry.scores else {
+      throw PruningError.invalidArgument(
+        what: "--method \(entry.name)", expected: "calibration texts (--calib FILE.csv:COLUMN[:ROWS])",
+        found: "none; \(entry.name) prunes layer by layer from calibration data")
+    }
+    var inputs = CriterionInputs(graph: graph, seed: options.seed)
+    if entry.needs == .gradients, var source = gradients {
       // Structured groups also read biases and norm parameters: ask for every float initializer.
       let names =
         options.structure == nil
-        ? parameters
-        : graph.initializerOrder.filter {
-          graph.initializers[$0]?.dtype == .float32
-        }
-      return TaylorImportance(gradients: try source.gradients(of: graph, for: names))
+        ? parameters : graph.initializerOrder.filter { graph.initializers[$0]?.dtype == .float32 }
+      inputs.gradients = try source.gradients(of: graph, for: names)
     }
+    return try make(inputs)
   }
 
   /// `before`: the graph as pruned (names of untied copies); `original`: as loaded (costs).

@@ -29,7 +29,9 @@ struct PruneCommand: ParsableCommand {
   @Argument(help: "Model file (.onnx, .safetensors, Hugging Face folder, .pkz); lenet300/lenet5 with --schedule.")
   var model: String
 
-  @Option(help: "Importance: magnitude | random | taylor (default magnitude).")
+  @Option(help: ArgumentHelp(
+    "Importance criterion: \(CriterionRegistry.names.joined(separator: " | ")) (default magnitude).",
+    discussion: CriterionRegistry.help))
   var method: String?
 
   @Option(help: "Threshold scope for unstructured pruning: layer | global (default layer).")
@@ -100,6 +102,22 @@ struct PruneCommand: ParsableCommand {
   @Flag(name: [.customLong("print-groups"), .customLong("groups")], help: "Print the coupled groups (structured).")
   var printGroups = false
 
+  // One-shot pruning of transformer encoders from calibration texts (wanda, sparsegpt; PruneOneShot.swift).
+  @Option(help: "Calibration texts for wanda/sparsegpt: FILE.csv:COLUMN[:ROWS], ROWS e.g. 0..127.") var calib: String?
+  @Option(help: "Per-layer sparsity with --calib: uniform | owl (outlier-weighted, Yin et al. 2024; default uniform).")
+  var allocation: String?
+  @Option(parsing: .unconditional, help: "OWL: Λ, the largest deviation of a layer's sparsity from --sparsity.")
+  var owlLambda: Double?
+  @Option(parsing: .unconditional, help: "OWL: outlier threshold M (× the layer's mean Wanda score).")
+  var owlThreshold: Double?
+  @Option(parsing: .unconditional, help: "With --calib: tokens per text, longer texts truncated (default 128).")
+  var maxLength: Int?
+  @Option(help: "Tokenizer folder (vocab.txt or tokenizer.json); default: beside the model.") var tokenizer: String?
+  @Flag(help: "With --calib: prune a layer's Linears group by group, each from inputs through the pruned ones.")
+  var trueSequential = false
+  @Option(help: "With --calib: sparsity offsets per Linear role, e.g. query=0.1,key=0.1 (centred per layer).")
+  var roleOffsets: String?
+
   @OptionGroup var format: JSONOption
   var json: Bool { format.json }
 
@@ -150,7 +168,7 @@ struct PruneCommand: ParsableCommand {
       throw ValidationError("--schedule \(schedule): expected oneshot, iterative or gradual")
     }
     if let method, PruneOptions.Method(rawValue: method) == nil {
-      let known = PruneOptions.Method.allCases.map(\.rawValue).joined(separator: ", ")
+      let known = CriterionRegistry.names.joined(separator: ", ")
       throw ValidationError("--method \(method): expected one of \(known)")
     }
     if let scope, PruningScope(rawValue: scope) == nil {
@@ -184,6 +202,17 @@ struct PruneCommand: ParsableCommand {
       "--epochs": epochs != nil, "--ramp-epochs": rampEpochs != nil, "--updates-per-epoch": updatesPerEpoch != nil,
     ]
     let training = ["--lr": lr != nil, "--dense-epochs": denseEpochs != nil, "--limit": limit != nil]
+    let calibrationOnly = [
+      "--allocation": allocation != nil, "--owl-lambda": owlLambda != nil, "--owl-threshold": owlThreshold != nil,
+      "--max-length": maxLength != nil, "--tokenizer": tokenizer != nil, "--true-sequential": trueSequential,
+      "--role-offsets": roleOffsets != nil,
+    ]
+    if calib == nil {
+      try OptionCheck.inapplicable(calibrationOnly, because: "they apply with --calib (one-shot pruning from texts)")
+    }
+    if schedule != "oneshot" && calib != nil {
+      throw ValidationError("--calib: calibration texts apply to one-shot pruning only (drop --schedule \(schedule))")
+    }
     switch schedule {
     case "iterative":
       try OptionCheck.inapplicable(gradualOnly, because: "they apply with --schedule gradual only")
@@ -204,17 +233,20 @@ struct PruneCommand: ParsableCommand {
       try OptionCheck.inapplicable(
         iterativeOnly.merging(gradualOnly) { $0 || $1 }.merging(training) { $0 || $1 },
         because: "they apply with --schedule iterative or gradual")
-      if data != nil && method != "taylor" {
+      if data != nil && (try? CriterionRegistry.named(method ?? "magnitude"))?.needs != .gradients {
         throw ValidationError(
-          "--data: one-shot pruning reads data only for --method taylor (or give --schedule iterative|gradual)")
+          "--data: one-shot pruning reads data only for --method taylor or movement "
+            + "(or give --schedule iterative|gradual; wanda/sparsegpt read --calib)")
       }
     }
   }
 
   func run() throws {
+    let methodName = method ?? "magnitude"
+    if calib != nil || (try? CriterionRegistry.named(methodName))?.needs == .calibration { return try runOneShot() }
     var options = PruneOptions()
     let s = PruningScope(rawValue: scope ?? "layer")!
-    options.method = PruneOptions.Method(rawValue: method ?? "magnitude")!
+    options.method = PruneOptions.Method(rawValue: methodName)!
     options.scope = s
     options.sparsity = sparsity ?? 0.5
     options.ratio = ratio ?? 0.5

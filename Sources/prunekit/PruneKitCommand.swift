@@ -29,6 +29,7 @@ struct PruneKitCommand: ParsableCommand {
       ConvertCommand.self,
       InspectCommand.self,
       RunCommand.self,
+      EvalEmbeddingsCommand.self,
     ])
 
   /// Applies the shared option groups a command declares (`--quiet/--verbose`, `--threads`) before

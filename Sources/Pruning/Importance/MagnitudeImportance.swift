@@ -20,3 +20,33 @@ public struct MagnitudeImportance: ImportanceCriterion, Sendable {
     }
   }
 }
+
+/// Magnitude as a layer-wise criterion (the one-shot baseline, no calibration used): per matrix, the
+/// int(count·s) smallest |W| go (lower index first on ties); N:M: the M−N smallest of each group of M
+/// consecutive inputs of a row.
+extension MagnitudeImportance: LayerwiseCriterion {
+  public var needsHessian: Bool { false }
+
+  public func prune(
+    weights: inout [Float], rows: Int, cols: Int, calibration: LinearCalibration, target: LayerTarget,
+    parameter: String
+  ) throws -> (mask: [Float], report: LinearPruneReport) {
+    try target.check(cols: cols, parameter: parameter)
+    let magnitudes = weights.map { abs($0) }
+    var mask: [Float]
+    switch target {
+    case .sparsity(let s):
+      mask = [Float](repeating: 1, count: weights.count)
+      var scratch: [Float] = []
+      magnitudes.withUnsafeBufferPointer { m in
+        mask.withUnsafeMutableBufferPointer {
+          maskLowest(m, k: Int(Double(weights.count) * s), into: $0, scratch: &scratch)
+        }
+      }
+    case .nOfM:
+      mask = maskPerRow(magnitudes, rows: rows, cols: cols, target: target)
+    }
+    let s = applyMask(mask, to: &weights)
+    return (mask, LinearPruneReport(weight: parameter, sparsity: s))
+  }
+}

@@ -1,0 +1,87 @@
+import ArgumentParser
+import Foundation
+import PruneKit
+
+/// `prunekit eval-embeddings MODEL… --dense DENSE --texts FILE.csv:COLUMN[:ROWS] [--probe …] [--json]`
+struct EvalEmbeddingsCommand: ParsableCommand {
+  static let configuration = CommandConfiguration(
+    commandName: "eval-embeddings",
+    abstract: "Embedding fidelity and linear-probe accuracy of (pruned) sentence-embedding models vs the dense one.",
+    discussion: """
+      Embeddings: mean of the last hidden state over the attention mask, L2-normalised (sentence-transformers).
+      Fidelity: cosine to the dense model's embedding of the same text (mean, min). Probe: multinomial logistic
+      regression (L2, C = 1, intercept unpenalised, L-BFGS to convergence) on each model's own embeddings of
+      the probe-train texts; accuracy on probe-test and flips (test texts whose class differs from the dense
+      model's probe). Any BERT-style model PruneKit runs: ONNX, safetensors + config.json, .pkz.
+      Example (the protocol of docs/oneshot-pruning.md):
+        prunekit eval-embeddings pruned.onnx --dense model.onnx --texts tweets.csv:text:1000..2999 \\
+          --probe tweets.csv:text:sentiment:5000.. --probe-where 'confidence>=0.6' --probe-sample 6000
+      """)
+
+  @Argument(help: "Models to evaluate (.onnx, .safetensors with config.json, .pkz).")
+  var models: [String] = []
+
+  @Option(help: "The dense reference model.") var dense: String
+  @Option(help: "Fidelity texts: FILE.csv:COLUMN[:ROWS] (ROWS: A..B inclusive, A..<B, A.., N).") var texts: String
+  @Option(help: "Probe data: FILE.csv:TEXT:LABEL[:ROWS].") var probe: String?
+  @Option(help: "Probe pool filter on a numeric column, e.g. 'confidence>=0.6' (empty values fail).")
+  var probeWhere: String?
+  @Option(parsing: .unconditional, help: "Probe: an evenly spaced sample of this many pool rows (every third to test).")
+  var probeSample: Int?
+  @Option(parsing: .unconditional, help: "Tokens per text (longer texts are truncated).") var maxLength: Int = 256
+  @Option(help: "Tokenizer folder (vocab.txt or tokenizer.json); default: beside the dense model.") var tokenizer: String?
+  @OptionGroup var format: JSONOption
+  var json: Bool { format.json }
+  @OptionGroup var verbosity: VerbosityOptions
+  @OptionGroup var threads: ThreadsOption
+
+  func validate() throws {
+    try OptionCheck.int(maxLength, "--max-length", in: 2...8192)
+    try OptionCheck.int(probeSample, "--probe-sample", in: 3...Int(Int32.max))
+    if probe == nil && (probeWhere != nil || probeSample != nil) {
+      throw ValidationError("--probe-where and --probe-sample need --probe FILE.csv:TEXT:LABEL[:ROWS]")
+    }
+  }
+
+  func run() throws {
+    let fidelity = try CSVColumnSpec(parsing: texts, option: "--texts", columnCount: 1).read(option: "--texts")
+    let probeData = try probe.map { try readProbe($0) }
+    let words = try WordPieceTokenizer.forModel(dense, folder: tokenizer)
+    let denseGraph = try ModelFile.loadAny(dense)
+    let graphs = try models.map { (name: $0, graph: try ModelFile.loadAny($0)) }
+    let result = try EmbeddingEvaluationRecipe.evaluate(
+      dense: (dense, denseGraph), models: graphs, tokenizer: words, texts: fidelity.values[0], probe: probeData,
+      maxLength: maxLength, progress: note)
+    if json { return try JSONOutput.print(result, command: "eval-embeddings") }
+    var header = "model".padding(toLength: 44, withPad: " ", startingAt: 0) + "fidelity cos   min"
+    if probeData != nil { header += "   probe-test cos  probe acc   flips" }
+    print(header)
+    for s in [result.dense] + result.models {
+      var line = String(s.model.suffix(43)).padding(toLength: 44, withPad: " ", startingAt: 0)
+        + String(format: "%12.4f  %6.4f", s.fidelity.mean, s.fidelity.min)
+      if let c = s.probeTestCosine, let a = s.probeAccuracy, let f = s.flips {
+        line += String(format: "  %15.4f  %8.2f%%  %5.1f%%", c, 100 * a, 100 * f)
+      }
+      print(line)
+    }
+    var footer = "\(result.fidelityTexts) fidelity texts"
+    if let train = result.probeTrain, let test = result.probeTest, let m = result.majorityBaseline {
+      footer += String(
+        format: "; probe %d train / %d test, classes %@, majority baseline %.2f%%", train, test,
+        (result.classes ?? []).joined(separator: "/"), 100 * m)
+    }
+    print(footer)
+  }
+
+  func readProbe(_ argument: String) throws -> ProbeData {
+    var spec = try CSVColumnSpec(parsing: argument, option: "--probe", columnCount: 2)
+    let filter = try probeWhere.map { try RowFilter(parsing: $0, option: "--probe-where") }
+    if let filter { spec.columns.append(filter.column) }
+    let values = try spec.read(option: "--probe").values
+    var pool: [(text: String, label: String)] = []
+    for i in values[0].indices where filter == nil || filter!.accepts(values[2][i]) {
+      pool.append((values[0][i], values[1][i]))
+    }
+    return try ProbeData(pool: pool, sample: probeSample)
+  }
+}
