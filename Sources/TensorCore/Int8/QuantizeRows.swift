@@ -5,27 +5,29 @@
 ///     q = clamp(round_half_even(x / s), −127, 127)           Div → Round → Clip → Cast(int8)
 ///
 /// stored as u8 q + 128 (the int8 kernels multiply u8 by s8; zero point 128 undoes the shift), rows
-/// of `ldq` ≥ k bytes, bytes k..<ldq set to 128 (= 0). NaN elements quantize as 0.
+/// of `ldq` ≥ k bytes, bytes k..<ldq set to 128 (= 0). NaN elements quantize as 0. With `fixedScale`
+/// (static quantization from calibration) every row uses that scale instead.
 public func quantizeRowsSymmetric(
   x: UnsafePointer<Float>, m: Int, k: Int, ldx: Int, q: UnsafeMutablePointer<UInt8>, ldq: Int,
-  scales: UnsafeMutablePointer<Float>, zeros: UnsafeMutablePointer<Int32>
+  scales: UnsafeMutablePointer<Float>, zeros: UnsafeMutablePointer<Int32>, fixedScale: Float? = nil
 ) {
   precondition(ldq >= k && ldx >= k, "quantizeRowsSymmetric: k=\(k) ldx=\(ldx) ldq=\(ldq)")
   for i in 0..<m {
     let row = x + i * ldx
     let out = q + i * ldq
     var peak = SIMD16<Float>()
-    var p = 0
+    var p = fixedScale == nil ? 0 : k
     while p + 16 <= k {
-      peak = pointwiseMax(peak, abs(UnsafeRawPointer(row + p).loadUnaligned(as: SIMD16<Float>.self)))
+      let v = UnsafeRawPointer(row + p).loadUnaligned(as: SIMD16<Float>.self)
+      peak = pointwiseMax(peak, pointwiseMax(v, -v))
       p += 16
     }
     var maxAbs = peak.max()
     while p < k {
-      maxAbs = Swift.max(maxAbs, abs(row[p]))
+      maxAbs = Swift.max(maxAbs, row[p].magnitude)
       p += 1
     }
-    let s = Swift.max(maxAbs / 127, rowScaleFloor)
+    let s = fixedScale ?? Swift.max(maxAbs / 127, rowScaleFloor)
     scales[i] = s
     zeros[i] = 128
     let vs = SIMD16<Float>(repeating: s)
