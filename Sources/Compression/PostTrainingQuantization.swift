@@ -99,20 +99,20 @@ public func quantizeForInt8Execution(_ graph: Graph, options: Int8QuantizationOp
     let p = node.name.isEmpty ? "linear\(nodes.count)" : node.name
     let wq = node.inputs[1] + "_int8"
     let sw = node.inputs[1] + "_scale"
-    g.initializers[wq] = try Tensor(shape: [k, n], dtype: .int8, bytes: q.map { UInt8(bitPattern: $0) })
-    g.initializers[sw] = Tensor(shape: [scales.count], floats: scales)
+    g.setInitializer(wq, try Tensor(shape: [k, n], dtype: .int8, bytes: q.map { UInt8(bitPattern: $0) }))
+    g.setInitializer(sw, Tensor(shape: [scales.count], floats: scales))
     let x = node.inputs[0]
     var chain: [Node] = []
     let scale: String
     if let s = options.activationScales[node.name] {
       scale = p + "/activation_scale"
-      g.initializers[scale] = Tensor(shape: [], floats: [s])
+      g.setInitializer(scale, Tensor(shape: [], floats: [s]))
     } else {
       scale = p + "/scale"
       var reduce = Node(name: p + "/reduce", opType: "ReduceMax", inputs: [p + "/abs"], outputs: [p + "/max"])
       if graph.opsetVersion >= 18 {
         reduce.inputs.append("quant/axes")
-        g.initializers["quant/axes"] = Tensor(shape: [1], int64s: [-1])
+        g.setInitializer("quant/axes", Tensor(shape: [1], int64s: [-1]))
       } else {
         reduce.attributes["axes"] = .ints([-1])
       }
@@ -148,7 +148,7 @@ public func quantizeForInt8Execution(_ graph: Graph, options: Int8QuantizationOp
         activations: options.activationScales[node.name] == nil ? "dynamic" : "static", maxWeightError: error))
   }
   if usedConstants {
-    for (name, v) in constants { g.initializers[name] = Tensor(shape: [], floats: [v]) }
+    for (name, v) in constants { g.setInitializer(name, Tensor(shape: [], floats: [v])) }
   }
   g.nodes = nodes
   return (g, reports)
