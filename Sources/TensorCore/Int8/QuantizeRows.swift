@@ -9,43 +9,51 @@
 /// (static quantization from calibration) every row uses that scale instead.
 public func quantizeRowsSymmetric(
   x: UnsafePointer<Float>, m: Int, k: Int, ldx: Int, q: UnsafeMutablePointer<UInt8>, ldq: Int,
-  scales: UnsafeMutablePointer<Float>, zeros: UnsafeMutablePointer<Int32>, fixedScale: Float? = nil
+  scales: UnsafeMutablePointer<Float>, zeros: UnsafeMutablePointer<Int32>, fixedScale: Float? = nil,
+  threads: Int = .max
 ) {
   precondition(ldq >= k && ldx >= k, "quantizeRowsSymmetric: k=\(k) ldx=\(ldx) ldq=\(ldq)")
+  // Rows split between threads when there is enough work (rows are independent).
+  let parts = m * k >= 1 << 16 ? Swift.max(1, Swift.min(threads, ThreadPool.shared.threadCount, m)) : 1
+  if parts > 1 {
+    let (X, Q, S, Z) = (SendableConstPointer(x), SendablePointer(q), SendablePointer(scales), SendablePointer(zeros))
+    ThreadPool.shared.parallelFor(parts, threads: parts) { part in
+      let (start, end) = (m * part / parts, m * (part + 1) / parts)
+      quantizeRowsSymmetric(
+        x: X.base + start * ldx, m: end - start, k: k, ldx: ldx, q: Q.base + start * ldq, ldq: ldq,
+        scales: S.base + start, zeros: Z.base + start, fixedScale: fixedScale, threads: 1)
+    }
+    return
+  }
   for i in 0..<m {
     let row = x + i * ldx
     let out = q + i * ldq
-    var peak = SIMD16<Float>()
-    var p = fixedScale == nil ? 0 : k
-    while p + 16 <= k {
-      let v = UnsafeRawPointer(row + p).loadUnaligned(as: SIMD16<Float>.self)
-      peak = pointwiseMax(peak, pointwiseMax(v, -v))
-      p += 16
-    }
-    var maxAbs = peak.max()
-    while p < k {
-      maxAbs = Swift.max(maxAbs, row[p].magnitude)
-      p += 1
-    }
-    let s = fixedScale ?? Swift.max(maxAbs / 127, rowScaleFloor)
+    let s = fixedScale ?? Swift.max(maxMagnitude(row, count: k) / 127, rowScaleFloor)
     scales[i] = s
     zeros[i] = 128
-    let vs = SIMD16<Float>(repeating: s)
-    p = 0
-    while p + 16 <= k {
-      var v = (UnsafeRawPointer(row + p).loadUnaligned(as: SIMD16<Float>.self) / vs).rounded(.toNearestOrEven)
-      v = v.replacing(with: 0, where: .!(v .== v))
-      v = v.clamped(lowerBound: SIMD16(repeating: -127), upperBound: SIMD16(repeating: 127))
-      let b = SIMD16<UInt8>(truncatingIfNeeded: SIMD16<Int32>(v) &+ 128)
-      UnsafeMutableRawPointer(out + p).storeBytes(of: b, as: SIMD16<UInt8>.self)
-      p += 16
-    }
-    while p < k {
-      out[p] = UInt8(quantizeSymmetric(row[p], scale: s) + 128)
-      p += 1
+    // Plain loops the compiler vectorises: clamp(round(x / s)) = round(clamp(x / s)) for integer
+    // bounds, and adding 1.5·2²³ rounds a |v| ≤ 2²² half to even into the low bits of the float.
+    for p in 0..<k {
+      var v = row[p] / s
+      v = v == v ? v : 0
+      v = Swift.min(Swift.max(v, -127), 127)
+      out[p] = UInt8(truncatingIfNeeded: (v + roundingMagic).bitPattern &+ 128)
     }
     for t in k..<ldq { out[t] = 128 }
   }
+}
+
+/// 1.5·2²³: v + roundingMagic holds round_half_even(v) in its low mantissa bits for |v| ≤ 2²².
+let roundingMagic: Float = 12_582_912
+
+/// max_p |row[p]| as the largest bit pattern with the sign cleared (non-negative floats order like
+/// their bits; an integer maximum vectorises where a float one does not). NaN counts as the largest.
+@inline(__always)
+func maxMagnitude(_ row: UnsafePointer<Float>, count: Int) -> Float {
+  var peak: UInt32 = 0
+  let bits = UnsafeRawPointer(row).assumingMemoryBound(to: UInt32.self)
+  for p in 0..<count { peak = Swift.max(peak, bits[p] & 0x7FFF_FFFF) }
+  return Float(bitPattern: peak)
 }
 
 /// The smallest row scale (an all-zero row still divides by a positive number): the `Max` floor of
