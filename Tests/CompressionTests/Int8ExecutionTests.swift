@@ -157,6 +157,22 @@ func run(_ graph: Graph, _ x: Tensor, optimize: Bool) throws -> [Float] {
     #expect("\(error!)".contains("qconv_7") && "\(error!)".contains("QLinearMatMul"), "\(error!)")
   }
 
+  /// onnxruntime 1.32's DynamicQuantizeLinear on the same values (ties at .5 round half to even), from
+  /// `onnx.helper` one-node graphs run with onnxruntime.InferenceSession.
+  @Test(arguments: [
+    ([-1, 0, 0.5, 2, 0.0058823529, 0.017647058, -0.99, 1.5, -0.2] as [Float], [0, 85, 127, 255, 85, 86, 1, 213, 68] as [UInt8], Float(0.01176471), UInt8(85)),
+    ([0.3, 1.7, 2.2, 0, 0.1, 5, 0.7, 0.9, 4], [15, 87, 112, 0, 5, 255, 36, 46, 204], Float(0.01960784), UInt8(0)),
+  ])
+  func dynamicQuantizeLinearMatchesOnnxruntime(x: [Float], q: [UInt8], scale: Float, zero: UInt8) throws {
+    let ctx = OpContext(
+      node: Node(name: "dq", opType: "DynamicQuantizeLinear", inputs: ["x"], outputs: ["y", "s", "z"]), opset: 17,
+      inputs: [Tensor(shape: [x.count], floats: x)])
+    let out = try QuantizeOps.dynamicQuantizeLinear(ctx)
+    #expect(out[0].rawBytes == q)
+    #expect(abs(out[1].floats[0] - scale) <= 1e-7)
+    #expect(out[2].rawBytes == [zero])
+  }
+
   @Test func quantizeRefusesBadStaticScales() throws {
     #expect(throws: CompressionError.self) {
       try quantizeForInt8Execution(int8TestGraph(), options: Int8QuantizationOptions(activationScales: ["fc1": .nan]))

@@ -99,15 +99,30 @@ enum QuantizeOps {
   static func dynamicQuantizeLinear(_ ctx: OpContext) throws -> [Tensor] {
     let x = try ctx.floatInput(0)
     let v = x.floats
-    let lo = min(0, v.min() ?? 0)
-    let hi = max(0, v.max() ?? 0)
-    guard lo.isFinite, hi.isFinite else {
-      throw ModelGraphError.invalidModel("node '\(ctx.node.name)': input '\(ctx.node.inputs[0])' holds a non-finite value; its scale would be \(hi - lo)")
+    var (lo, hi): (Float, Float) = (0, 0)
+    for e in v {  // NaN fails both comparisons and is caught below through lo/hi staying finite
+      lo = e < lo ? e : lo
+      hi = e > hi ? e : hi
+    }
+    guard lo.isFinite, hi.isFinite, !v.contains(where: { $0.isNaN }) else {
+      throw ModelGraphError.invalidModel(
+        "node '\(ctx.node.name)': input '\(ctx.node.inputs[0])' holds a non-finite value; DynamicQuantizeLinear needs a finite range")
     }
     var scale = (hi - lo) / 255
     if scale == 0 { scale = 1 }  // all zeros: any scale, q = z = 0
-    let zero = Float(max(0, min(255, (-lo / scale).rounded(.toNearestOrEven))))
-    let q = v.map { UInt8(max(0, min(255, ($0 / scale).rounded(.toNearestOrEven) + zero))) }
+    let zero = max(0, min(255, (-lo / scale).rounded(.toNearestOrEven)))
+    // saturate(round(x / s) + z): clamping x / s to [−z, 255 − z] first is the same for integer z;
+    // adding 1.5·2²³ leaves round_half_even(x / s) in the low bits, to which z is added (a loop the
+    // compiler vectorises).
+    let (low, high) = (-zero, 255 - zero)
+    let z = UInt32(zero)
+    let q = [UInt8](unsafeUninitializedCapacity: v.count) { out, initialized in
+      for i in 0..<v.count {
+        let t = min(max(v[i] / scale, low), high)
+        out[i] = UInt8(truncatingIfNeeded: (t + 12_582_912).bitPattern &+ z)
+      }
+      initialized = v.count
+    }
     return [
       try Tensor(shape: x.shape, dtype: .uint8, bytes: q), Tensor(shape: [], floats: [scale]),
       try Tensor(shape: [], dtype: .uint8, bytes: [UInt8(zero)]),

@@ -12,8 +12,10 @@ public enum LinearKernel: Sendable, Hashable, Codable, CustomStringConvertible {
   case blocked
   /// N:M packed (2:4, 4:8).
   case nm(keep: Int, group: Int)
+  /// The int8 GEMM (`Int8MatMul` layers of a quantized model: s8 weights, u8 activations).
+  case int8
 
-  public var description: String { layout?.description ?? "dense" }
+  public var description: String { self == .int8 ? "int8" : layout?.description ?? "dense" }
 
   /// Parses `dense`, `csr`, `csc`, `blocked`, `2:4`, `nm` (= 2:4)…; nil for anything else.
   public init?(parsing text: String) {
@@ -31,7 +33,7 @@ public enum LinearKernel: Sendable, Hashable, Codable, CustomStringConvertible {
 
   public var layout: SparseMatrix.Layout? {
     switch self {
-    case .dense: return nil
+    case .dense, .int8: return nil
     case .csr: return .csr
     case .csc: return .csc
     case .blocked: return .blocked
