@@ -29,8 +29,9 @@ public func gemmInt8(
   let slivers = (b.n + nr - 1) / nr
   let rowTiles = (m + mr - 1) / mr
   let parts = m * b.n * b.k >= gemmParallelMinimumMACs ? min(threads, ThreadPool.shared.threadCount) : 1
-  // Split the column slivers between threads when there are enough, else the row tiles.
-  let bySlivers = slivers >= parts * 2 || slivers >= rowTiles
+  // Split the row tiles between threads when there are enough (each thread reads all of B, which
+  // the packing made small, and only its own rows of A and C), else the column slivers.
+  let bySlivers = rowTiles < parts * 4 && slivers >= rowTiles
   let units = bySlivers ? slivers : rowTiles
   let (A, C, S, Z) = (SendableConstPointer(a), SendablePointer(c), SendableConstPointer(rowScales), SendableConstPointer(rowZeros))
   let body = { (part: Int) in
