@@ -99,33 +99,13 @@ enum Int8Linear {
       throw ctx.shapeError(expected: "[..., \(b.k)]", found: "\(a.shape)")
     }
     let m = a.count / max(b.k, 1)
-    let outShape = Array(a.shape.dropLast()) + [b.n]
     let (q, scales, zeros) = try quantizedRows(ctx, k: b.k, ld: b.paddedK)
-    let bias = ctx.node.inputs.count > 3 ? ctx.optionalInput(3) : nil
-    if let bias, bias.count != b.n || bias.dtype != .float32 {
-      throw ctx.shapeError(expected: "bias of \(b.n) float32 elements", found: "\(bias.shape)")
+    return try LinearOps.linearOutput(
+      ctx, m: m, n: b.n, outShape: Array(a.shape.dropLast()) + [b.n], biasIndex: 3, residualIndex: 4,
+      activation: LinearOps.epilogueActivation(ctx)
+    ) { y, epilogue in
+      gemmInt8(
+        m: m, a: q, lda: b.paddedK, rowScales: scales, rowZeros: zeros, b: b, c: y, ldc: b.n, epilogue: epilogue)
     }
-    let residual = ctx.node.inputs.count > 4 ? ctx.optionalInput(4) : nil
-    if let residual, residual.dtype != .float32 {
-      throw ctx.dtypeError(input: 4, expected: "float32", found: residual.dtype)
-    }
-    let residualValues = residual.flatMap { $0.shape == outShape ? $0.floats : nil }
-    let activation = try LinearOps.epilogueActivation(ctx)
-    let count = m * b.n
-    let out = [Float](unsafeUninitializedCapacity: count) { buffer, initialized in
-      LinearOps.withOptionalPointer(bias?.floats ?? []) { biasPointer in
-        LinearOps.withOptionalPointer(residualValues ?? []) { residualPointer in
-          let epilogue = GEMMEpilogue(
-            bias: biasPointer, activation: activation, residual: residualPointer, residualLD: b.n)
-          gemmInt8(
-            m: m, a: q, lda: b.paddedK, rowScales: scales, rowZeros: zeros, b: b, c: buffer.baseAddress!,
-            ldc: b.n, epilogue: epilogue)
-        }
-      }
-      initialized = count
-    }
-    let y = Tensor(shape: outShape, floats: out)
-    guard let residual, residualValues == nil else { return y }
-    return try LinearOps.addBroadcastResidual(y, residual, ctx)
   }
 }

@@ -35,35 +35,29 @@ public struct PackedInt8Matrix: Sendable {
     var sums = [Int32](repeating: 0, count: n)
     for p in 0..<k { for j in 0..<n { sums[j] += Int32(at(p, j)) } }
     columnSums = sums
+    // Slivers of nr columns, each [⌈k/group⌉][nr][group]: `group` consecutive k of a column per lane.
+    func slivers<T: Numeric>(nr: Int, group: Int, _: T.Type, _ convert: (Int8) -> T) -> [T] {
+      let steps = (k + group - 1) / group
+      let count = (n + nr - 1) / nr
+      var packed = [T](repeating: 0, count: count * steps * nr * group)
+      for s in 0..<count {
+        for q in 0..<steps {
+          for c in 0..<nr where s * nr + c < n {
+            for t in 0..<group where q * group + t < k {
+              packed[((s * steps + q) * nr + c) * group + t] = convert(at(q * group + t, s * nr + c))
+            }
+          }
+        }
+      }
+      return packed
+    }
     switch kernel {
     case .avx512:
-      let (nr, kq) = (vnniKernelColumns, (k + 3) / 4)
-      let slivers = (n + nr - 1) / nr
-      var packed = [Int8](repeating: 0, count: slivers * kq * nr * 4)
-      for s in 0..<slivers {
-        for q in 0..<kq {
-          for c in 0..<nr where s * nr + c < n {
-            for t in 0..<4 where q * 4 + t < k {
-              packed[((s * kq + q) * nr + c) * 4 + t] = at(q * 4 + t, s * nr + c)
-            }
-          }
-        }
-      }
-      (bytes, words, sliverColumns, paddedK) = (packed, [], nr, kq * 4)
+      bytes = slivers(nr: vnniKernelColumns, group: 4, Int8.self) { $0 }
+      (words, sliverColumns, paddedK) = ([], vnniKernelColumns, (k + 3) / 4 * 4)
     case .avx2:
-      let (nr, kh) = (int8AVX2KernelColumns, (k + 1) / 2)
-      let slivers = (n + nr - 1) / nr
-      var packed = [Int16](repeating: 0, count: slivers * kh * nr * 2)
-      for s in 0..<slivers {
-        for h in 0..<kh {
-          for c in 0..<nr where s * nr + c < n {
-            for t in 0..<2 where h * 2 + t < k {
-              packed[((s * kh + h) * nr + c) * 2 + t] = Int16(at(h * 2 + t, s * nr + c))
-            }
-          }
-        }
-      }
-      (bytes, words, sliverColumns, paddedK) = ([], packed, nr, kh * 2)
+      words = slivers(nr: int8AVX2KernelColumns, group: 2, Int16.self) { Int16($0) }
+      (bytes, sliverColumns, paddedK) = ([], int8AVX2KernelColumns, (k + 1) / 2 * 2)
     case .reference:
       var plain = [Int8](repeating: 0, count: k * n)
       for p in 0..<k { for j in 0..<n { plain[p * n + j] = at(p, j) } }
