@@ -56,7 +56,7 @@ enum Int8Linear {
   static func quantizedRows(_ ctx: OpContext, k: Int, ld: Int) throws -> (q: [UInt8], scales: [Float], zeros: [Int32]) {
     let a = try ctx.input(0)
     let m = a.count / max(k, 1)
-    var q = [UInt8](repeating: 0, count: max(m * ld, 1))
+    var q: [UInt8]
     var scales = [Float](repeating: 0, count: m)
     var zeros = [Int32](repeating: 128, count: m)
     switch try ctx.string("quantization", default: "row") {
@@ -68,9 +68,15 @@ enum Int8Linear {
         guard s.count == 1 else { throw ctx.shapeError(expected: "a scalar activation scale", found: "\(s.count) values") }
         fixed = s[0]
       }
-      a.floats.withUnsafeBufferPointer { x in
-        quantizeRowsSymmetric(
-          x: x.baseAddress!, m: m, k: k, ldx: k, q: &q, ldq: ld, scales: &scales, zeros: &zeros, fixedScale: fixed)
+      // Every byte (padding too) is written by the quantizer: no zero fill of a fresh buffer.
+      q = [UInt8](unsafeUninitializedCapacity: max(m * ld, 1)) { buffer, initialized in
+        buffer[0] = 128
+        a.floats.withUnsafeBufferPointer { x in
+          quantizeRowsSymmetric(
+            x: x.baseAddress!, m: m, k: k, ldx: k, q: buffer.baseAddress!, ldq: ld, scales: &scales, zeros: &zeros,
+            fixedScale: fixed)
+        }
+        initialized = max(m * ld, 1)
       }
     case "tensor":
       guard a.dtype == .uint8 || a.dtype == .int8, case .bytes(_, let raw) = a.storage else {
@@ -83,6 +89,7 @@ enum Int8Linear {
       }
       // int8 activations become uint8 by adding 128 to the values and to the zero point.
       let shift: UInt8 = a.dtype == .int8 ? 128 : 0
+      q = [UInt8](repeating: 0, count: max(m * ld, 1))
       for i in 0..<m { for p in 0..<k { q[i * ld + p] = raw[i * k + p] &+ shift } }
       scales = [Float](repeating: s[0], count: m)
       zeros = [Int32](repeating: Int32(z[0]) + Int32(shift), count: m)
