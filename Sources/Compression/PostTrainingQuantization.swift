@@ -45,7 +45,9 @@ public func quantizeWeightSymmetric(_ w: [Float], k: Int, n: Int, transposed: Bo
 ) {
   func at(_ p: Int, _ j: Int) -> Float { transposed ? w[j * k + p] : w[p * n + j] }
   var peak = [Float](repeating: 0, count: perChannel ? n : 1)
-  for p in 0..<k { for j in 0..<n { peak[perChannel ? j : 0] = max(peak[perChannel ? j : 0], abs(at(p, j))) } }
+  for p in 0..<k {
+    for j in 0..<n { peak[perChannel ? j : 0] = max(peak[perChannel ? j : 0], abs(at(p, j))) }
+  }
   // An all-zero channel gets scale 1 (its values are 0 whatever the scale; a zero scale is invalid).
   let scales = peak.map { $0 > 0 && $0.isFinite ? $0 / 127 : 1 }
   var q = [Int8](repeating: 0, count: k * n)
@@ -59,12 +61,15 @@ public func quantizeWeightSymmetric(_ w: [Float], k: Int, n: Int, transposed: Bo
 }
 
 /// The graph with every eligible linear layer quantized, and a report per layer.
-public func quantizeForInt8Execution(_ graph: Graph, options: Int8QuantizationOptions = Int8QuantizationOptions()) throws -> (
+public func quantizeForInt8Execution(
+  _ graph: Graph, options: Int8QuantizationOptions = Int8QuantizationOptions()
+) throws -> (
   Graph, [Int8LayerReport]
 ) {
   guard graph.opsetVersion >= 11 else {
     throw CompressionError.invalidArgument(
-      what: "model opset", expected: "≥ 11 (Round and Clip with min/max inputs)", found: "\(graph.opsetVersion)")
+      what: "model opset", expected: "≥ 11 (Round and Clip with min/max inputs)",
+      found: "\(graph.opsetVersion)")
   }
   for (name, s) in options.activationScales where s == 0 || !s.isFinite {
     throw CompressionError.invalidArgument(
@@ -73,7 +78,9 @@ public func quantizeForInt8Execution(_ graph: Graph, options: Int8QuantizationOp
   var g = graph
   var nodes: [Node] = []
   var reports: [Int8LayerReport] = []
-  let constants: [(String, Float)] = [("quant/127", 127), ("quant/floor", rowScaleFloor), ("quant/-127", -127)]
+  let constants: [(String, Float)] = [
+    ("quant/127", 127), ("quant/floor", rowScaleFloor), ("quant/-127", -127),
+  ]
   var usedConstants = false
   for node in graph.nodes {
     guard let layer = linearWeight(node, graph), !options.keepFloat.contains(node.name),
@@ -81,14 +88,17 @@ public func quantizeForInt8Execution(_ graph: Graph, options: Int8QuantizationOp
     else {
       if let layer = linearWeight(node, graph) {
         reports.append(
-          Int8LayerReport(node: node.name, weight: node.inputs[1], shape: layer.shape, activations: "float", maxWeightError: 0))
+          Int8LayerReport(
+            node: node.name, weight: node.inputs[1], shape: layer.shape, activations: "float",
+            maxWeightError: 0))
       }
       nodes.append(node)
       continue
     }
     let (k, n) = (layer.k, layer.n)
     let w = graph.initializers[node.inputs[1]]!.floats
-    let (q, scales) = quantizeWeightSymmetric(w, k: k, n: n, transposed: layer.transposed, perChannel: options.perChannel)
+    let (q, scales) = quantizeWeightSymmetric(
+      w, k: k, n: n, transposed: layer.transposed, perChannel: options.perChannel)
     var error: Float = 0
     for p in 0..<k {
       for j in 0..<n {
@@ -119,7 +129,8 @@ public func quantizeForInt8Execution(_ graph: Graph, options: Int8QuantizationOp
       reduce.attributes["keepdims"] = .int(1)
       chain += [
         Node(name: p + "/abs", opType: "Abs", inputs: [x], outputs: [p + "/abs"]), reduce,
-        Node(name: p + "/div127", opType: "Div", inputs: [p + "/max", "quant/127"], outputs: [p + "/scale0"]),
+        Node(
+          name: p + "/div127", opType: "Div", inputs: [p + "/max", "quant/127"], outputs: [p + "/scale0"]),
         Node(name: p + "/floor", opType: "Max", inputs: [p + "/scale0", "quant/floor"], outputs: [scale]),
       ]
     }
@@ -127,10 +138,17 @@ public func quantizeForInt8Execution(_ graph: Graph, options: Int8QuantizationOp
     chain += [
       Node(name: p + "/divide", opType: "Div", inputs: [x, scale], outputs: [p + "/scaled"]),
       Node(name: p + "/round", opType: "Round", inputs: [p + "/scaled"], outputs: [p + "/rounded"]),
-      Node(name: p + "/clip", opType: "Clip", inputs: [p + "/rounded", "quant/-127", "quant/127"], outputs: [p + "/clipped"]),
-      Node(name: p + "/to_int8", opType: "Cast", inputs: [p + "/clipped"], outputs: [p + "/xq"], attributes: ["to": .int(3)]),
-      Node(name: p + "/matmul_integer", opType: "MatMulInteger", inputs: [p + "/xq", wq], outputs: [p + "/acc"]),
-      Node(name: p + "/to_float", opType: "Cast", inputs: [p + "/acc"], outputs: [p + "/accf"], attributes: ["to": .int(1)]),
+      Node(
+        name: p + "/clip", opType: "Clip", inputs: [p + "/rounded", "quant/-127", "quant/127"],
+        outputs: [p + "/clipped"]),
+      Node(
+        name: p + "/to_int8", opType: "Cast", inputs: [p + "/clipped"], outputs: [p + "/xq"],
+        attributes: ["to": .int(3)]),
+      Node(
+        name: p + "/matmul_integer", opType: "MatMulInteger", inputs: [p + "/xq", wq], outputs: [p + "/acc"]),
+      Node(
+        name: p + "/to_float", opType: "Cast", inputs: [p + "/acc"], outputs: [p + "/accf"],
+        attributes: ["to": .int(1)]),
       Node(name: p + "/row_scale", opType: "Mul", inputs: [p + "/accf", scale], outputs: [p + "/rows"]),
       Node(name: p + "/weight_scale", opType: "Mul", inputs: [p + "/rows", sw], outputs: [product]),
     ]
@@ -145,7 +163,8 @@ public func quantizeForInt8Execution(_ graph: Graph, options: Int8QuantizationOp
     reports.append(
       Int8LayerReport(
         node: node.name, weight: node.inputs[1], shape: layer.shape,
-        activations: options.activationScales[node.name] == nil ? "dynamic" : "static", maxWeightError: error))
+        activations: options.activationScales[node.name] == nil ? "dynamic" : "static", maxWeightError: error)
+    )
   }
   if usedConstants {
     for (name, v) in constants { g.setInitializer(name, Tensor(shape: [], floats: [v])) }
@@ -167,7 +186,9 @@ func linearWeight(_ node: Node, _ graph: Graph) -> LinearWeight? {
   guard node.domain.isEmpty, node.inputs.count >= 2, let w = graph.initializers[node.inputs[1]], w.rank == 2,
     w.dtype == .float32, w.count > 0
   else { return nil }
-  if node.opType == "MatMul" { return LinearWeight(k: w.shape[0], n: w.shape[1], transposed: false, bias: nil, shape: w.shape) }
+  if node.opType == "MatMul" {
+    return LinearWeight(k: w.shape[0], n: w.shape[1], transposed: false, bias: nil, shape: w.shape)
+  }
   guard node.opType == "Gemm" else { return nil }
   func int(_ name: String) -> Int { if case .int(let v)? = node.attributes[name] { return v }; return 0 }
   func float(_ name: String) -> Float {

@@ -32,7 +32,8 @@ struct Int8KernelBench {
       let kinds: [KernelKind] = CPUFeatures.hasAVX512VNNI ? [.avx512, .avx2] : [.avx2]
       let packed = kinds.map { kind in
         wq.withUnsafeBufferPointer {
-          PackedInt8Matrix(b: $0.baseAddress!, ldb: n, transposed: false, k: k, n: n, scales: scales, kernel: kind)
+          PackedInt8Matrix(
+            b: $0.baseAddress!, ldb: n, transposed: false, k: k, n: n, scales: scales, kernel: kind)
         }
       }
       let ld = packed.map(\.paddedK).max()!
@@ -48,21 +49,33 @@ struct Int8KernelBench {
       for t in threads {
         var row = Row(shape: shape.label, threads: t)
         for (kind, b) in zip(kinds, packed) {
-          gemmInt8(m: m, a: q, lda: ld, rowScales: rowScales, rowZeros: rowZeros, b: b, c: &y, ldc: n, threads: t)
+          gemmInt8(
+            m: m, a: q, lda: ld, rowScales: rowScales, rowZeros: rowZeros, b: b, c: &y, ldc: n, threads: t)
           let worst = zip(y, reference).map { abs($0 - $1) / (1 + abs($1)) }.max() ?? 0
           guard worst <= 1e-5 else {
             throw ValidationError("int8 \(kind) differs from gemmInt8Reference on \(shape.label): \(worst)")
           }
-          row.milliseconds["int8 \(kind)"] = 1e3 * KernelTimer.bestSecondsPerCall(batches: repeats, minimumSeconds: 0.02) {
-            gemmInt8(m: m, a: q, lda: ld, rowScales: rowScales, rowZeros: rowZeros, b: b, c: &y, ldc: n, threads: t)
+          row.milliseconds["int8 \(kind)"] =
+            1e3
+            * KernelTimer.bestSecondsPerCall(batches: repeats, minimumSeconds: 0.02) {
+              gemmInt8(
+                m: m, a: q, lda: ld, rowScales: rowScales, rowZeros: rowZeros, b: b, c: &y, ldc: n, threads: t
+              )
+            }
+        }
+        row.milliseconds["quantize rows"] =
+          1e3
+          * KernelTimer.bestSecondsPerCall(batches: repeats, minimumSeconds: 0.02) {
+            quantizeRowsSymmetric(
+              x: x, m: m, k: k, ldx: k, q: &q, ldq: ld, scales: &rowScales, zeros: &rowZeros)
           }
-        }
-        row.milliseconds["quantize rows"] = 1e3 * KernelTimer.bestSecondsPerCall(batches: repeats, minimumSeconds: 0.02) {
-          quantizeRowsSymmetric(x: x, m: m, k: k, ldx: k, q: &q, ldq: ld, scales: &rowScales, zeros: &rowZeros)
-        }
-        row.milliseconds["fp32"] = 1e3 * KernelTimer.bestSecondsPerCall(batches: repeats, minimumSeconds: 0.02) {
-          gemm(transA: false, m: m, alpha: 1, a: x, lda: k, packedB: packedFloat, beta: 0, c: &y, ldc: n, threads: t)
-        }
+        row.milliseconds["fp32"] =
+          1e3
+          * KernelTimer.bestSecondsPerCall(batches: repeats, minimumSeconds: 0.02) {
+            gemm(
+              transA: false, m: m, alpha: 1, a: x, lda: k, packedB: packedFloat, beta: 0, c: &y, ldc: n,
+              threads: t)
+          }
         rows.append(row)
       }
     }
@@ -72,14 +85,16 @@ struct Int8KernelBench {
   static func printTable(_ rows: [Row]) {
     print("\nint8 GEMM vs packed Float32 GEMM (ms per call; int8 checked against gemmInt8Reference first)")
     let kernels = ["fp32", "int8 avx512", "int8 avx2", "quantize rows"]
-    print("shape".padding(toLength: 20, withPad: " ", startingAt: 0) + "threads".leftPadded(8)
-      + kernels.map { $0.leftPadded(14) }.joined() + "int8+quant vs fp32".leftPadded(20))
+    print(
+      "shape".padding(toLength: 20, withPad: " ", startingAt: 0) + "threads".leftPadded(8)
+        + kernels.map { $0.leftPadded(14) }.joined() + "int8+quant vs fp32".leftPadded(20))
     for r in rows {
       let best = min(r.milliseconds["int8 avx512"] ?? .infinity, r.milliseconds["int8 avx2"] ?? .infinity)
       let ratio = (r.milliseconds["fp32"] ?? 0) / (best + (r.milliseconds["quantize rows"] ?? 0))
       print(
         r.shape.padding(toLength: 20, withPad: " ", startingAt: 0) + "\(r.threads)".leftPadded(8)
-          + kernels.map { (r.milliseconds[$0].map { String(format: "%.3f", $0) } ?? "-").leftPadded(14) }.joined()
+          + kernels.map { (r.milliseconds[$0].map { String(format: "%.3f", $0) } ?? "-").leftPadded(14) }
+          .joined()
           + String(format: "%.2f×", ratio).leftPadded(20))
     }
   }

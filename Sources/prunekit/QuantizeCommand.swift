@@ -57,7 +57,8 @@ struct QuantizeCommand: ParsableCommand {
   func run() throws {
     let (graph, warnings) = try ModelFile.loadForCopying(model)
     for warning in warnings { note("warning: \(warning)") }
-    let linear = Set(graph.nodes.filter { ["MatMul", "Gemm"].contains($0.opType) }.flatMap { [$0.name] + $0.inputs })
+    let linear = Set(
+      graph.nodes.filter { ["MatMul", "Gemm"].contains($0.opType) }.flatMap { [$0.name] + $0.inputs })
     if let unknown = keepFloat.first(where: { !linear.contains($0) }) {
       throw ValidationError("--keep-float \(unknown): no MatMul/Gemm node or weight of that name in \(model)")
     }
@@ -68,20 +69,23 @@ struct QuantizeCommand: ParsableCommand {
         graph.inputs.filter({ graph.initializers[$0.name] == nil }).count == 1,
         [784, 28 * 28].contains((input.shape ?? []).dropFirst().compactMap(\.value).reduce(1, *))
       else {
-        throw ValidationError("--calib \(calib): MNIST images calibrate models with one [N, 784] or [N, 1, 28, 28] input")
+        throw ValidationError(
+          "--calib \(calib): MNIST images calibrate models with one [N, 784] or [N, 1, 28, 28] input")
       }
       let train = try MNIST.load(directory: calib, split: .train, limit: calibImages)
       let batches = stride(from: 0, to: train.count, by: 500).map { start in
         [input.name: imageBatch(train, start: start, count: min(500, train.count - start), for: input)]
       }
       scales = try calibrateActivationScales(
-        graph, batches: batches, method: ActivationCalibration(rawValue: calibration)!, percentile: percentile,
+        graph, batches: batches, method: ActivationCalibration(rawValue: calibration)!,
+        percentile: percentile,
         keepFloat: Set(keepFloat))
       test = try MNIST.load(directory: calib, split: .test)
     }
     let (quantized, reports) = try quantizeForInt8Execution(
       graph,
-      options: Int8QuantizationOptions(perChannel: perChannel, keepFloat: Set(keepFloat), activationScales: scales))
+      options: Int8QuantizationOptions(
+        perChannel: perChannel, keepFloat: Set(keepFloat), activationScales: scales))
     guard reports.contains(where: { $0.activations != "float" }) else {
       throw ValidationError("\(model): no MatMul/Gemm layer with a 2-D Float32 weight to quantize")
     }
@@ -102,7 +106,8 @@ struct QuantizeCommand: ParsableCommand {
       let (a, b) = (try imageAccuracy(graph, on: test), try imageAccuracy(quantized, on: test))
       print(
         String(
-          format: "MNIST test accuracy (%d images): Float32 %.2f %%, int8 %.2f %% (%+.2f points)", test.count, a * 100,
+          format: "MNIST test accuracy (%d images): Float32 %.2f %%, int8 %.2f %% (%+.2f points)", test.count,
+          a * 100,
           b * 100, (b - a) * 100))
     }
     for r in reports where r.activations == "float" { print("  kept Float32: \(r.node) (\(r.weight))") }

@@ -28,7 +28,9 @@ func int8TestGraph(opset: Int = 17) -> Graph {
     Node(name: "fc1", opType: "MatMul", inputs: ["x", "w1"], outputs: ["h0"]),
     Node(name: "fc1_bias", opType: "Add", inputs: ["h0", "b1"], outputs: ["h1"]),
     Node(name: "relu", opType: "Relu", inputs: ["h1"], outputs: ["h2"]),
-    Node(name: "fc2", opType: "Gemm", inputs: ["h2", "w2", "b2"], outputs: ["h3"], attributes: ["transB": .int(1)]),
+    Node(
+      name: "fc2", opType: "Gemm", inputs: ["h2", "w2", "b2"], outputs: ["h3"],
+      attributes: ["transB": .int(1)]),
     Node(name: "residual", opType: "Add", inputs: ["h3", "x"], outputs: ["h4"]),
     Node(name: "fc3", opType: "MatMul", inputs: ["h4", "w3"], outputs: ["y"]),
   ]
@@ -151,7 +153,9 @@ func run(_ graph: Graph, _ x: Tensor, optimize: Bool) throws -> [Float] {
   @Test func aQuantizedOpPruneKitCannotRunNamesTheNode() throws {
     var g = Self.onnxruntimeStyleGraph()
     g.nodes.insert(
-      Node(name: "qconv_7", opType: "QLinearMatMul", inputs: ["xq", "xs", "xz", "wq", "ws", "wz", "xs", "xz"], outputs: ["z"]),
+      Node(
+        name: "qconv_7", opType: "QLinearMatMul", inputs: ["xq", "xs", "xz", "wq", "ws", "wz", "xs", "xz"],
+        outputs: ["z"]),
       at: 1)
     let error = #expect(throws: ModelGraphError.self) { try Executor(graph: g) }
     #expect("\(error!)".contains("qconv_7") && "\(error!)".contains("QLinearMatMul"), "\(error!)")
@@ -160,12 +164,19 @@ func run(_ graph: Graph, _ x: Tensor, optimize: Bool) throws -> [Float] {
   /// onnxruntime 1.32's DynamicQuantizeLinear on the same values (ties at .5 round half to even), from
   /// `onnx.helper` one-node graphs run with onnxruntime.InferenceSession.
   @Test(arguments: [
-    ([-1, 0, 0.5, 2, 0.0058823529, 0.017647058, -0.99, 1.5, -0.2] as [Float], [0, 85, 127, 255, 85, 86, 1, 213, 68] as [UInt8], Float(0.01176471), UInt8(85)),
-    ([0.3, 1.7, 2.2, 0, 0.1, 5, 0.7, 0.9, 4], [15, 87, 112, 0, 5, 255, 36, 46, 204], Float(0.01960784), UInt8(0)),
+    (
+      [-1, 0, 0.5, 2, 0.0058823529, 0.017647058, -0.99, 1.5, -0.2] as [Float],
+      [0, 85, 127, 255, 85, 86, 1, 213, 68] as [UInt8], Float(0.01176471), UInt8(85)
+    ),
+    (
+      [0.3, 1.7, 2.2, 0, 0.1, 5, 0.7, 0.9, 4], [15, 87, 112, 0, 5, 255, 36, 46, 204], Float(0.01960784),
+      UInt8(0)
+    ),
   ])
   func dynamicQuantizeLinearMatchesOnnxruntime(x: [Float], q: [UInt8], scale: Float, zero: UInt8) throws {
     let ctx = OpContext(
-      node: Node(name: "dq", opType: "DynamicQuantizeLinear", inputs: ["x"], outputs: ["y", "s", "z"]), opset: 17,
+      node: Node(name: "dq", opType: "DynamicQuantizeLinear", inputs: ["x"], outputs: ["y", "s", "z"]),
+      opset: 17,
       inputs: [Tensor(shape: [x.count], floats: x)])
     let out = try QuantizeOps.dynamicQuantizeLinear(ctx)
     #expect(out[0].rawBytes == q)
@@ -175,7 +186,8 @@ func run(_ graph: Graph, _ x: Tensor, optimize: Bool) throws -> [Float] {
 
   @Test func quantizeRefusesBadStaticScales() throws {
     #expect(throws: CompressionError.self) {
-      try quantizeForInt8Execution(int8TestGraph(), options: Int8QuantizationOptions(activationScales: ["fc1": .nan]))
+      try quantizeForInt8Execution(
+        int8TestGraph(), options: Int8QuantizationOptions(activationScales: ["fc1": .nan]))
     }
   }
 }

@@ -14,11 +14,14 @@ import Testing
     #expect(quantize.stdout.contains("3 of 3 linear layers int8"), "\(quantize.output)")
     let x = Tensor.uniform([6, 1, 28, 28], low: -0.5, high: 2.8, seed: 3)
     try SafeTensorsWriter.write(["input": x], to: folder + "/in.safetensors")
-    let run = try CLI.run(["run", model, "--input", folder + "/in.safetensors", "-o", folder + "/out.safetensors"])
+    let run = try CLI.run([
+      "run", model, "--input", folder + "/in.safetensors", "-o", folder + "/out.safetensors",
+    ])
     #expect(run.status == 0, "\(run.output)")
     let dense = try ModelFile.load(CLI.fixtures + "/mlp.onnx")
     let expected = try Executor(graph: dense).run(["input": x])[dense.outputs[0].name]!.floats
-    let got = try SafeTensorsFile(path: folder + "/out.safetensors").tensor(named: dense.outputs[0].name).floats
+    let got = try SafeTensorsFile(path: folder + "/out.safetensors").tensor(named: dense.outputs[0].name)
+      .floats
     let scale = expected.map(abs).max()!
     let worst = zip(got, expected).map { abs($0 - $1) }.max()!
     #expect(worst <= 0.03 * scale && worst > 0, "max |int8 − fp32| = \(worst) of \(scale)")
@@ -28,7 +31,8 @@ import Testing
     let folder = try CLI.temporaryFolder()
     defer { try? FileManager.default.removeItem(atPath: folder) }
     let result = try CLI.run([
-      "quantize", CLI.fixtures + "/mlp.onnx", "--calib", CLI.packageRoot + "/Data/mnist", "--calib-images", "200",
+      "quantize", CLI.fixtures + "/mlp.onnx", "--calib", CLI.packageRoot + "/Data/mnist", "--calib-images",
+      "200",
       "--calibration", "minmax", "-o", folder + "/q.onnx",
     ])
     #expect(result.status == 0, "\(result.output)")

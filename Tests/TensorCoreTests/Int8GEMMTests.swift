@@ -34,13 +34,16 @@ func stored(_ w: [Int8], _ c: Int8Case) -> [Int8] {
 }
 
 /// gemmInt8 through `kernel` on row-quantized activations, with the reference's result beside it.
-func int8Products(_ c: Int8Case, kernel: KernelKind, threads: Int, epilogue: Bool = false) -> (fast: [Float], reference: [Float]) {
+func int8Products(_ c: Int8Case, kernel: KernelKind, threads: Int, epilogue: Bool = false) -> (
+  fast: [Float], reference: [Float]
+) {
   let w = c.weights()
   let b = stored(w, c)
   let scales = (0..<c.n).map { Float($0 % 7 + 1) * 0.01 }
   let packed = b.withUnsafeBufferPointer {
     PackedInt8Matrix(
-      b: $0.baseAddress!, ldb: c.transposed ? c.k : c.n, transposed: c.transposed, k: c.k, n: c.n, scales: scales,
+      b: $0.baseAddress!, ldb: c.transposed ? c.k : c.n, transposed: c.transposed, k: c.k, n: c.n,
+      scales: scales,
       kernel: kernel)
   }
   let x = c.activations()
@@ -55,17 +58,22 @@ func int8Products(_ c: Int8Case, kernel: KernelKind, threads: Int, epilogue: Boo
   var reference = [Float](repeating: .nan, count: c.m * c.n)
   bias.withUnsafeBufferPointer { bp in
     residual.withUnsafeBufferPointer { rp in
-      let ep = epilogue
-        ? GEMMEpilogue(bias: bp.baseAddress, activation: .gelu, residual: rp.baseAddress, residualLD: c.n) : .none
+      let ep =
+        epilogue
+        ? GEMMEpilogue(bias: bp.baseAddress, activation: .gelu, residual: rp.baseAddress, residualLD: c.n)
+        : .none
       gemmInt8(
         m: c.m, a: q, lda: ldq, rowScales: rowScales, rowZeros: rowZeros, b: packed, c: &fast, ldc: c.n,
         threads: threads, epilogue: ep)
       w.withUnsafeBufferPointer { wp in
         gemmInt8Reference(
-          m: c.m, n: c.n, k: c.k, a: q, lda: ldq, rowScales: rowScales, rowZeros: rowZeros, b: wp.baseAddress!,
+          m: c.m, n: c.n, k: c.k, a: q, lda: ldq, rowScales: rowScales, rowZeros: rowZeros,
+          b: wp.baseAddress!,
           ldb: c.n, columnScales: scales, c: &reference, ldc: c.n)
       }
-      reference.withUnsafeMutableBufferPointer { ep.applyReference(m: c.m, n: c.n, c: $0.baseAddress!, ldc: c.n) }
+      reference.withUnsafeMutableBufferPointer {
+        ep.applyReference(m: c.m, n: c.n, c: $0.baseAddress!, ldc: c.n)
+      }
     }
   }
   return (fast, reference)
@@ -134,7 +142,8 @@ func int8Products(_ c: Int8Case, kernel: KernelKind, threads: Int, epilogue: Boo
     #expect(scales[1] == rowScaleFloor)
     for i in 0..<3 {
       for p in 0..<k {
-        #expect(Int32(q[i * 40 + p]) - 128 == quantizeSymmetric(x[i * k + p], scale: scales[i]), "row \(i) p \(p)")
+        #expect(
+          Int32(q[i * 40 + p]) - 128 == quantizeSymmetric(x[i * k + p], scale: scales[i]), "row \(i) p \(p)")
       }
       for p in k..<40 { #expect(q[i * 40 + p] == 128) }
     }

@@ -25,7 +25,9 @@ extension LayerTraffic {
     switch storage {
     case .dense:
       // 32 bits for Float32 weights; an int8 layer's weight bytes (values + scales) over its values.
-      let bits = cost.parameters == 0 ? 32 : min(32, Int((Double(cost.weightBytes * 8) / Double(cost.parameters)).rounded(.up)))
+      let bits =
+        cost.parameters == 0
+        ? 32 : min(32, Int((Double(cost.weightBytes * 8) / Double(cost.parameters)).rounded(.up)))
       self.init(
         name: cost.node, macs: cost.macs, storedWeights: cost.parameters, bitsPerWeight: bits,
         activationReads: words(cost.activationBytesRead),

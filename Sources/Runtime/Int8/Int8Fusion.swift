@@ -35,7 +35,9 @@ enum Int8Fusion {
   }
 
   static func node(_ graph: Graph, _ index: Int?, _ opType: String) -> Node? {
-    guard let index, graph.nodes[index].opType == opType, graph.nodes[index].domain.isEmpty else { return nil }
+    guard let index, graph.nodes[index].opType == opType, graph.nodes[index].domain.isEmpty else {
+      return nil
+    }
     return graph.nodes[index]
   }
 
@@ -44,19 +46,24 @@ enum Int8Fusion {
     return t.asFloats()[0] == value
   }
 
-  static func match(_ mi: Node, at i: Int, _ graph: Graph, _ readers: Fusion.Readers, _ producer: [String: Int])
+  static func match(
+    _ mi: Node, at i: Int, _ graph: Graph, _ readers: Fusion.Readers, _ producer: [String: Int]
+  )
     -> Match?
   {
     guard mi.inputs.count >= 2, let w = graph.initializers[mi.inputs[1]], w.dtype == .int8, w.rank == 2 else {
       return nil
     }
     if mi.inputs.count > 3, !mi.inputs[3].isEmpty {
-      guard let zb = graph.initializers[mi.inputs[3]], zb.asInt64s().allSatisfy({ $0 == 0 }) else { return nil }
+      guard let zb = graph.initializers[mi.inputs[3]], zb.asInt64s().allSatisfy({ $0 == 0 }) else {
+        return nil
+      }
     }
     let n = w.shape[1]
     // Output side: Cast(to float) → Mul(·, s1).
     guard let ci = readers.only(mi.outputs[0]), let castF = node(graph, ci, "Cast"),
-      castF.intAttribute("to", 0) == 1, let m1 = readers.only(castF.outputs[0]), let mul1 = node(graph, m1, "Mul"),
+      castF.intAttribute("to", 0) == 1, let m1 = readers.only(castF.outputs[0]),
+      let mul1 = node(graph, m1, "Mul"),
       let s1 = Fusion.other(mul1, than: castF.outputs[0])
     else { return nil }
     func weightScale(_ name: String) -> Bool {
@@ -79,11 +86,14 @@ enum Int8Fusion {
     guard mi.inputs.count == 2 || mi.inputs[2].isEmpty,
       let ki = producer[mi.inputs[0]], let castQ = node(graph, ki, "Cast"), castQ.intAttribute("to", 0) == 3,
       readers.only(mi.inputs[0]) == i,
-      let cli = producer[castQ.inputs[0]], let clip = node(graph, cli, "Clip"), readers.only(clip.outputs[0]) == ki,
+      let cli = producer[castQ.inputs[0]], let clip = node(graph, cli, "Clip"),
+      readers.only(clip.outputs[0]) == ki,
       clip.inputs.count == 3, initializer(graph, clip.inputs[1], equals: -127),
       initializer(graph, clip.inputs[2], equals: 127),
-      let ri = producer[clip.inputs[0]], let round = node(graph, ri, "Round"), readers.only(round.outputs[0]) == cli,
-      let di = producer[round.inputs[0]], let div = node(graph, di, "Div"), readers.only(div.outputs[0]) == ri,
+      let ri = producer[clip.inputs[0]], let round = node(graph, ri, "Round"),
+      readers.only(round.outputs[0]) == cli,
+      let di = producer[round.inputs[0]], let div = node(graph, di, "Div"),
+      readers.only(div.outputs[0]) == ri,
       div.inputs.count == 2, div.inputs[1] == s1,
       let m2 = readers.only(mul1.outputs[0]), let mul2 = node(graph, m2, "Mul"),
       let sw = Fusion.other(mul2, than: mul1.outputs[0]), weightScale(sw)
@@ -101,9 +111,11 @@ enum Int8Fusion {
     // s = Max(Div(ReduceMax(Abs(X), axes −1, keepdims 1), 127), floor), read only by the chain.
     guard let sReaders = readers.readers[s1], Set(sReaders) == [di, m1], !readers.outputs.contains(s1),
       let mxi = producer[s1], let mx = node(graph, mxi, "Max"), mx.inputs.count == 2,
-      let qi = producer[mx.inputs[0]], let d127 = node(graph, qi, "Div"), readers.only(d127.outputs[0]) == mxi,
+      let qi = producer[mx.inputs[0]], let d127 = node(graph, qi, "Div"),
+      readers.only(d127.outputs[0]) == mxi,
       graph.initializers[mx.inputs[1]] != nil, initializer(graph, d127.inputs[1], equals: 127),
-      let rmi = producer[d127.inputs[0]], let rm = node(graph, rmi, "ReduceMax"), readers.only(rm.outputs[0]) == qi,
+      let rmi = producer[d127.inputs[0]], let rm = node(graph, rmi, "ReduceMax"),
+      readers.only(rm.outputs[0]) == qi,
       rm.intAttribute("keepdims", 1) == 1, reducesLastAxis(rm, graph),
       let abi = producer[rm.inputs[0]], let ab = node(graph, abi, "Abs"), readers.only(ab.outputs[0]) == rmi,
       ab.inputs[0] == x

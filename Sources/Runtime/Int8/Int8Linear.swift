@@ -35,13 +35,15 @@ enum Int8Linear {
   {
     guard w.dtype == .int8, w.rank == 2, case .bytes(_, let raw) = w.storage else {
       throw ModelGraphError.dtypeMismatch(
-        node: node.name, name: node.inputs[1], expected: "a 2-D int8 weight", found: "\(w.dtype.rawValue) \(w.shape)")
+        node: node.name, name: node.inputs[1], expected: "a 2-D int8 weight",
+        found: "\(w.dtype.rawValue) \(w.shape)")
     }
     let (k, n) = (w.shape[0], w.shape[1])
     var scales = s.asFloats()
     guard scales.count == 1 || scales.count == n else {
       throw ModelGraphError.shapeMismatch(
-        node: node.name, expected: "weight scale '\(node.inputs[2])' of 1 or \(n) elements", found: "\(s.shape)")
+        node: node.name, expected: "weight scale '\(node.inputs[2])' of 1 or \(n) elements",
+        found: "\(s.shape)")
     }
     try QuantizeOps.checkScales(scales, name: node.inputs[2], node: node.name)
     if scales.count == 1 { scales = [Float](repeating: scales[0], count: n) }
@@ -53,7 +55,9 @@ enum Int8Linear {
   }
 
   /// A quantized as u8 rows of `ld` bytes with a scale and zero point per row, as the node's mode says.
-  static func quantizedRows(_ ctx: OpContext, k: Int, ld: Int) throws -> (q: [UInt8], scales: [Float], zeros: [Int32]) {
+  static func quantizedRows(_ ctx: OpContext, k: Int, ld: Int) throws -> (
+    q: [UInt8], scales: [Float], zeros: [Int32]
+  ) {
     let a = try ctx.input(0)
     let m = a.count / max(k, 1)
     var q: [UInt8]
@@ -65,7 +69,9 @@ enum Int8Linear {
       var fixed: Float? = nil
       if mode == "static" {
         let s = try QuantizeOps.scales(ctx, 5)
-        guard s.count == 1 else { throw ctx.shapeError(expected: "a scalar activation scale", found: "\(s.count) values") }
+        guard s.count == 1 else {
+          throw ctx.shapeError(expected: "a scalar activation scale", found: "\(s.count) values")
+        }
         fixed = s[0]
       }
       // Every byte (padding too) is written by the quantizer: no zero fill of a fresh buffer.
@@ -73,7 +79,8 @@ enum Int8Linear {
         buffer[0] = 128
         a.floats.withUnsafeBufferPointer { x in
           quantizeRowsSymmetric(
-            x: x.baseAddress!, m: m, k: k, ldx: k, q: buffer.baseAddress!, ldq: ld, scales: &scales, zeros: &zeros,
+            x: x.baseAddress!, m: m, k: k, ldx: k, q: buffer.baseAddress!, ldq: ld, scales: &scales,
+            zeros: &zeros,
             fixedScale: fixed)
         }
         initialized = max(m * ld, 1)
@@ -85,7 +92,8 @@ enum Int8Linear {
       let s = try QuantizeOps.scales(ctx, 5)
       let z = ctx.optionalInput(6)?.asInt64s() ?? [0]
       guard s.count == 1, z.count == 1 else {
-        throw ctx.shapeError(expected: "scalar activation scale and zero point", found: "\(s.count), \(z.count)")
+        throw ctx.shapeError(
+          expected: "scalar activation scale and zero point", found: "\(s.count), \(z.count)")
       }
       // int8 activations become uint8 by adding 128 to the values and to the zero point.
       let shift: UInt8 = a.dtype == .int8 ? 128 : 0
@@ -112,7 +120,8 @@ enum Int8Linear {
       activation: LinearOps.epilogueActivation(ctx)
     ) { y, epilogue in
       gemmInt8(
-        m: m, a: q, lda: b.paddedK, rowScales: scales, rowZeros: zeros, b: b, c: y, ldc: b.n, epilogue: epilogue)
+        m: m, a: q, lda: b.paddedK, rowScales: scales, rowZeros: zeros, b: b, c: y, ldc: b.n,
+        epilogue: epilogue)
     }
   }
 }

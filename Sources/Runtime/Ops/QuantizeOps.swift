@@ -18,7 +18,8 @@ enum QuantizeOps {
     table[OpKey("QuantizeLinear")] = OpDefinition(opsets: 10...OpRegistry.supportedOpsets.upperBound) { ctx in
       [try quantizeLinear(ctx)]
     }
-    table[OpKey("DequantizeLinear")] = OpDefinition(opsets: 10...OpRegistry.supportedOpsets.upperBound) { ctx in
+    table[OpKey("DequantizeLinear")] = OpDefinition(opsets: 10...OpRegistry.supportedOpsets.upperBound) {
+      ctx in
       [try dequantizeLinear(ctx)]
     }
     table[OpKey("DynamicQuantizeLinear")] = OpDefinition(opsets: 11...OpRegistry.supportedOpsets.upperBound) {
@@ -27,13 +28,17 @@ enum QuantizeOps {
     table[OpKey("MatMulInteger")] = OpDefinition(opsets: 10...OpRegistry.supportedOpsets.upperBound) { ctx in
       [try matMulInteger(ctx)]
     }
-    table[OpKey("Int8MatMul", domain: Fusion.domain)] = OpDefinition { ctx in [try Int8Linear.run(ctx, packed: nil)] }
+    table[OpKey("Int8MatMul", domain: Fusion.domain)] = OpDefinition { ctx in
+      [try Int8Linear.run(ctx, packed: nil)]
+    }
   }
 
   /// The float scales of input `index`, refused when any is zero, NaN or infinite.
   static func scales(_ ctx: OpContext, _ index: Int) throws -> [Float] {
     let s = try ctx.input(index)
-    guard s.dtype.isFloatingPoint else { throw ctx.dtypeError(input: index, expected: "a float scale", found: s.dtype) }
+    guard s.dtype.isFloatingPoint else {
+      throw ctx.dtypeError(input: index, expected: "a float scale", found: s.dtype)
+    }
     let values = s.asFloats()
     try checkScales(values, name: ctx.node.inputs[index], node: ctx.node.name)
     return values
@@ -60,7 +65,9 @@ enum QuantizeOps {
     let s = try scales(ctx, 1)
     let zero = ctx.optionalInput(2)
     let dtype = zero?.dtype ?? .uint8
-    guard dtype == .uint8 || dtype == .int8 else { throw ctx.dtypeError(input: 2, expected: "uint8 or int8", found: dtype) }
+    guard dtype == .uint8 || dtype == .int8 else {
+      throw ctx.dtypeError(input: 2, expected: "uint8 or int8", found: dtype)
+    }
     let z = zero?.asInt64s() ?? [0]
     let axis = try ctx.axis(ctx.int("axis", default: 1), rank: max(x.rank, 1))
     try checkParameters(ctx, x.shape, axis: axis, counts: [s.count, z.count])
@@ -92,7 +99,9 @@ enum QuantizeOps {
   /// Scale and zero point have 1 element, or `shape[axis]` elements (per-axis quantization).
   static func checkParameters(_ ctx: OpContext, _ shape: [Int], axis: Int, counts: [Int]) throws {
     for c in counts where c != 1 && (shape.isEmpty || c != shape[axis]) {
-      throw ctx.shapeError(expected: "scale / zero point of 1 or \(shape.isEmpty ? 1 : shape[axis]) elements (axis \(axis))", found: "\(c)")
+      throw ctx.shapeError(
+        expected: "scale / zero point of 1 or \(shape.isEmpty ? 1 : shape[axis]) elements (axis \(axis))",
+        found: "\(c)")
     }
   }
 
@@ -106,7 +115,8 @@ enum QuantizeOps {
     }
     guard lo.isFinite, hi.isFinite, !v.contains(where: { $0.isNaN }) else {
       throw ModelGraphError.invalidModel(
-        "node '\(ctx.node.name)': input '\(ctx.node.inputs[0])' holds a non-finite value; DynamicQuantizeLinear needs a finite range")
+        "node '\(ctx.node.name)': input '\(ctx.node.inputs[0])' holds a non-finite value; DynamicQuantizeLinear needs a finite range"
+      )
     }
     var scale = (hi - lo) / 255
     if scale == 0 { scale = 1 }  // all zeros: any scale, q = z = 0
@@ -145,7 +155,8 @@ enum QuantizeOps {
     let zb = ctx.optionalInput(3)?.asInt64s() ?? [0]
     let rowsPerZero = a.shape[a.rank - 2]
     guard za.count == 1 || za.count == m || za.count == rowsPerZero, zb.count == 1 || zb.count == n else {
-      throw ctx.shapeError(expected: "zero points of 1 or per-row / per-column elements", found: "\(za.count), \(zb.count)")
+      throw ctx.shapeError(
+        expected: "zero points of 1 or per-row / per-column elements", found: "\(za.count), \(zb.count)")
     }
     // (B − zb) once, then row i of the product as Σ_p (A[i, p] − za)·(B − zb)[p, :] in int32 (exact:
     // |Σ| ≤ k·255·255 < 2³¹ for k < 33,000), a loop over j the compiler vectorises.
@@ -167,6 +178,7 @@ enum QuantizeOps {
         }
       }
     }
-    return try Tensor(shape: Array(a.shape.dropLast()) + [n], dtype: .int32, bytes: out.withUnsafeBytes { Array($0) })
+    return try Tensor(
+      shape: Array(a.shape.dropLast()) + [n], dtype: .int32, bytes: out.withUnsafeBytes { Array($0) })
   }
 }

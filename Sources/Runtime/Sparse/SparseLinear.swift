@@ -169,12 +169,14 @@ struct LinearLayer {
     let m = x.count / max(matrix.k, 1)
     let xv = x.floats
     return try LinearOps.linearOutput(
-      ctx, m: m, n: matrix.n, outShape: Array(x.shape.dropLast()) + [matrix.n], biasIndex: 2, residualIndex: 3,
+      ctx, m: m, n: matrix.n, outShape: Array(x.shape.dropLast()) + [matrix.n], biasIndex: 2,
+      residualIndex: 3,
       activation: activation
     ) { y, epilogue in
       xv.withUnsafeBufferPointer { xp in
         spmm(
-          matrix, m: m, x: xp.baseAddress ?? UnsafePointer(bitPattern: 16)!, ldx: matrix.k, y: y, ldy: matrix.n,
+          matrix, m: m, x: xp.baseAddress ?? UnsafePointer(bitPattern: 16)!, ldx: matrix.k, y: y,
+          ldy: matrix.n,
           epilogue: epilogue)
       }
     }

@@ -14,7 +14,8 @@ public func gemmInt8(
   b: PackedInt8Matrix, c: UnsafeMutablePointer<Float>, ldc: Int, threads: Int = .max,
   epilogue: GEMMEpilogue = .none
 ) {
-  precondition(m >= 0 && lda >= b.paddedK && ldc >= b.n, "gemmInt8: m=\(m) lda=\(lda) ldc=\(ldc) for \(b.k)×\(b.n)")
+  precondition(
+    m >= 0 && lda >= b.paddedK && ldc >= b.n, "gemmInt8: m=\(m) lda=\(lda) ldc=\(ldc) for \(b.k)×\(b.n)")
   if m == 0 || b.n == 0 { return }
   if b.kernel == .reference {
     b.bytes.withUnsafeBufferPointer { w in
@@ -25,7 +26,8 @@ public func gemmInt8(
     epilogue.applyReference(m: m, n: b.n, c: c, ldc: ldc)
     return
   }
-  let (mr, nr) = b.kernel == .avx512 ? (vnniKernelRows, vnniKernelColumns) : (int8AVX2KernelRows, int8AVX2KernelColumns)
+  let (mr, nr) =
+    b.kernel == .avx512 ? (vnniKernelRows, vnniKernelColumns) : (int8AVX2KernelRows, int8AVX2KernelColumns)
   let slivers = (b.n + nr - 1) / nr
   let rowTiles = (m + mr - 1) / mr
   let parts = m * b.n * b.k >= gemmParallelMinimumMACs ? min(threads, ThreadPool.shared.threadCount) : 1
@@ -33,7 +35,10 @@ public func gemmInt8(
   // the packing made small, and only its own rows of A and C), else the column slivers.
   let bySlivers = rowTiles < parts * 4 && slivers >= rowTiles
   let units = bySlivers ? slivers : rowTiles
-  let (A, C, S, Z) = (SendableConstPointer(a), SendablePointer(c), SendableConstPointer(rowScales), SendableConstPointer(rowZeros))
+  let (A, C, S, Z) = (
+    SendableConstPointer(a), SendablePointer(c), SendableConstPointer(rowScales),
+    SendableConstPointer(rowZeros)
+  )
   let body = { (part: Int) in
     let start = units * part / parts
     let end = units * (part + 1) / parts

@@ -16,7 +16,9 @@ public func quantizeRowsSymmetric(
   // Rows split between threads when there is enough work (rows are independent).
   let parts = m * k >= 1 << 16 ? Swift.max(1, Swift.min(threads, ThreadPool.shared.threadCount, m)) : 1
   if parts > 1 {
-    let (X, Q, S, Z) = (SendableConstPointer(x), SendablePointer(q), SendablePointer(scales), SendablePointer(zeros))
+    let (X, Q, S, Z) = (
+      SendableConstPointer(x), SendablePointer(q), SendablePointer(scales), SendablePointer(zeros)
+    )
     ThreadPool.shared.parallelFor(parts, threads: parts) { part in
       let (start, end) = (m * part / parts, m * (part + 1) / parts)
       quantizeRowsSymmetric(
