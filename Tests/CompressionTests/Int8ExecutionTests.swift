@@ -184,6 +184,17 @@ func run(_ graph: Graph, _ x: Tensor, optimize: Bool) throws -> [Float] {
     #expect(out[2].rawBytes == [zero])
   }
 
+  @Test(arguments: [Float.nan, .infinity, -.infinity])
+  func dynamicQuantizeLinearRefusesNonFiniteInputsNamingThem(bad: Float) throws {
+    var x = (0..<37).map { Float($0) * 0.1 }
+    x[bad.isNaN ? 3 : 33] = bad  // inside the SIMD part, and in the tail
+    let ctx = OpContext(
+      node: Node(name: "dq", opType: "DynamicQuantizeLinear", inputs: ["hidden"], outputs: ["y", "s", "z"]),
+      opset: 17, inputs: [Tensor(shape: [x.count], floats: x)])
+    let error = #expect(throws: ModelGraphError.self) { try QuantizeOps.dynamicQuantizeLinear(ctx) }
+    if let error { #expect("\(error)".contains("'hidden'"), "\(error)") }
+  }
+
   @Test func quantizeRefusesBadStaticScales() throws {
     #expect(throws: CompressionError.self) {
       try quantizeForInt8Execution(

@@ -97,8 +97,16 @@ enum Int8Linear {
       }
       // int8 activations become uint8 by adding 128 to the values and to the zero point.
       let shift: UInt8 = a.dtype == .int8 ? 128 : 0
-      q = [UInt8](repeating: 0, count: max(m * ld, 1))
-      for i in 0..<m { for p in 0..<k { q[i * ld + p] = raw[i * k + p] &+ shift } }
+      if ld == k && shift == 0 && !raw.isEmpty {
+        q = raw  // already the kernel's layout: no copy
+      } else {
+        q = [UInt8](repeating: 0, count: max(m * ld, 1))
+        q.withUnsafeMutableBufferPointer { out in
+          raw.withUnsafeBufferPointer { src in
+            for i in 0..<m { for p in 0..<k { out[i * ld + p] = src[i * k + p] &+ shift } }
+          }
+        }
+      }
       scales = [Float](repeating: s[0], count: m)
       zeros = [Int32](repeating: Int32(z[0]) + Int32(shift), count: m)
     case let other:

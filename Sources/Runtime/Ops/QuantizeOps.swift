@@ -108,12 +108,26 @@ enum QuantizeOps {
   static func dynamicQuantizeLinear(_ ctx: OpContext) throws -> [Tensor] {
     let x = try ctx.floatInput(0)
     let v = x.floats
-    var (lo, hi): (Float, Float) = (0, 0)
-    for e in v {  // NaN fails both comparisons and is caught below through lo/hi staying finite
-      lo = e < lo ? e : lo
-      hi = e > hi ? e : hi
+    // Range in SIMD16 lanes (a scalar float min/max loop does not vectorise); a NaN anywhere makes
+    // the sum NaN, which the check below refuses.
+    var (lowLanes, highLanes, sum) = (SIMD16<Float>(), SIMD16<Float>(), SIMD16<Float>())
+    var i = 0
+    v.withUnsafeBufferPointer { p in
+      while i + 16 <= p.count {
+        let e = UnsafeRawPointer(p.baseAddress! + i).loadUnaligned(as: SIMD16<Float>.self)
+        lowLanes = pointwiseMin(lowLanes, e)
+        highLanes = pointwiseMax(highLanes, e)
+        sum += e * 0
+        i += 16
+      }
     }
-    guard lo.isFinite, hi.isFinite, !v.contains(where: { $0.isNaN }) else {
+    var (lo, hi, nan) = (lowLanes.min(), highLanes.max(), sum.sum().isNaN)
+    for e in v[i...] {
+      lo = Swift.min(lo, e)
+      hi = Swift.max(hi, e)
+      nan = nan || e.isNaN
+    }
+    guard lo.isFinite, hi.isFinite, !nan else {
       throw ModelGraphError.invalidModel(
         "node '\(ctx.node.name)': input '\(ctx.node.inputs[0])' holds a non-finite value; DynamicQuantizeLinear needs a finite range"
       )
