@@ -108,25 +108,25 @@ enum QuantizeOps {
   static func dynamicQuantizeLinear(_ ctx: OpContext) throws -> [Tensor] {
     let x = try ctx.floatInput(0)
     let v = x.floats
-    // Range in SIMD16 lanes (a scalar float min/max loop does not vectorise); a NaN anywhere makes
-    // the sum NaN, which the check below refuses.
-    var (lowLanes, highLanes, sum) = (SIMD16<Float>(), SIMD16<Float>(), SIMD16<Float>())
-    var i = 0
+    // The range over order-preserving integer keys of the floats (a float min/max loop does not
+    // vectorise; an integer one does): key = bits, with the magnitude bits flipped when negative.
+    var (lowKey, highKey) = (Int32.max, Int32.min)
+    var nonFinite: UInt32 = 0
     v.withUnsafeBufferPointer { p in
-      while i + 16 <= p.count {
-        let e = UnsafeRawPointer(p.baseAddress! + i).loadUnaligned(as: SIMD16<Float>.self)
-        lowLanes = pointwiseMin(lowLanes, e)
-        highLanes = pointwiseMax(highLanes, e)
-        sum += e * 0
-        i += 16
+      for e in p {
+        let b = Int32(bitPattern: e.bitPattern)
+        let key = b ^ ((b >> 31) & 0x7FFF_FFFF)
+        lowKey = Swift.min(lowKey, key)
+        highKey = Swift.max(highKey, key)
+        nonFinite |= (e.bitPattern & 0x7FFF_FFFF) >= 0x7F80_0000 ? 1 : 0
       }
     }
-    var (lo, hi, nan) = (lowLanes.min(), highLanes.max(), sum.sum().isNaN)
-    for e in v[i...] {
-      lo = Swift.min(lo, e)
-      hi = Swift.max(hi, e)
-      nan = nan || e.isNaN
+    func value(_ key: Int32) -> Float {
+      Float(bitPattern: UInt32(bitPattern: key ^ ((key >> 31) & 0x7FFF_FFFF)))
     }
+    let nan = nonFinite != 0
+    let lo = v.isEmpty ? 0 : Swift.min(0, value(lowKey))
+    let hi = v.isEmpty ? 0 : Swift.max(0, value(highKey))
     guard lo.isFinite, hi.isFinite, !nan else {
       throw ModelGraphError.invalidModel(
         "node '\(ctx.node.name)': input '\(ctx.node.inputs[0])' holds a non-finite value; DynamicQuantizeLinear needs a finite range"
