@@ -6,6 +6,9 @@ import PackageDescription
 // baseline for the whole package; the AVX-512 micro-kernels live in their own target compiled for
 // `znver4` and are only called after a CPUID check (see `CPUFeatures.swift`), so the binary never
 // dies with SIGILL on a CPU without AVX-512.
+// The int8 kernels reach `vpdpbusd` / `vpmaddwd` as LLVM intrinsics through the Swift `Builtin` module
+// (TensorCore/Int8, TensorCoreAVX512/Int8KernelVNNI.swift say why); only these two targets import it.
+let builtin: [SwiftSetting] = [.enableExperimentalFeature("BuiltinModule")]
 let baseline: [SwiftSetting] = [.unsafeFlags(["-target-cpu", "haswell"])]
 let avx512: [SwiftSetting] = [.unsafeFlags(["-target-cpu", "znver4"])]
 
@@ -21,11 +24,11 @@ let package = Package(
     .package(url: "https://github.com/apple/swift-numerics", from: "1.1.1"),
   ],
   targets: [
-    .target(name: "TensorCoreAVX512", swiftSettings: avx512),
+    .target(name: "TensorCoreAVX512", swiftSettings: avx512 + builtin),
     .target(
       name: "TensorCore",
       dependencies: ["TensorCoreAVX512", .product(name: "Numerics", package: "swift-numerics")],
-      swiftSettings: baseline),
+      swiftSettings: baseline + builtin),
     .target(
       name: "ModelGraph",
       dependencies: ["TensorCore", .product(name: "SwiftProtobuf", package: "swift-protobuf")],

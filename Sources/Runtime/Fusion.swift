@@ -12,6 +12,7 @@ import TensorCore
 /// | Gemm(X, W, c), transA = 0, α = β = 1, W 2-D, c absent or [N] initializers | MatMul(X, Wᵀ or W) → Add(·, c), then as above |
 /// | FusedMatMul → Gelu / Relu | FusedMatMul with activation = "gelu" / "relu" |
 /// | FusedMatMul → Add(·, r), r computed (not an initializer) | FusedMatMul(X, W, b, r): residual in the GEMM |
+/// | quantized linear subgraphs (MatMulInteger …) | Int8MatMul, then bias / activation / residual as above (Int8Fusion.swift) |
 /// | Q/K/V reshape-transpose → MatMul → scale → +mask → Softmax → MatMul → transpose-reshape | Attention (AttentionFusion.swift) |
 ///
 /// Fused nodes live in the `ai.prunekit` domain; `Executor(graph:optimize: false)` skips all this
@@ -23,6 +24,7 @@ enum Fusion {
     var g = graph
     g.nodes = fuseGelu(g)
     g = gemmAsMatMul(g)
+    g.nodes = Int8Fusion.fuse(g)
     g.nodes = fuseMatMulBias(g)
     g.nodes = fuseAttention(g)
     return g
@@ -86,8 +88,11 @@ enum Fusion {
     let readers = Readers(graph)
     var nodes = graph.nodes
     var removed = Set<Int>()
-    for (i, mm) in graph.nodes.enumerated() where mm.opType == "MatMul" && mm.domain.isEmpty {
-      guard mm.inputs.count == 2, let w = graph.initializers[mm.inputs[1]], w.rank == 2, w.dtype == .float32,
+    for (i, mm) in graph.nodes.enumerated()
+    where (mm.opType == "MatMul" && mm.domain.isEmpty) || Int8Linear.isInt8MatMul(mm) {
+      let int8 = Int8Linear.isInt8MatMul(mm)
+      guard int8 ? mm.inputs.count < 4 || mm.inputs[3].isEmpty : mm.inputs.count == 2,
+        let w = graph.initializers[mm.inputs[1]], w.rank == 2, w.dtype == (int8 ? .int8 : .float32),
         let a = readers.only(mm.outputs[0]), graph.nodes[a].opType == "Add",
         let biasName = other(graph.nodes[a], than: mm.outputs[0]), let b = graph.initializers[biasName],
         b.dtype == .float32, b.rank == 1, b.count == w.shape[1]
@@ -124,6 +129,15 @@ enum Fusion {
       }
       // The fused node runs where its last absorbed node ran: every input is ready there.
       removed.remove(last)
+      if int8 {  // Int8MatMul(A, Wq, sw, bias, residual, sa, za): fill bias and residual in place
+        var q = mm.inputs + [String](repeating: "", count: max(0, 5 - mm.inputs.count))
+        q[3] = biasName
+        q[4] = inputs.count > 3 ? inputs[3] : ""
+        nodes[last] = Node(
+          name: mm.name + "/fused_bias", opType: mm.opType, domain: domain, inputs: q, outputs: outputs,
+          attributes: mm.attributes.merging(attributes) { $1 })
+        continue
+      }
       nodes[last] = Node(
         name: mm.name + "/fused_bias", opType: "FusedMatMul", domain: domain,
         inputs: inputs, outputs: outputs, attributes: attributes)

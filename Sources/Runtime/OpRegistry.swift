@@ -52,6 +52,7 @@ public enum OpRegistry {
     ExtraOps.register(into: &table)
     IndexOps.register(into: &table)
     OpsetTwentyThreeOps.register(into: &table)
+    QuantizeOps.register(into: &table)
     return table
   }()
 
@@ -82,6 +83,7 @@ public struct DenseKernelSelector: KernelSelector {
         node: node.name, opType: node.opType, domain: node.domain, opset: graph.opsetVersion)
     }
     if prepackWeights, let packed = LinearOps.prepackedKernel(for: node, in: graph) { return packed }
+    if prepackWeights, let packed = try Int8Linear.prepackedKernel(for: node, in: graph) { return packed }
     return definition.kernel
   }
 }

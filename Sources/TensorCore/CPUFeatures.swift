@@ -28,6 +28,14 @@ public enum CPUFeatures {
     ["avx512f", "avx512bw", "avx512dq", "avx512vl"].allSatisfy(flags.contains)
   }
 
+  /// AVX-512 with the integer dot product `vpdpbusd` (Ice Lake, Zen 4 and later).
+  public static var hasAVX512VNNI: Bool { hasAVX512 && flags.contains("avx512_vnni") }
+
+  /// The int8 GEMM micro-kernel: `.avx512` is the VNNI one (needs `hasAVX512VNNI`), `.avx2` widens to
+  /// int16 and uses `vpmaddwd`. `PRUNEKIT_KERNEL=avx2|reference` asks for a lower one.
+  public static let int8Kernel: KernelKind = chooseKernel(
+    requested: getenvString("PRUNEKIT_KERNEL"), hasAVX512: hasAVX512VNNI)
+
   /// The best kernel this CPU runs, unless `PRUNEKIT_KERNEL=avx512|avx2|reference` asks for another.
   /// Asking for `avx512` on a CPU without it falls back to `avx2` (never SIGILL).
   public static let kernel: KernelKind = chooseKernel(

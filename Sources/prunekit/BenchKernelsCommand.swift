@@ -44,6 +44,9 @@ struct BenchKernelsCommand: ParsableCommand {
   @Option(help: "Thread counts for the sparse table.")
   var sparseThreads = "1,2"
 
+  @Option(help: "Linear-layer shapes MxKxN for the int8 table (empty: skip it).")
+  var int8Sizes = "64x384x384,2048x384x384,2048x384x1536,2048x1536x384"
+
   func validate() throws {
     try OptionCheck.int(repeats, "--repeats", in: 1...10_000)
   }
@@ -67,6 +70,13 @@ struct BenchKernelsCommand: ParsableCommand {
           })
       }
       rows.append(row)
+    }
+    var int8Rows: [Int8KernelBench.Row] = []
+    if !int8Sizes.isEmpty {
+      int8Rows = try Int8KernelBench(
+        shapes: int8Sizes.split(separator: ",").map { try BenchShape(parsing: String($0)) }, threads: [1, 2],
+        repeats: repeats
+      ).run()
     }
     var sparseRows: [SparseKernelBench.Row] = []
     if !sparseSizes.isEmpty {
@@ -94,11 +104,13 @@ struct BenchKernelsCommand: ParsableCommand {
       struct Output: Encodable {
         let gemm: [BenchRow]
         let sparse: [SparseKernelBench.Row]
+        let int8: [Int8KernelBench.Row]
       }
-      try JSONOutput.print(Output(gemm: rows, sparse: sparseRows), command: "bench.kernels")
+      try JSONOutput.print(Output(gemm: rows, sparse: sparseRows, int8: int8Rows), command: "bench.kernels")
     } else {
       printTable(rows, note: peerNote)
       if !sparseRows.isEmpty { SparseKernelBench.printTable(sparseRows) }
+      if !int8Rows.isEmpty { Int8KernelBench.printTable(int8Rows) }
     }
   }
 

@@ -6,16 +6,19 @@ import PruneKit
 struct EvalEmbeddingsCommand: ParsableCommand {
   static let configuration = CommandConfiguration(
     commandName: "eval-embeddings",
-    abstract: "Embedding fidelity and linear-probe accuracy of (pruned) sentence-embedding models vs the dense one.",
+    abstract: "Embedding fidelity and linear-probe accuracy of pruned embedding models vs the dense one.",
     discussion: """
-      Embeddings: mean of the last hidden state over the attention mask, L2-normalised (sentence-transformers).
-      Fidelity: cosine to the dense model's embedding of the same text (mean, min). Probe: multinomial logistic
-      regression (L2, C = 1, intercept unpenalised, L-BFGS to convergence) on each model's own embeddings of
-      the probe-train texts; accuracy on probe-test and flips (test texts whose class differs from the dense
-      model's probe). Any BERT-style model PruneKit runs: ONNX, safetensors + config.json, .pkz.
-      Example (the protocol of docs/oneshot-pruning.md):
-        prunekit eval-embeddings pruned.onnx --dense model.onnx --texts tweets.csv:text:1000..2999 \\
-          --probe tweets.csv:text:sentiment:5000.. --probe-where 'confidence>=0.6' --probe-sample 6000
+      Embeddings: mean of the last hidden state over the attention mask, L2-normalised \
+      (sentence-transformers). Fidelity: cosine to the dense model's embedding of the same text (mean, \
+      min). Probe: multinomial logistic regression (L2, C = 1, intercept unpenalised, L-BFGS to \
+      convergence) on each model's own embeddings of the probe-train texts; accuracy on probe-test and \
+      flips (test texts whose class differs from the dense model's probe). Any BERT-style model PruneKit \
+      runs: ONNX, safetensors + config.json, .pkz. The protocol's full command is in \
+      docs/oneshot-pruning.md.
+
+      Examples:
+        prunekit eval-embeddings p.onnx --dense m.onnx --texts t.csv:text:0..99
+        prunekit eval-embeddings p.onnx --dense m.onnx --texts t.csv:text --json
       """)
 
   @Argument(help: "Models to evaluate (.onnx, .safetensors with config.json, .pkz).")

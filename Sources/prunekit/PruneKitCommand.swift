@@ -24,6 +24,7 @@ struct PruneKitCommand: ParsableCommand {
       TrainCommand.self,
       EnergyCommand.self,
       CompressCommand.self,
+      QuantizeCommand.self,
       DecompressCommand.self,
       DemoCommand.self,
       ConvertCommand.self,

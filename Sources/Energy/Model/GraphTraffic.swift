@@ -2,7 +2,8 @@ import ModelGraph
 
 /// How a model's weights are stored when it runs, for the energy model.
 public enum WeightStorage: Codable, Sendable, Equatable, CustomStringConvertible {
-  /// Every parameter fetched as a 32-bit float, zeros included (a dense kernel).
+  /// Every parameter fetched at its stored width (32-bit floats; 8 bits + scales for an int8 layer),
+  /// zeros included (a dense kernel).
   case dense
   /// Only non-zero parameters, `valueBits` each, plus `indexBits` of position per non-zero
   /// (e.g. 5-bit relative indices as in Deep Compression, or 32-bit CSR column indices); only
@@ -23,8 +24,12 @@ extension LayerTraffic {
     let words = { (bytes: Int) in bytes / 4 }
     switch storage {
     case .dense:
+      // 32 bits for Float32 weights; an int8 layer's weight bytes (values + scales) over its values.
+      let bits =
+        cost.parameters == 0
+        ? 32 : min(32, Int((Double(cost.weightBytes * 8) / Double(cost.parameters)).rounded(.up)))
       self.init(
-        name: cost.node, macs: cost.macs, storedWeights: cost.parameters, bitsPerWeight: 32,
+        name: cost.node, macs: cost.macs, storedWeights: cost.parameters, bitsPerWeight: bits,
         activationReads: words(cost.activationBytesRead),
         activationWrites: words(cost.activationBytesWritten))
     case .sparse(let valueBits, let indexBits):

@@ -39,7 +39,10 @@ extension Graph {
       zeroCache[name] = z
       return z
     }
-    func isParameter(_ t: Tensor) -> Bool { t.dtype.isFloatingPoint && t.rank >= 1 }
+    // Float weights, and the int8 weights of quantized linear layers (their scales count as bytes).
+    func isParameter(_ t: Tensor) -> Bool {
+      (t.dtype.isFloatingPoint && t.rank >= 1) || ((t.dtype == .int8 || t.dtype == .uint8) && t.rank >= 2)
+    }
     var nodes: [NodeCost] = []
     for node in self.nodes {
       var cost = NodeCost(node: node.name, opType: node.opType)
@@ -63,7 +66,7 @@ extension Graph {
         i < node.inputs.count ? (shapes[node.inputs[i]]?.shape ?? []) : []
       }
       switch node.opType {
-      case "MatMul", "Gemm":
+      case "MatMul", "Gemm", "MatMulInteger":
         let a = inShape(0)
         let transA = node.attributes["transA"] == .int(1)
         let k = node.opType == "Gemm" && transA ? (a.first ?? 0) : (a.last ?? 0)

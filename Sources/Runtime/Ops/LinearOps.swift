@@ -182,6 +182,38 @@ enum LinearOps {
     return try addBroadcastResidual(y, residual, ctx)
   }
 
+  /// Y (`outShape`, [m, n] rows) = `product` writing act(·  + bias) (+ residual) through the epilogue it is
+  /// handed, with the node's bias (input `biasIndex`, [n] float32) and residual (input `residualIndex`:
+  /// Y's shape in the epilogue, a broadcastable one added afterwards) checked first.
+  static func linearOutput(
+    _ ctx: OpContext, m: Int, n: Int, outShape: [Int], biasIndex: Int, residualIndex: Int,
+    activation: GEMMEpilogue.Activation, _ product: (UnsafeMutablePointer<Float>, GEMMEpilogue) -> Void
+  ) throws -> Tensor {
+    let bias = ctx.node.inputs.count > biasIndex ? ctx.optionalInput(biasIndex) : nil
+    if let bias, bias.count != n || bias.dtype != .float32 {
+      throw ctx.shapeError(expected: "bias of \(n) float32 elements", found: "\(bias.shape)")
+    }
+    let residual = ctx.node.inputs.count > residualIndex ? ctx.optionalInput(residualIndex) : nil
+    if let residual, residual.dtype != .float32 {
+      throw ctx.dtypeError(input: residualIndex, expected: "float32", found: residual.dtype)
+    }
+    let residualValues = residual.flatMap { $0.shape == outShape ? $0.floats : nil }
+    let count = m * n
+    let out = [Float](unsafeUninitializedCapacity: count) { buffer, initialized in
+      withOptionalPointer(bias?.floats ?? []) { biasPointer in
+        withOptionalPointer(residualValues ?? []) { residualPointer in
+          product(
+            buffer.baseAddress!,
+            GEMMEpilogue(bias: biasPointer, activation: activation, residual: residualPointer, residualLD: n))
+        }
+      }
+      initialized = count
+    }
+    let y = Tensor(shape: outShape, floats: out)
+    guard let residual, residualValues == nil else { return y }
+    return try addBroadcastResidual(y, residual, ctx)
+  }
+
   /// `body` with the array's base address, or nil for an empty array.
   static func withOptionalPointer<R>(_ values: [Float], _ body: (UnsafePointer<Float>?) -> R) -> R {
     values.isEmpty ? body(nil) : values.withUnsafeBufferPointer { body($0.baseAddress!) }

@@ -95,6 +95,9 @@ public struct SparseKernelSelector: KernelSelector {
     if let conv = PointwiseConv(node, in: graph) {
       return try pointwiseKernel(conv, node: node, graph: graph)
     }
+    if Int8Linear.isInt8MatMul(node), let w = graph.initializers[node.inputs[1]], w.rank == 2 {
+      return try int8Kernel(node, weight: w, graph: graph)
+    }
     guard let layer = LinearLayer(node, in: graph) else { return try dense.kernel(for: node, in: graph) }
     // Rows of X: the product of all but its last dimension.
     let m = max(1, shapes[node.inputs[0]].map { $0.dropLast().reduce(1, *) } ?? 1)
@@ -270,6 +273,20 @@ extension SparseKernelSelector {
     options.cache?.store(key, chosen)
     record(chosen, timings, chosen == .csr ? matrix.byteCount : conv.weight.count * 4, cached: false)
     return chosen == .csr ? sparseKernel : denseKernel
+  }
+
+  /// An `Int8MatMul` layer: the int8 GEMM on its packed weight (no sparse int8 kernel yet: at the
+  /// sparsities measured, docs/quantized-execution.md, the dense VNNI kernel is the faster one).
+  func int8Kernel(_ node: Node, weight w: Tensor, graph: Graph) throws -> OpKernel {
+    let m = max(1, shapes[node.inputs[0]].map { $0.dropLast().reduce(1, *) } ?? 1)
+    let zeros = w.rawBytes.reduce(0) { $0 + ($1 == 0 ? 1 : 0) }
+    let kernel = try dense.kernel(for: node, in: graph)
+    record(
+      Choice(
+        node: node.name, weight: node.inputs[1], shape: "\(m)×\(w.shape[0])×\(w.shape[1])",
+        sparsity: Double(zeros) / Double(max(w.count, 1)), kernel: .int8, seconds: [:],
+        weightBytes: w.count + w.shape[1] * 8, fromCache: false))
+    return kernel
   }
 
   /// Whether `value` is the output of a Relu (or of a FusedMatMul with activation relu).

@@ -12,8 +12,10 @@ public enum LinearKernel: Sendable, Hashable, Codable, CustomStringConvertible {
   case blocked
   /// N:M packed (2:4, 4:8).
   case nm(keep: Int, group: Int)
+  /// The int8 GEMM (`Int8MatMul` layers of a quantized model: s8 weights, u8 activations).
+  case int8
 
-  public var description: String { layout?.description ?? "dense" }
+  public var description: String { self == .int8 ? "int8" : layout?.description ?? "dense" }
 
   /// Parses `dense`, `csr`, `csc`, `blocked`, `2:4`, `nm` (= 2:4)…; nil for anything else.
   public init?(parsing text: String) {
@@ -31,7 +33,7 @@ public enum LinearKernel: Sendable, Hashable, Codable, CustomStringConvertible {
 
   public var layout: SparseMatrix.Layout? {
     switch self {
-    case .dense: return nil
+    case .dense, .int8: return nil
     case .csr: return .csr
     case .csc: return .csc
     case .blocked: return .blocked
@@ -165,35 +167,18 @@ struct LinearLayer {
       throw ctx.shapeError(expected: "[..., \(matrix.k)]", found: "\(x.shape)")
     }
     let m = x.count / max(matrix.k, 1)
-    let outShape = Array(x.shape.dropLast()) + [matrix.n]
-    let bias = ctx.node.inputs.count > 2 ? ctx.optionalInput(2) : nil
-    if let bias, bias.count != matrix.n || bias.dtype != .float32 {
-      throw ctx.shapeError(expected: "bias of \(matrix.n) float32 elements", found: "\(bias.shape)")
-    }
-    let residual = ctx.node.inputs.count > 3 ? ctx.optionalInput(3) : nil
-    if let residual, residual.dtype != .float32 {
-      throw ctx.dtypeError(input: 3, expected: "float32", found: residual.dtype)
-    }
-    let residualValues = residual.flatMap { $0.shape == outShape ? $0.floats : nil }
     let xv = x.floats
-    let biasValues = bias?.floats ?? []
-    let count = m * matrix.n
-    let out = [Float](unsafeUninitializedCapacity: count) { buffer, initialized in
-      LinearOps.withOptionalPointer(biasValues) { biasPointer in
-        LinearOps.withOptionalPointer(residualValues ?? []) { residualPointer in
-          xv.withUnsafeBufferPointer { xp in
-            let epilogue = GEMMEpilogue(
-              bias: biasPointer, activation: activation, residual: residualPointer, residualLD: matrix.n)
-            spmm(
-              matrix, m: m, x: xp.baseAddress ?? UnsafePointer(bitPattern: 16)!, ldx: matrix.k,
-              y: buffer.baseAddress!, ldy: matrix.n, epilogue: epilogue)
-          }
-        }
+    return try LinearOps.linearOutput(
+      ctx, m: m, n: matrix.n, outShape: Array(x.shape.dropLast()) + [matrix.n], biasIndex: 2,
+      residualIndex: 3,
+      activation: activation
+    ) { y, epilogue in
+      xv.withUnsafeBufferPointer { xp in
+        spmm(
+          matrix, m: m, x: xp.baseAddress ?? UnsafePointer(bitPattern: 16)!, ldx: matrix.k, y: y,
+          ldy: matrix.n,
+          epilogue: epilogue)
       }
-      initialized = count
     }
-    let y = Tensor(shape: outShape, floats: out)
-    guard let residual, residualValues == nil else { return y }
-    return try LinearOps.addBroadcastResidual(y, residual, ctx)
   }
 }

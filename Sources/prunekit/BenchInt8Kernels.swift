@@ -1,0 +1,101 @@
+import ArgumentParser
+import Foundation
+import PruneKit
+
+/// The int8 rows of `prunekit bench kernels`: the int8 GEMM (VNNI and AVX2 micro-kernels) against the
+/// packed Float32 GEMM on the same linear-layer shapes, each int8 kernel checked against
+/// `gemmInt8Reference` before it is timed. "int8 + quantize" adds the per-row quantization of the
+/// activations that a dynamic int8 layer does on every call.
+struct Int8KernelBench {
+  struct Row: Encodable {
+    let shape: String
+    let threads: Int
+    /// Milliseconds per call, by kernel ("fp32", "int8 avx512", "int8 avx2", "quantize rows").
+    var milliseconds: [String: Double] = [:]
+  }
+
+  let shapes: [BenchShape]
+  let threads: [Int]
+  let repeats: Int
+
+  func run() throws -> [Row] {
+    var rows: [Row] = []
+    for shape in shapes {
+      let (m, k, n) = (shape.m, shape.k, shape.n)
+      var rng = SeededGenerator(seed: 8)
+      let w = (0..<(k * n)).map { _ in rng.nextNormal() * 0.05 }  // op(B) [k, n]
+      let x = (0..<(m * k)).map { _ in rng.nextNormal() }
+      let (wq, scales) = quantizeWeightSymmetric(w, k: k, n: n, transposed: false, perChannel: true)
+      let packedFloat = w.withUnsafeBufferPointer {
+        PackedMatrix(b: $0.baseAddress!, ldb: n, transposed: false, k: k, n: n)
+      }
+      let kinds: [KernelKind] = CPUFeatures.hasAVX512VNNI ? [.avx512, .avx2] : [.avx2]
+      let packed = kinds.map { kind in
+        wq.withUnsafeBufferPointer {
+          PackedInt8Matrix(
+            b: $0.baseAddress!, ldb: n, transposed: false, k: k, n: n, scales: scales, kernel: kind)
+        }
+      }
+      let ld = packed.map(\.paddedK).max()!
+      var q = [UInt8](repeating: 0, count: m * ld)
+      var rowScales = [Float](repeating: 0, count: m)
+      var rowZeros = [Int32](repeating: 0, count: m)
+      var y = [Float](repeating: 0, count: m * n)
+      var reference = [Float](repeating: 0, count: m * n)
+      quantizeRowsSymmetric(x: x, m: m, k: k, ldx: k, q: &q, ldq: ld, scales: &rowScales, zeros: &rowZeros)
+      gemmInt8Reference(
+        m: m, n: n, k: k, a: q, lda: ld, rowScales: rowScales, rowZeros: rowZeros, b: wq, ldb: n,
+        columnScales: scales, c: &reference, ldc: n)
+      for t in threads {
+        var row = Row(shape: shape.label, threads: t)
+        for (kind, b) in zip(kinds, packed) {
+          gemmInt8(
+            m: m, a: q, lda: ld, rowScales: rowScales, rowZeros: rowZeros, b: b, c: &y, ldc: n, threads: t)
+          let worst = zip(y, reference).map { abs($0 - $1) / (1 + abs($1)) }.max() ?? 0
+          guard worst <= 1e-5 else {
+            throw ValidationError("int8 \(kind) differs from gemmInt8Reference on \(shape.label): \(worst)")
+          }
+          row.milliseconds["int8 \(kind)"] =
+            1e3
+            * KernelTimer.bestSecondsPerCall(batches: repeats, minimumSeconds: 0.02) {
+              gemmInt8(
+                m: m, a: q, lda: ld, rowScales: rowScales, rowZeros: rowZeros, b: b, c: &y, ldc: n, threads: t
+              )
+            }
+        }
+        row.milliseconds["quantize rows"] =
+          1e3
+          * KernelTimer.bestSecondsPerCall(batches: repeats, minimumSeconds: 0.02) {
+            quantizeRowsSymmetric(
+              x: x, m: m, k: k, ldx: k, q: &q, ldq: ld, scales: &rowScales, zeros: &rowZeros)
+          }
+        row.milliseconds["fp32"] =
+          1e3
+          * KernelTimer.bestSecondsPerCall(batches: repeats, minimumSeconds: 0.02) {
+            gemm(
+              transA: false, m: m, alpha: 1, a: x, lda: k, packedB: packedFloat, beta: 0, c: &y, ldc: n,
+              threads: t)
+          }
+        rows.append(row)
+      }
+    }
+    return rows
+  }
+
+  static func printTable(_ rows: [Row]) {
+    print("\nint8 GEMM vs packed Float32 GEMM (ms per call; int8 checked against gemmInt8Reference first)")
+    let kernels = ["fp32", "int8 avx512", "int8 avx2", "quantize rows"]
+    print(
+      "shape".padding(toLength: 20, withPad: " ", startingAt: 0) + "threads".leftPadded(8)
+        + kernels.map { $0.leftPadded(14) }.joined() + "int8+quant vs fp32".leftPadded(20))
+    for r in rows {
+      let best = min(r.milliseconds["int8 avx512"] ?? .infinity, r.milliseconds["int8 avx2"] ?? .infinity)
+      let ratio = (r.milliseconds["fp32"] ?? 0) / (best + (r.milliseconds["quantize rows"] ?? 0))
+      print(
+        r.shape.padding(toLength: 20, withPad: " ", startingAt: 0) + "\(r.threads)".leftPadded(8)
+          + kernels.map { (r.milliseconds[$0].map { String(format: "%.3f", $0) } ?? "-").leftPadded(14) }
+          .joined()
+          + String(format: "%.2f×", ratio).leftPadded(20))
+    }
+  }
+}
