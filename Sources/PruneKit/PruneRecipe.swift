@@ -13,6 +13,8 @@ public struct PruneOptions: Sendable {
       guard CriterionRegistry.names.contains(rawValue) else { return nil }
       self.rawValue = rawValue
     }
+    /// Every registered criterion, in the registry's order.
+    public static var allCases: [Method] { CriterionRegistry.names.compactMap(Method.init(rawValue:)) }
     public static let magnitude = Method(rawValue: "magnitude")!
     public static let random = Method(rawValue: "random")!
     public static let taylor = Method(rawValue: "taylor")!
