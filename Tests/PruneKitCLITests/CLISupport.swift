@@ -77,17 +77,19 @@ enum CLI {
   /// The `result` of a `--json` envelope (`{"schema": "prunekit.<command>", "schema_version", "result"}`),
   /// decoded from snake_case after checking the schema names `command`.
   static func jsonResult<T: Decodable>(_ type: T.Type, from stdout: String, command: String) throws -> T {
-    struct Envelope: Decodable {
-      let schema: String
-      let schemaVersion: Int
-      let result: T
-    }
     let decoder = JSONDecoder()
     decoder.keyDecodingStrategy = .convertFromSnakeCase
-    let envelope = try decoder.decode(Envelope.self, from: Data(stdout.utf8))
+    let envelope = try decoder.decode(JSONEnvelope<T>.self, from: Data(stdout.utf8))
     guard envelope.schema == "prunekit.\(command)", envelope.schemaVersion >= 1 else {
       throw CocoaError(.coderReadCorrupt, userInfo: [NSDebugDescriptionErrorKey: "schema \(envelope.schema)"])
     }
     return envelope.result
   }
+}
+
+/// The `--json` envelope every subcommand prints.
+struct JSONEnvelope<T: Decodable>: Decodable {
+  let schema: String
+  let schemaVersion: Int
+  let result: T
 }

@@ -95,7 +95,7 @@ import Testing
   @Test(arguments: commands().filter(\.isSynopsis))
   func synopsisFlagsExist(_ c: Command) throws {
     var path: [String] = []
-    for word in c.arguments where word.range(of: #"^[a-z]+$"#, options: .regularExpression) != nil {
+    for word in c.arguments where word.range(of: #"^[a-z][a-z-]*$"#, options: .regularExpression) != nil {
       let candidate = path + [word]
       if (try? CLI.run(candidate + ["--help"]))?.status == 0 { path = candidate } else { break }
     }
