@@ -7,6 +7,7 @@ struct EvalEmbeddingsCommand: ParsableCommand {
   static let configuration = CommandConfiguration(
     commandName: "eval-embeddings",
     abstract: "Embedding fidelity and linear-probe accuracy of pruned embedding models vs the dense one.",
+    usage: "prunekit eval-embeddings <model> ... --dense <model> --texts <csv:column> [<options>]",
     discussion: """
       Embeddings: mean of the last hidden state over the attention mask, L2-normalised \
       (sentence-transformers). Fidelity: cosine to the dense model's embedding of the same text (mean, \
