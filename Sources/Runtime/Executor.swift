@@ -37,9 +37,10 @@ public struct Executor: Sendable {
   /// Initializers and folded constants, by slot (nil for values computed at run time).
   private var constants: [Tensor?] = []
   private var inputSlots: [(ValueInfo, Int)] = []
-  /// Graph inputs declared float16/bfloat16/float64: converted to Float32 when fed.
-  private var widenedInputs: Set<String> = []
-  /// Graph outputs declared float16/bfloat16/float64: converted back from Float32.
+  /// Graph inputs declared float16/bfloat16/float64 (computed in Float32) or a narrower integer type
+  /// (computed in Int64): converted when fed, after `checkWidening`.
+  private var widenedInputs: [String: DType] = [:]
+  /// Graph outputs declared in those types: converted back from Float32 / Int64.
   private var narrowedOutputs: [String: DType] = [:]
 
   /// Nodes evaluated once at construction because they read only constants.
@@ -52,12 +53,12 @@ public struct Executor: Sendable {
     optimize: Bool = true
   ) throws {
     self.graph = original
-    // float16/bfloat16/float64 models compute in Float32 (their inputs and outputs are converted).
-    let widened = original.computingInFloat32()
-    for info in original.inputs where Graph.computesAsFloat32(info.dtype) { widenedInputs.insert(info.name) }
-    for info in original.outputs where Graph.computesAsFloat32(info.dtype) {
-      narrowedOutputs[info.name] = info.dtype
-    }
+    // float16/bfloat16/float64 models compute in Float32, int8…uint64 ones in Int64 (their inputs and
+    // outputs are converted).
+    let widened = original.computingInFloat32().computingInInt64()
+    func isWidened(_ dtype: DType) -> Bool { Graph.computesAsFloat32(dtype) || Graph.computesAsInt64(dtype) }
+    for info in original.inputs where isWidened(info.dtype) { widenedInputs[info.name] = info.dtype }
+    for info in original.outputs where isWidened(info.dtype) { narrowedOutputs[info.name] = info.dtype }
     let graph = optimize ? Fusion.fuse(widened) : widened
     func slot(_ name: String) -> Int {
       if let s = slotOfName[name] { return s }
@@ -119,8 +120,9 @@ public struct Executor: Sendable {
       guard var tensor = inputs[info.name] else {
         throw ModelGraphError.missingValue(node: "graph input", name: info.name)
       }
-      if widenedInputs.contains(info.name), Graph.computesAsFloat32(tensor.dtype) {
-        tensor = tensor.converted(to: .float32)
+      if let declared = widenedInputs[info.name], tensor.dtype == declared {
+        try Executor.checkWidening(tensor, name: info.name)
+        tensor = tensor.converted(to: Graph.computesAsFloat32(declared) ? .float32 : .int64)
       }
       try Executor.check(tensor, against: info)
       values[s] = tensor
@@ -159,6 +161,27 @@ public struct Executor: Sendable {
       if let s = slotOfName[name], let tensor = values[s] ?? constants[s] { outputs[name] = tensor }
     }
     return outputs
+  }
+
+  /// Refuses input values the computing type cannot hold: finite float64 values beyond the Float32
+  /// range (they would become ±inf) and uint64 values ≥ 2⁶³ (Int64 would order them as negative).
+  static func checkWidening(_ tensor: Tensor, name: String) throws {
+    switch tensor.dtype {
+    case .float64:
+      let limit = Double(Float.greatestFiniteMagnitude)
+      let values = tensor.rawBytes.withUnsafeBytes { Array($0.bindMemory(to: Double.self)) }
+      if let bad = values.first(where: { $0.isFinite && Swift.abs($0) > limit }) {
+        throw ModelGraphError.invalidModel(
+          "graph input '\(name)' (float64) holds \(bad), beyond the Float32 range (±3.4e38) PruneKit computes in")
+      }
+    case .uint64:
+      let values = tensor.rawBytes.withUnsafeBytes { Array($0.bindMemory(to: UInt64.self)) }
+      if let bad = values.first(where: { $0 > UInt64(Int64.max) }) {
+        throw ModelGraphError.invalidModel(
+          "graph input '\(name)' (uint64) holds \(bad), beyond the Int64 range (≤ 2⁶³−1) PruneKit computes in")
+      }
+    default: break
+    }
   }
 
   /// Rank, fixed dimensions and dtype of a supplied input against the graph's declaration.
