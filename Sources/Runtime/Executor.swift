@@ -43,6 +43,9 @@ public struct Executor: Sendable {
   /// Graph outputs declared in those types: converted back from Float32 / Int64.
   private var narrowedOutputs: [String: DType] = [:]
 
+  /// Slots holding ONNX sequence values (outputs of the sequence ops) instead of tensors.
+  private var sequenceSlots: Set<Int> = []
+
   /// Nodes evaluated once at construction because they read only constants.
   public private(set) var foldedNodeCount = 0
 
@@ -80,7 +83,12 @@ public struct Executor: Sendable {
       let outs = node.outputs.map { $0.isEmpty ? -1 : slot($0) }
       defined.formUnion(node.outputs)
       let step = Step(node: node, kernel: kernel, inputSlots: ins, outputSlots: outs, releaseSlots: [])
-      if foldConstants, !ins.isEmpty || node.opType == "Constant",
+      for (i, s) in ins.enumerated() where s >= 0 && sequenceSlots.contains(s) && !SequenceOps.takesSequence(node, input: i) {
+        throw ModelGraphError.invalidModel(
+          "node '\(node.name)' (\(node.opType)): input '\(node.inputs[i])' is a sequence, expected a tensor")
+      }
+      if SequenceOps.producesSequence(node) { sequenceSlots.formUnion(outs.filter { $0 >= 0 }) }
+      if foldConstants, !ins.isEmpty || node.opType == "Constant", !SequenceOps.opTypes.contains(node.opType),
         ins.allSatisfy({ $0 < 0 || constants[$0] != nil }), node.opType != "RandomNormal"
       {
         var ctx = OpContext(
@@ -94,6 +102,10 @@ public struct Executor: Sendable {
     }
     for output in graph.outputs where !defined.contains(output.name) {
       throw ModelGraphError.missingValue(node: "graph output", name: output.name)
+    }
+    for output in graph.outputs where slotOfName[output.name].map(sequenceSlots.contains) ?? false {
+      throw ModelGraphError.invalidModel(
+        "graph output '\(output.name)' is a sequence; graph outputs must be tensors (sequences live inside the graph)")
     }
     // Last reader of each slot; graph outputs are never released.
     let kept = Set(graph.outputs.compactMap { slotOfName[$0.name] })
@@ -116,6 +128,7 @@ public struct Executor: Sendable {
   ) throws -> [String: Tensor] {
     // Run-time values only: constants are read from `constants` (not copied, not retained per run).
     var values = [Tensor?](repeating: nil, count: constants.count)
+    var sequences = [[Tensor]?](repeating: nil, count: sequenceSlots.isEmpty ? 0 : constants.count)
     for (info, s) in inputSlots {
       guard var tensor = inputs[info.name] else {
         throw ModelGraphError.missingValue(node: "graph input", name: info.name)
@@ -133,13 +146,20 @@ public struct Executor: Sendable {
       var ctx = OpContext(
         node: step.node, opset: graph.opsetVersion,
         inputs: step.inputSlots.map { $0 < 0 ? nil : (values[$0] ?? constants[$0]) })
+      if !sequences.isEmpty { ctx.sequenceInputs = step.inputSlots.map { $0 < 0 ? nil : sequences[$0] } }
       // Drop our references first so kernels may update last-use inputs in place.
-      for s in step.releaseSlots where keptSlots.isEmpty || !keptSlots.contains(s) { values[s] = nil }
+      for s in step.releaseSlots where keptSlots.isEmpty || !keptSlots.contains(s) {
+        values[s] = nil
+        if !sequences.isEmpty { sequences[s] = nil }
+      }
       let results = try step.kernel(&ctx)
+      for (i, sequence) in ctx.sequenceOutputs where i < step.outputSlots.count && step.outputSlots[i] >= 0 {
+        sequences[step.outputSlots[i]] = sequence
+      }
       guard results.count >= 1 || step.outputSlots.allSatisfy({ $0 < 0 }) else {
         throw ModelGraphError.invalidModel("node '\(step.node.name)': kernel returned no outputs")
       }
-      for (i, s) in step.outputSlots.enumerated() where s >= 0 && i < results.count {
+      for (i, s) in step.outputSlots.enumerated() where s >= 0 && i < results.count && ctx.sequenceOutputs[i] == nil {
         values[s] = results[i]
       }
       observer?(step.node, results)

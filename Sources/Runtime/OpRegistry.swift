@@ -52,6 +52,7 @@ public enum OpRegistry {
     ExtraOps.register(into: &table)
     IndexOps.register(into: &table)
     OpsetTwentyThreeOps.register(into: &table)
+    SequenceOps.register(into: &table)
     return table
   }()
 
