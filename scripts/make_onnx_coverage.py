@@ -187,11 +187,44 @@ def old_opsets():
          error="node 'Tile_0' (Tile, opset 5) cannot be upgraded to opset 7", note="Tile-1 has no mapping")
 
 
+def sequences():
+    x = f(4, 6)
+    nodes = [helper.make_node("SplitToSequence", ["x", "sizes"], ["parts"], axis=1),
+             helper.make_node("SequenceLength", ["parts"], ["count"]),
+             helper.make_node("SequenceAt", ["parts", "last"], ["tail"]),
+             helper.make_node("SequenceInsert", ["parts", "y", "first"], ["more"]),
+             helper.make_node("SequenceErase", ["more", "second"], ["fewer"]),
+             helper.make_node("ConcatFromSequence", ["fewer"], ["joined"], axis=1),
+             helper.make_node("SplitToSequence", ["x"], ["rows"], axis=0, keepdims=0),
+             helper.make_node("ConcatFromSequence", ["rows"], ["stacked"], axis=1, new_axis=1)]
+    case("sequence_split_concat", nodes, {"x": x, "y": f(4, 2)},
+         {"count": TensorProto.INT64, "tail": TensorProto.FLOAT, "joined": TensorProto.FLOAT,
+          "stacked": TensorProto.FLOAT},
+         initializers=[("sizes", np.array([1, 2, 3], np.int64)), ("last", np.array(-1, np.int64)),
+                       ("first", np.array(0, np.int64)), ("second", np.array(1, np.int64))],
+         atol=0, rtol=0, note="SplitToSequence (sizes, keepdims=0), SequenceLength/At/Insert/Erase, ConcatFromSequence")
+    nodes = [helper.make_node("SequenceEmpty", [], ["empty"], dtype=TensorProto.FLOAT),
+             helper.make_node("SequenceInsert", ["empty", "a"], ["one"]),
+             helper.make_node("SequenceInsert", ["one", "b", "zero"], ["two"]),
+             helper.make_node("SequenceConstruct", ["a", "b", "a"], ["three"]),
+             helper.make_node("ConcatFromSequence", ["two"], ["ab"], axis=0),
+             helper.make_node("SequenceAt", ["three", "one_i"], ["middle"]),
+             helper.make_node("SplitToSequence", ["a", "chunk"], ["chunks"], axis=-1),
+             helper.make_node("ConcatFromSequence", ["chunks"], ["rejoined"], axis=-1)]
+    case("sequence_construct_empty", nodes, {"a": f(2, 5), "b": f(3, 5)},
+         {"ab": TensorProto.FLOAT, "middle": TensorProto.FLOAT, "rejoined": TensorProto.FLOAT},
+         initializers=[("zero", np.array(0, np.int32)), ("one_i", np.array(1, np.int64)),
+                       ("chunk", np.array(2, np.int64))], atol=0, rtol=0,
+         note="SequenceEmpty, SequenceConstruct, int32 position, scalar split (last chunk smaller)")
+    case("shrink", [helper.make_node("Shrink", ["x"], ["out"], lambd=0.75, bias=0.25)], {"x": f(3, 7)},
+         {"out": TensorProto.FLOAT}, note="Shrink")
+
+
 def main():
     os.makedirs(OUT, exist_ok=True)
     for name in os.listdir(OUT):
         os.remove(os.path.join(OUT, name))
-    for group in (boundaries, old_opsets):
+    for group in (boundaries, old_opsets, sequences):
         group()
     with open(os.path.join(OUT, "cases.json"), "w") as fh:
         json.dump({"generator": "scripts/make_onnx_coverage.py", "onnxruntime": ort.__version__,

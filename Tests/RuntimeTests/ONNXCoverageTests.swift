@@ -71,6 +71,18 @@ import Testing
     }
   }
 
+  /// An upgraded opset-1/6 graph exports at opset 7 and reads back to the same outputs.
+  @Test(arguments: ["opset1_legacy", "opset6_cnn"]) func upgradedModelExportsAtOpsetSeven(_ name: String) throws {
+    let graph = try ONNXImporter.load(contentsOf: "\(Self.folder)/\(name).onnx")
+    #expect(graph.opsetVersion == 7)
+    let again = try ONNXImporter.decode(try ONNXExporter.serialized(graph))
+    #expect(again.opsetVersion == 7)
+    let io = try SafeTensorsFile(path: "\(Self.folder)/\(name).io.safetensors")
+    let feeds = ["x": try io.tensor(named: "x")]
+    let (a, b) = (try Executor(graph: graph).run(feeds)["out"], try Executor(graph: again).run(feeds)["out"])
+    #expect(a != nil && a == b)
+  }
+
   static func doubles(_ t: Tensor) -> [Double] {
     t.dtype == .float64
       ? t.rawBytes.withUnsafeBytes { Array($0.bindMemory(to: Double.self)) } : t.asFloats().map(Double.init)

@@ -6,7 +6,8 @@ import TensorCore
 /// Every op whose schema changed between its version at the model's opset and at opset 7 is mapped
 /// here (the list comes from `onnx.defs`' schema history); any other op is unchanged at opset 7:
 /// - Add/Sub/Mul/Div/Pow/And/Or/Xor/Equal/Greater/Less: legacy `broadcast`/`axis` become
-///   multidirectional broadcasting; with `axis`, B gets trailing 1-dims (an Unsqueeze) so that it
+///   multidirectional broadcasting; with `axis`, B gets trailing 1-dims (a reshaped copy of a constant
+///   B, else an Unsqueeze) so that it
 ///   lines up at `axis` of A (A's rank must be known: declared inputs, initializers and the
 ///   rank-preserving ops in between).
 /// - `consumed_inputs` (opset 1 in-place hints) is dropped everywhere; BatchNormalization and Dropout
@@ -26,6 +27,7 @@ enum ONNXOpsetUpgrade {
     for info in graph.inputs { if let shape = info.shape { ranks[info.name] = shape.count } }
     for (name, tensor) in graph.initializers { ranks[name] = tensor.rank }
     var nodes: [Node] = []
+    var replaced: Set<String> = []  // constants replaced by a reshaped copy
     for var node in graph.nodes {
       func refuse(_ why: String) -> ModelGraphError {
         .invalidModel(
@@ -52,11 +54,19 @@ enum ONNXOpsetUpgrade {
           let trailing = rankA - start - rankB
           if trailing > 0 {
             let aligned = "\(node.inputs[1])__at_axis_\(start)_of_\(node.name)"
-            nodes.append(
+            // A constant B is reshaped in place (pruning's coupling rules see a per-channel constant).
+            if let b = graph.initializers[node.inputs[1]] {
+              graph.setInitializer(aligned, try b.reshaped(b.shape + [Int](repeating: 1, count: trailing)))
+              replaced.insert(node.inputs[1])
+              ranks[aligned] = rankB + trailing
+              node.inputs[1] = aligned
+            } else {
+              nodes.append(
               Node(
                 name: "\(node.name)__align", opType: "Unsqueeze", inputs: [node.inputs[1]], outputs: [aligned],
                 attributes: ["axes": .ints(Array(rankB..<(rankB + trailing)))]))
-            node.inputs[1] = aligned
+              node.inputs[1] = aligned
+            }
           }
         }
       case "BatchNormalization", "Dropout":
@@ -99,6 +109,8 @@ enum ONNXOpsetUpgrade {
       nodes.append(node)
     }
     graph.nodes = nodes
+    let read = Set(nodes.flatMap(\.inputs) + graph.outputs.map(\.name))
+    for name in replaced where !read.contains(name) { graph.removeInitializer(name) }
     graph.opsetVersion = targetOpset
     graph.metadata["onnx.upgraded_from_opset"] = "\(opset)"
   }

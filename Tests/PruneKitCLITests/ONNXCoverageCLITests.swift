@@ -1,0 +1,39 @@
+import Foundation
+import PruneKit
+import Testing
+
+/// Opset < 7 models through the CLI: `run` matches the golden outputs, `prune` (unstructured and
+/// structured) writes an opset-7 model that runs (fixtures from scripts/make_onnx_coverage.py).
+@Suite struct ONNXCoverageCLITests {
+  static let coverage = CLI.packageRoot + "/Tests/Fixtures/onnx-coverage"
+
+  @Test func opsetSixModelRunsExportsAndPrunes() throws {
+    let w = try CLI.temporaryFolder()
+    defer { try? FileManager.default.removeItem(atPath: w) }
+    for name in ["opset6_cnn.onnx", "opset6_cnn.io.safetensors"] {
+      try FileManager.default.copyItem(atPath: "\(Self.coverage)/\(name)", toPath: "\(w)/\(name)")
+    }
+    let run = try CLI.run(
+      ["run", "opset6_cnn.onnx", "--input", "opset6_cnn.io.safetensors", "-o", "out.safetensors"], in: w)
+    #expect(run.status == 0, "\(run.output)")
+    let produced = try SafeTensorsFile(path: "\(w)/out.safetensors").tensor(named: "out").asFloats()
+    let golden = try SafeTensorsFile(path: "\(w)/opset6_cnn.io.safetensors").tensor(named: "out").asFloats()
+    #expect(produced.count == golden.count)
+    #expect(zip(produced, golden).allSatisfy { Swift.abs($0 - $1) <= 1e-5 }, "\(produced) vs \(golden)")
+    for (flags, output) in [(["--sparsity", "0.5"], "u.onnx"), (["--structured", "channels", "--ratio", "0.5"], "s.onnx")] {
+      let prune = try CLI.run(["prune", "opset6_cnn.onnx"] + flags + ["-o", output], in: w)
+      #expect(prune.status == 0, "\(flags): \(prune.output)")
+      let graph = try ModelFile.load("\(w)/\(output)")
+      #expect(graph.opsetVersion == 7, "\(flags): written at opset \(graph.opsetVersion)")
+      let rerun = try CLI.run(["run", output, "--input", "opset6_cnn.io.safetensors"], in: w)
+      #expect(rerun.status == 0, "\(flags): \(rerun.output)")
+    }
+  }
+
+  @Test func unmappableOldOpIsAClearError() throws {
+    let r = try CLI.run(["inspect", "\(Self.coverage)/opset5_tile_refused.onnx"])
+    #expect(r.status != 0)
+    #expect(r.output.contains("node 'Tile_0' (Tile, opset 5) cannot be upgraded to opset 7"), "\(r.output)")
+    #expect(!r.output.contains("Fatal error"), "\(r.output)")
+  }
+}
