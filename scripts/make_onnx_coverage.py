@@ -220,11 +220,48 @@ def sequences():
          {"out": TensorProto.FLOAT}, note="Shrink")
 
 
+def three_d():
+    x = f(2, 4, 5, 6, 7)
+    case("conv3d_pads_strides_dilations_groups",
+         [helper.make_node("Conv", ["x", "w", "b"], ["out"], pads=[1, 0, 2, 2, 1, 0], strides=[2, 1, 2],
+                           dilations=[1, 2, 1], group=2)],
+         {"x": x}, {"out": TensorProto.FLOAT}, initializers=[("w", f(6, 2, 3, 2, 3)), ("b", f(6))], atol=1e-4,
+         note="Conv 3-D: asymmetric pads, strides, dilations, groups, bias")
+    case("conv3d_same_upper", [helper.make_node("Conv", ["x", "w"], ["out"], auto_pad="SAME_UPPER", strides=[2, 2, 2])],
+         {"x": f(1, 3, 5, 5, 4)}, {"out": TensorProto.FLOAT}, initializers=[("w", f(4, 3, 3, 3, 3))], atol=1e-4,
+         note="Conv 3-D: auto_pad SAME_UPPER")
+    case("maxpool3d", [helper.make_node("MaxPool", ["x"], ["out"], kernel_shape=[2, 3, 2], pads=[1, 1, 0, 0, 1, 1],
+                                        strides=[2, 2, 1], dilations=[1, 1, 2], ceil_mode=1)],
+         {"x": x}, {"out": TensorProto.FLOAT}, atol=0, rtol=0, note="MaxPool 3-D: pads, strides, dilations, ceil_mode")
+    for include in (0, 1):
+        case(f"avgpool3d_include_pad_{include}",
+             [helper.make_node("AveragePool", ["x"], ["out"], kernel_shape=[3, 2, 3], pads=[1, 0, 1, 1, 1, 1],
+                               strides=[2, 2, 2], count_include_pad=include)],
+             {"x": x}, {"out": TensorProto.FLOAT}, note=f"AveragePool 3-D, count_include_pad={include}")
+    case("convtranspose3d", [helper.make_node("ConvTranspose", ["x", "w", "b"], ["out"], strides=[2, 1, 2],
+                                              pads=[1, 0, 0, 0, 1, 1], output_padding=[1, 0, 1], group=2,
+                                              dilations=[1, 2, 1])],
+         {"x": f(1, 4, 3, 4, 3)}, {"out": TensorProto.FLOAT}, initializers=[("w", f(4, 3, 2, 3, 2)), ("b", f(6))],
+         atol=1e-4, note="ConvTranspose 3-D: strides, pads, output_padding, dilations, groups")
+    nodes = [helper.make_node("Conv", ["x", "w1", "b1"], ["c1"], pads=[1, 1, 1, 1, 1, 1]),
+             helper.make_node("Relu", ["c1"], ["r1"]),
+             helper.make_node("MaxPool", ["r1"], ["p1"], kernel_shape=[2, 2, 2], strides=[2, 2, 2]),
+             helper.make_node("Conv", ["p1", "w2", "b2"], ["c2"], pads=[1, 1, 1, 1, 1, 1]),
+             helper.make_node("Relu", ["c2"], ["r2"]),
+             helper.make_node("GlobalAveragePool", ["r2"], ["g"]),
+             helper.make_node("Flatten", ["g"], ["flat"]),
+             helper.make_node("Gemm", ["flat", "wf", "bf"], ["out"], transB=1)]
+    case("cnn3d", nodes, {"x": f(2, 2, 6, 6, 6)}, {"out": TensorProto.FLOAT},
+         initializers=[("w1", f(8, 2, 3, 3, 3, low=-0.4, high=0.4)), ("b1", f(8)), ("w2", f(6, 8, 3, 3, 3, low=-0.3, high=0.3)),
+                       ("b2", f(6)), ("wf", f(3, 6)), ("bf", f(3))], atol=1e-4,
+         note="a small 3-D CNN (the structured-pruning fixture)")
+
+
 def main():
     os.makedirs(OUT, exist_ok=True)
     for name in os.listdir(OUT):
         os.remove(os.path.join(OUT, name))
-    for group in (boundaries, old_opsets, sequences):
+    for group in (boundaries, old_opsets, sequences, three_d):
         group()
     with open(os.path.join(OUT, "cases.json"), "w") as fh:
         json.dump({"generator": "scripts/make_onnx_coverage.py", "onnxruntime": ort.__version__,

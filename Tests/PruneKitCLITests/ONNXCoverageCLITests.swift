@@ -30,6 +30,24 @@ import Testing
     }
   }
 
+  /// Structured channel pruning of a 3-D CNN: the Conv3d → Relu → MaxPool3d → Conv3d coupling
+  /// removes output channels of the first conv with the matching input channels of the second.
+  @Test func threeDConvolutionPrunesStructurally() throws {
+    let w = try CLI.temporaryFolder()
+    defer { try? FileManager.default.removeItem(atPath: w) }
+    for name in ["cnn3d.onnx", "cnn3d.io.safetensors"] {
+      try FileManager.default.copyItem(atPath: "\(Self.coverage)/\(name)", toPath: "\(w)/\(name)")
+    }
+    let prune = try CLI.run(["prune", "cnn3d.onnx", "--structured", "channels", "--ratio", "0.5", "-o", "p.onnx"], in: w)
+    #expect(prune.status == 0, "\(prune.output)")
+    let graph = try ModelFile.load("\(w)/p.onnx")
+    let (w1, w2) = (try #require(graph.initializers["w1"]), try #require(graph.initializers["w2"]))
+    #expect(w1.shape[0] < 8 && w1.shape[0] == w2.shape[1], "\(w1.shape) \(w2.shape)")
+    #expect(w1.rank == 5)
+    let rerun = try CLI.run(["run", "p.onnx", "--input", "cnn3d.io.safetensors", "-o", "y.safetensors"], in: w)
+    #expect(rerun.status == 0, "\(rerun.output)")
+  }
+
   @Test func unmappableOldOpIsAClearError() throws {
     let r = try CLI.run(["inspect", "\(Self.coverage)/opset5_tile_refused.onnx"])
     #expect(r.status != 0)
