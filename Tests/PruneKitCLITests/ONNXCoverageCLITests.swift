@@ -48,6 +48,19 @@ import Testing
     #expect(rerun.status == 0, "\(rerun.output)")
   }
 
+  /// Every runnable coverage fixture through `prunekit run` (its shape inference and kernel
+  /// selection included: sequences once failed there while the executor ran them).
+  @Test func everyFixtureRunsThroughTheCLI() throws {
+    let names = try FileManager.default.contentsOfDirectory(atPath: Self.coverage)
+      .filter { $0.hasSuffix(".onnx") && !$0.contains("refused") }.sorted()
+    #expect(names.count >= 20)
+    for name in names {
+      let base = String(name.dropLast(5))
+      let r = try CLI.run(["run", "\(Self.coverage)/\(name)", "--input", "\(Self.coverage)/\(base).io.safetensors"])
+      #expect(r.status == 0, "\(name): \(r.output)")
+    }
+  }
+
   @Test func unmappableOldOpIsAClearError() throws {
     let r = try CLI.run(["inspect", "\(Self.coverage)/opset5_tile_refused.onnx"])
     #expect(r.status != 0)
