@@ -22,36 +22,15 @@ extension Graph {
 
   /// Whether any constant, cast, input or output uses an integer type other than Int64.
   public var storesOtherIntegerTypes: Bool {
-    inputs.contains { Self.computesAsInt64($0.dtype) }
-      || outputs.contains { Self.computesAsInt64($0.dtype) }
-      || initializers.values.contains { Self.computesAsInt64($0.dtype) }
-      || nodes.contains { node in
-        if node.opType == "Cast", case .int(let to)? = node.attributes["to"] {
-          return Self.widenedIntegerCastCodes[to] != nil
-        }
-        return node.attributes.values.contains {
-          if case .tensor(let t) = $0 { return Self.computesAsInt64(t.dtype) }
-          return false
-        }
-      }
+    stores(Self.computesAsInt64, castCodes: Set(Self.widenedIntegerCastCodes.keys))
   }
 
   /// This graph computing in Int64 (see the type comment); unchanged when it has no such types.
   public func computingInInt64() -> Graph {
     guard storesOtherIntegerTypes else { return self }
-    var g = self
-    for (name, t) in g.initializers where Self.computesAsInt64(t.dtype) {
-      g.initializers[name] = t.converted(to: .int64)
-    }
-    for i in g.inputs.indices where Self.computesAsInt64(g.inputs[i].dtype) { g.inputs[i].dtype = .int64 }
-    for i in g.outputs.indices where Self.computesAsInt64(g.outputs[i].dtype) { g.outputs[i].dtype = .int64 }
+    var g = widening(Self.computesAsInt64, to: .int64)
     var nodes: [Node] = []
     for var node in g.nodes {
-      for (key, value) in node.attributes {
-        if case .tensor(let t) = value, Self.computesAsInt64(t.dtype) {
-          node.attributes[key] = .tensor(t.converted(to: .int64))
-        }
-      }
       if node.opType == "Cast", case .int(let to)? = node.attributes["to"],
         let typeName = Self.widenedIntegerCastCodes[to], let output = node.outputs.first
       {

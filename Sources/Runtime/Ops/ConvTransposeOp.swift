@@ -11,7 +11,7 @@ extension ConvOps {
     let group = try ctx.int("group", default: 1)
     guard x.rank >= 3, w.rank == x.rank, x.shape[1] == w.shape[0], x.shape[1] % group == 0
     else {
-      throw ctx.shapeError(expected: "X [N, C, (H,) W], W [C, M/group, k…]", found: "\(x.shape), \(w.shape)")
+      throw ctx.shapeError(expected: "X [N, C, spatial…], W [C, M/group, k…]", found: "\(x.shape), \(w.shape)")
     }
     let d = x.rank - 2
     let spatial = Array(x.shape[2...])
