@@ -46,6 +46,17 @@ extension Graph {
     return g
   }
 
+  /// Appends `node` writing to `output__typeName` instead and returns the Cast (to code `to`) that
+  /// widens that value back into `output`.
+  static func castThenWiden(_ node: Node, output: String, typeName: String, to: Int, into nodes: inout [Node]) -> Node {
+    let narrow = "\(output)__\(typeName)"
+    var first = node
+    first.outputs = [narrow]
+    nodes.append(first)
+    return Node(
+      name: "\(node.name)__widen", opType: "Cast", inputs: [narrow], outputs: [output], attributes: ["to": .int(to)])
+  }
+
   /// This graph computing in Float32 (see the type comment); unchanged when it has no such types.
   public func computingInFloat32() -> Graph {
     guard storesOtherFloatTypes else { return self }
@@ -58,13 +69,7 @@ extension Graph {
       {
         if to != 11 {
           // A cast to float16/bfloat16 still rounds: cast there, then widen to Float32.
-          let narrow = "\(output)__\(to == 10 ? "float16" : "bfloat16")"
-          var first = node
-          first.outputs = [narrow]
-          nodes.append(first)
-          node = Node(
-            name: "\(node.name)__widen", opType: "Cast", inputs: [narrow], outputs: [output],
-            attributes: ["to": .int(1)])
+          node = Self.castThenWiden(node, output: output, typeName: to == 10 ? "float16" : "bfloat16", to: 1, into: &nodes)
         } else {
           node.attributes["to"] = .int(1)
         }

@@ -35,13 +35,7 @@ extension Graph {
         let typeName = Self.widenedIntegerCastCodes[to], let output = node.outputs.first
       {
         // The cast still wraps to the narrow type; the result is then widened.
-        let narrow = "\(output)__\(typeName)"
-        var first = node
-        first.outputs = [narrow]
-        nodes.append(first)
-        node = Node(
-          name: "\(node.name)__widen", opType: "Cast", inputs: [narrow], outputs: [output],
-          attributes: ["to": .int(7)])
+        node = Self.castThenWiden(node, output: output, typeName: typeName, to: 7, into: &nodes)
       }
       nodes.append(node)
     }
