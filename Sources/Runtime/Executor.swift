@@ -37,10 +37,14 @@ public struct Executor: Sendable {
   /// Initializers and folded constants, by slot (nil for values computed at run time).
   private var constants: [Tensor?] = []
   private var inputSlots: [(ValueInfo, Int)] = []
-  /// Graph inputs declared float16/bfloat16/float64: converted to Float32 when fed.
-  private var widenedInputs: Set<String> = []
-  /// Graph outputs declared float16/bfloat16/float64: converted back from Float32.
+  /// Graph inputs declared float16/bfloat16/float64 (computed in Float32) or a narrower integer type
+  /// (computed in Int64): converted when fed, after `checkWidening`.
+  private var widenedInputs: [String: DType] = [:]
+  /// Graph outputs declared in those types: converted back from Float32 / Int64.
   private var narrowedOutputs: [String: DType] = [:]
+
+  /// Slots holding ONNX sequence values (outputs of the sequence ops) instead of tensors.
+  private var sequenceSlots: Set<Int> = []
 
   /// Nodes evaluated once at construction because they read only constants.
   public private(set) var foldedNodeCount = 0
@@ -52,12 +56,12 @@ public struct Executor: Sendable {
     optimize: Bool = true
   ) throws {
     self.graph = original
-    // float16/bfloat16/float64 models compute in Float32 (their inputs and outputs are converted).
-    let widened = original.computingInFloat32()
-    for info in original.inputs where Graph.computesAsFloat32(info.dtype) { widenedInputs.insert(info.name) }
-    for info in original.outputs where Graph.computesAsFloat32(info.dtype) {
-      narrowedOutputs[info.name] = info.dtype
-    }
+    // float16/bfloat16/float64 models compute in Float32, int8…uint64 ones in Int64 (their inputs and
+    // outputs are converted).
+    let widened = original.computingInFloat32().computingInInt64()
+    func isWidened(_ dtype: DType) -> Bool { Graph.computesAsFloat32(dtype) || Graph.computesAsInt64(dtype) }
+    for info in original.inputs where isWidened(info.dtype) { widenedInputs[info.name] = info.dtype }
+    for info in original.outputs where isWidened(info.dtype) { narrowedOutputs[info.name] = info.dtype }
     let graph = optimize ? Fusion.fuse(widened) : widened
     func slot(_ name: String) -> Int {
       if let s = slotOfName[name] { return s }
@@ -79,7 +83,12 @@ public struct Executor: Sendable {
       let outs = node.outputs.map { $0.isEmpty ? -1 : slot($0) }
       defined.formUnion(node.outputs)
       let step = Step(node: node, kernel: kernel, inputSlots: ins, outputSlots: outs, releaseSlots: [])
-      if foldConstants, !ins.isEmpty || node.opType == "Constant",
+      for (i, s) in ins.enumerated() where s >= 0 && sequenceSlots.contains(s) && !SequenceOps.takesSequence(node, input: i) {
+        throw ModelGraphError.invalidModel(
+          "node '\(node.name)' (\(node.opType)): input '\(node.inputs[i])' is a sequence, expected a tensor")
+      }
+      if SequenceOps.producesSequence(node) { sequenceSlots.formUnion(outs.filter { $0 >= 0 }) }
+      if foldConstants, !ins.isEmpty || node.opType == "Constant", !SequenceOps.opTypes.contains(node.opType),
         ins.allSatisfy({ $0 < 0 || constants[$0] != nil }), node.opType != "RandomNormal"
       {
         var ctx = OpContext(
@@ -93,6 +102,10 @@ public struct Executor: Sendable {
     }
     for output in graph.outputs where !defined.contains(output.name) {
       throw ModelGraphError.missingValue(node: "graph output", name: output.name)
+    }
+    for output in graph.outputs where slotOfName[output.name].map(sequenceSlots.contains) ?? false {
+      throw ModelGraphError.invalidModel(
+        "graph output '\(output.name)' is a sequence; graph outputs must be tensors (sequences live inside the graph)")
     }
     // Last reader of each slot; graph outputs are never released.
     let kept = Set(graph.outputs.compactMap { slotOfName[$0.name] })
@@ -115,12 +128,14 @@ public struct Executor: Sendable {
   ) throws -> [String: Tensor] {
     // Run-time values only: constants are read from `constants` (not copied, not retained per run).
     var values = [Tensor?](repeating: nil, count: constants.count)
+    var sequences = [[Tensor]?](repeating: nil, count: sequenceSlots.isEmpty ? 0 : constants.count)
     for (info, s) in inputSlots {
       guard var tensor = inputs[info.name] else {
         throw ModelGraphError.missingValue(node: "graph input", name: info.name)
       }
-      if widenedInputs.contains(info.name), Graph.computesAsFloat32(tensor.dtype) {
-        tensor = tensor.converted(to: .float32)
+      if let declared = widenedInputs[info.name], tensor.dtype == declared {
+        try Executor.checkWidening(tensor, name: info.name)
+        tensor = tensor.converted(to: Graph.computesAsFloat32(declared) ? .float32 : .int64)
       }
       try Executor.check(tensor, against: info)
       values[s] = tensor
@@ -131,13 +146,20 @@ public struct Executor: Sendable {
       var ctx = OpContext(
         node: step.node, opset: graph.opsetVersion,
         inputs: step.inputSlots.map { $0 < 0 ? nil : (values[$0] ?? constants[$0]) })
+      if !sequences.isEmpty { ctx.sequenceInputs = step.inputSlots.map { $0 < 0 ? nil : sequences[$0] } }
       // Drop our references first so kernels may update last-use inputs in place.
-      for s in step.releaseSlots where keptSlots.isEmpty || !keptSlots.contains(s) { values[s] = nil }
+      for s in step.releaseSlots where keptSlots.isEmpty || !keptSlots.contains(s) {
+        values[s] = nil
+        if !sequences.isEmpty { sequences[s] = nil }
+      }
       let results = try step.kernel(&ctx)
+      for (i, sequence) in ctx.sequenceOutputs where i < step.outputSlots.count && step.outputSlots[i] >= 0 {
+        sequences[step.outputSlots[i]] = sequence
+      }
       guard results.count >= 1 || step.outputSlots.allSatisfy({ $0 < 0 }) else {
         throw ModelGraphError.invalidModel("node '\(step.node.name)': kernel returned no outputs")
       }
-      for (i, s) in step.outputSlots.enumerated() where s >= 0 && i < results.count {
+      for (i, s) in step.outputSlots.enumerated() where s >= 0 && i < results.count && ctx.sequenceOutputs[i] == nil {
         values[s] = results[i]
       }
       observer?(step.node, results)
@@ -159,6 +181,27 @@ public struct Executor: Sendable {
       if let s = slotOfName[name], let tensor = values[s] ?? constants[s] { outputs[name] = tensor }
     }
     return outputs
+  }
+
+  /// Refuses input values the computing type cannot hold: finite float64 values beyond the Float32
+  /// range (they would become ±inf) and uint64 values ≥ 2⁶³ (Int64 would order them as negative).
+  static func checkWidening(_ tensor: Tensor, name: String) throws {
+    switch tensor.dtype {
+    case .float64:
+      let limit = Double(Float.greatestFiniteMagnitude)
+      let values = tensor.rawBytes.withUnsafeBytes { Array($0.bindMemory(to: Double.self)) }
+      if let bad = values.first(where: { $0.isFinite && Swift.abs($0) > limit }) {
+        throw ModelGraphError.invalidModel(
+          "graph input '\(name)' (float64) holds \(bad), beyond the Float32 range (±3.4e38) PruneKit computes in")
+      }
+    case .uint64:
+      let values = tensor.rawBytes.withUnsafeBytes { Array($0.bindMemory(to: UInt64.self)) }
+      if let bad = values.first(where: { $0 > UInt64(Int64.max) }) {
+        throw ModelGraphError.invalidModel(
+          "graph input '\(name)' (uint64) holds \(bad), beyond the Int64 range (≤ 2⁶³−1) PruneKit computes in")
+      }
+    default: break
+    }
   }
 
   /// Rank, fixed dimensions and dtype of a supplied input against the graph's declaration.

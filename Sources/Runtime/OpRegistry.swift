@@ -53,6 +53,7 @@ public enum OpRegistry {
     IndexOps.register(into: &table)
     OpsetTwentyThreeOps.register(into: &table)
     QuantizeOps.register(into: &table)
+    SequenceOps.register(into: &table)
     return table
   }()
 

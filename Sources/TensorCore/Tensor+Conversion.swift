@@ -10,13 +10,23 @@ extension Tensor {
     }
   }
 
-  /// The elements as Int64, truncating floats toward zero (ONNX Cast semantics).
+  /// `value` truncated toward zero; NaN is 0 and values beyond the Int64 range saturate (ONNX leaves
+  /// those undefined; converting must never trap).
+  @inline(__always)
+  public static func truncatedInt64(_ value: Float) -> Int64 {
+    if value.isNaN { return 0 }
+    if value >= 9.223372e18 { return .max }
+    if value <= -9.223372e18 { return .min }
+    return Int64(value)
+  }
+
+  /// The elements as Int64, truncating floats toward zero (ONNX Cast semantics, see `truncatedInt64`).
   public func asInt64s() -> [Int64] {
     switch storage {
     case .int64(let values): return values
-    case .float32(let values): return values.map { Int64($0) }
+    case .float32(let values): return values.map(Tensor.truncatedInt64)
     case .bytes(let dtype, let bytes):
-      return Tensor.decodeIntegers(dtype, bytes) ?? Tensor.decodeFloats(dtype, bytes).map { Int64($0) }
+      return Tensor.decodeIntegers(dtype, bytes) ?? Tensor.decodeFloats(dtype, bytes).map(Tensor.truncatedInt64)
     }
   }
 
@@ -68,7 +78,8 @@ extension Tensor {
 
   static func encode(_ dtype: DType, floats: [Float], ints: [Int64]?) -> [UInt8] {
     func bytes<T>(_ values: [T]) -> [UInt8] { values.withUnsafeBytes { Array($0) } }
-    let i = ints ?? floats.map { Int64($0) }
+    // Integer targets only: a float target must not touch (and trap on) the integer view.
+    var i: [Int64] { ints ?? floats.map(truncatedInt64) }
     switch dtype {
     case .float32: return bytes(floats)
     case .float64: return bytes(floats.map { Double($0) })

@@ -1,4 +1,5 @@
 import ArgumentParser
+import PruneKit
 
 struct VersionCommand: ParsableCommand {
   static let configuration = CommandConfiguration(
@@ -11,5 +12,15 @@ struct VersionCommand: ParsableCommand {
         prunekit --version
       """)
 
-  func run() throws { print("prunekit \(PruneKitVersion.string)") }
+  /// Hidden: the op table (scripts/make_onnx_ops_table.py reads it to write docs/onnx-ops.md).
+  @Flag(help: .hidden) var ops = false
+
+  func run() throws {
+    if ops {
+      print("# opset import range: \(ONNXImporter.supportedOpsets) (below 7 upgraded to 7 on import)")
+      for line in OpLimits.listing() { print(line) }
+      return
+    }
+    print("prunekit \(PruneKitVersion.string)")
+  }
 }

@@ -13,9 +13,10 @@ import TensorCore
 /// domains' versions; `metadata["onnx.ir_version" | "onnx.producer_name" | "onnx.producer_version"]`;
 /// model `metadata_props` are kept under their own keys.
 public enum ONNXImporter {
-  /// Opsets accepted for the ai.onnx domain: 7 (first with today's broadcasting rules) up to the
-  /// newest the generated onnx.proto (onnx 1.23) knows.
-  public static let supportedOpsets = 7...28
+  /// Opsets accepted for the ai.onnx domain: 1 up to the newest the generated onnx.proto (onnx 1.23)
+  /// knows. Graphs below 7 (the first with today's broadcasting rules) are upgraded to 7 on import
+  /// (`ONNXOpsetUpgrade`).
+  public static let supportedOpsets = 1...28
 
   /// Loads the model at `path`; external data is resolved relative to its folder.
   public static func load(contentsOf path: String) throws -> Graph {
@@ -88,6 +89,9 @@ struct ONNXGraphReader {
       .map { try valueInfo($0, role: "input") }
     graph.outputs = try proto.output.map { try valueInfo($0, role: "output") }
     try readNodes(proto.node, into: &graph)
+    if graph.opsetVersion < ONNXOpsetUpgrade.targetOpset {
+      try ONNXOpsetUpgrade.upgrade(&graph, from: graph.opsetVersion, file: file)
+    }
     do {
       try graph.sortTopologically()
       try graph.validate()

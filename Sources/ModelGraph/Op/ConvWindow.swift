@@ -1,6 +1,6 @@
 import TensorCore
 
-/// Spatial geometry of a 2-D window op (conv or pooling), after auto_pad resolution. It lives here
+/// Spatial geometry of an N-D window op (conv or pooling; 1-D is stored as 2-D with a unit height), after auto_pad resolution. It lives here
 /// because shape inference (`ShapeRules`) reads it as well as Runtime's Conv and pooling kernels.
 package struct ConvWindow {
   package var kernel: [Int]  // [kh, kw]
@@ -12,11 +12,11 @@ package struct ConvWindow {
   package var output: [Int]  // [oh, ow]
 
   /// Reads kernel_shape/strides/dilations/pads/auto_pad for an input of spatial size `spatial`
-  /// (1 or 2 dims); `ceilMode` is pooling's ceil_mode.
+  /// (any number of dims); `ceilMode` is pooling's ceil_mode.
   package init(_ ctx: OpContext, spatial: [Int], kernel: [Int], ceilMode: Bool = false) throws {
     let d = spatial.count
-    guard d == 1 || d == 2, kernel.count == d else {
-      throw ctx.unsupported("kernel_shape", "\(kernel) on spatial dims \(spatial) (1-D and 2-D only)")
+    guard d >= 1, kernel.count == d else {
+      throw ctx.unsupported("kernel_shape", "\(kernel) on spatial dims \(spatial) (one entry per spatial dim)")
     }
     var strides = try ctx.ints("strides") ?? [Int](repeating: 1, count: d)
     var dilations = try ctx.ints("dilations") ?? [Int](repeating: 1, count: d)

@@ -10,11 +10,28 @@ public struct OpContext {
   /// Default-domain (ai.onnx) opset of the graph.
   public let opset: Int
   public var inputs: [Tensor?]
+  /// ONNX sequence values among the inputs (same indices as `inputs`, whose entry is then nil);
+  /// empty for ops that take none.
+  public var sequenceInputs: [[Tensor]?] = []
+  /// Sequence values an op produces, by output index (the returned tensor at that index is a
+  /// placeholder the executor ignores).
+  public var sequenceOutputs: [Int: [Tensor]] = [:]
 
   public init(node: Node, opset: Int, inputs: [Tensor?]) {
     self.node = node
     self.opset = opset
     self.inputs = inputs
+  }
+
+  /// Required sequence input `index`; throws naming the node when it is absent or a tensor.
+  public func sequenceInput(_ index: Int) throws -> [Tensor] {
+    guard index < sequenceInputs.count, let sequence = sequenceInputs[index] else {
+      let name = index < node.inputs.count ? node.inputs[index] : "#\(index)"
+      throw ModelGraphError.invalidModel(
+        "node '\(node.name)' (\(node.opType)): input '\(name)' must be a sequence, found "
+          + (index < inputs.count && inputs[index] != nil ? "a tensor" : "nothing"))
+    }
+    return sequence
   }
 
   public var inputCount: Int { inputs.count }

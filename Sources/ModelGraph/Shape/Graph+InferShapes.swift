@@ -105,6 +105,7 @@ extension Graph {
       known[info.name] = (shape, info.dtype, nil)
     }
     let valueLimit = 1 << 16
+    var sequences: [String: [Tensor]] = [:]
     for node in nodes {
       let kernel = try selector.kernel(for: node, in: self)
       let ins: [Abstract?] = try node.inputs.map { name in
@@ -113,6 +114,8 @@ extension Graph {
         return a
       }
       var ctx = OpContext(node: node, opset: opsetVersion, inputs: ins.map { $0?.value })
+      // ONNX sequences (inside the graph only) travel beside the abstract values.
+      if !sequences.isEmpty { ctx.sequenceInputs = node.inputs.map { sequences[$0] } }
       var outs: [Abstract] = []
       let present = ins.compactMap { $0 }
       if node.opType == "Shape" || node.opType == "Size", node.domain.isEmpty, let x = present.first {
@@ -146,6 +149,7 @@ extension Graph {
         _ = try Self.elements(outs[i].shape, node: node)
         known[name] = outs[i]
       }
+      for (i, sequence) in ctx.sequenceOutputs where i < node.outputs.count { sequences[node.outputs[i]] = sequence }
     }
     return known
   }

@@ -1,7 +1,8 @@
 import ModelGraph
 import TensorCore
 
-/// Conv and ConvTranspose (ONNX spec), 1-D and 2-D, grouped and dilated; Conv runs TensorCore's `conv2d`.
+/// Conv and ConvTranspose (ONNX spec), any spatial rank, grouped and dilated; Conv runs TensorCore's
+/// `conv2d` (3-D as a sum of 2-D convolutions over the depth taps, see `ConvND`).
 /// A 1-D convolution is run as 2-D with height 1.
 enum ConvOps {
   static func register(into table: inout [OpKey: OpDefinition]) {
@@ -14,9 +15,9 @@ enum ConvOps {
     let x = try ctx.floatInput(0)
     let w = try ctx.floatInput(1)
     let group = try ctx.int("group", default: 1)
-    guard x.rank == 3 || x.rank == 4, w.rank == x.rank else {
+    guard x.rank >= 3, w.rank == x.rank else {
       throw ctx.shapeError(
-        expected: "X [N, C, (H,) W] and W of the same rank", found: "\(x.shape), \(w.shape)")
+        expected: "X [N, C, spatial…] and W of the same rank", found: "\(x.shape), \(w.shape)")
     }
     let (batch, channels) = (x.shape[0], x.shape[1])
     let outChannels = w.shape[0]
@@ -33,6 +34,13 @@ enum ConvOps {
         throw ctx.shapeError(expected: "B [\(outChannels)]", found: "\(b.shape)")
       }
       return b.asFloats()
+    }
+    if x.rank == 5 {
+      return try ConvND.conv3d(x, w, bias: bias, win: win, group: group)
+    } else if x.rank > 5 {
+      return ConvND.reference(
+        x, w, bias: bias, strides: win.strides, padsBegin: win.padsBegin, dilations: win.dilations, group: group,
+        output: win.output)
     }
     // TensorCore's conv2d (im2col + gemm, direct SIMD depthwise); 1-D runs with a unit height.
     let x4 = try x.reshaped([batch, channels, win.input[0], win.input[1]])

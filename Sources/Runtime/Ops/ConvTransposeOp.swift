@@ -9,9 +9,9 @@ extension ConvOps {
     let x = try ctx.floatInput(0)
     let w = try ctx.floatInput(1)
     let group = try ctx.int("group", default: 1)
-    guard x.rank == 4 || x.rank == 3, w.rank == x.rank, x.shape[1] == w.shape[0], x.shape[1] % group == 0
+    guard x.rank >= 3, w.rank == x.rank, x.shape[1] == w.shape[0], x.shape[1] % group == 0
     else {
-      throw ctx.shapeError(expected: "X [N, C, (H,) W], W [C, M/group, k…]", found: "\(x.shape), \(w.shape)")
+      throw ctx.shapeError(expected: "X [N, C, spatial…], W [C, M/group, k…]", found: "\(x.shape), \(w.shape)")
     }
     let d = x.rank - 2
     let spatial = Array(x.shape[2...])
@@ -43,6 +43,18 @@ extension ConvOps {
         throw ctx.unsupported("auto_pad", autoPad)
       }
       outSpatial[i] = full - pads[i] - pads[i + d]
+    }
+    if d >= 3 {
+      guard kernel == Array(w.shape[2...]), outSpatial.allSatisfy({ $0 >= 1 }) else {
+        throw ctx.shapeError(expected: "kernel_shape \(Array(w.shape[2...])) and an output ≥ 1", found: "\(kernel), \(outSpatial)")
+      }
+      let bias = ctx.optionalInput(2)?.asFloats()
+      guard bias == nil || bias!.count == w.shape[1] * group else {
+        throw ctx.shapeError(expected: "B [\(w.shape[1] * group)]", found: "\(ctx.optionalInput(2)!.shape)")
+      }
+      return ConvND.convTranspose(
+        x, w, bias: bias, strides: strides, padsBegin: Array(pads[..<d]), dilations: dilations, group: group,
+        output: outSpatial)
     }
     let (batch, channels) = (x.shape[0], x.shape[1])
     let (cg, mg) = (channels / group, w.shape[1])

@@ -1,7 +1,7 @@
 import ModelGraph
 import TensorCore
 
-/// Pooling (ONNX spec): MaxPool, AveragePool (1-D/2-D, pads, strides, dilations, ceil_mode,
+/// Pooling (ONNX spec): MaxPool, AveragePool (any spatial rank; 3-D and up in `ConvND`; pads, strides, dilations, ceil_mode,
 /// count_include_pad), GlobalAveragePool, GlobalMaxPool (any rank ≥ 3).
 enum PoolOps {
   static func register(into table: inout [OpKey: OpDefinition]) {
@@ -21,13 +21,14 @@ enum PoolOps {
   /// count_include_pad, from the mean's divisor).
   static func pool(_ ctx: OpContext, max isMax: Bool) throws -> Tensor {
     let x = try ctx.floatInput(0)
-    guard x.rank == 3 || x.rank == 4 else {
-      throw ctx.shapeError(expected: "X [N, C, (H,) W]", found: "\(x.shape)")
+    guard x.rank >= 3 else {
+      throw ctx.shapeError(expected: "X [N, C, spatial…]", found: "\(x.shape)")
     }
     guard let kernel = try ctx.ints("kernel_shape") else { throw ctx.unsupported("kernel_shape", "missing") }
     let ceilMode = try ctx.int("ceil_mode", default: 0) != 0
     let includePad = try ctx.int("count_include_pad", default: 0) != 0
     let win = try ConvWindow(ctx, spatial: Array(x.shape[2...]), kernel: kernel, ceilMode: ceilMode)
+    if x.rank >= 5 { return ConvND.pool(x, win: win, max: isMax, includePad: includePad) }
     let planes = x.shape[0] * x.shape[1]
     let (h, w) = (win.input[0], win.input[1])
     let (oh, ow) = (win.output[0], win.output[1])

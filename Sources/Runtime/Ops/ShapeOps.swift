@@ -61,9 +61,7 @@ enum ShapeOps {
     if x.dtype == target { return x }
     if target == .bool { return Tensor(shape: x.shape, bools: x.bools) }
     if x.dtype.isFloatingPoint && !target.isFloatingPoint {
-      let ints = x.asFloats().map { v -> Int64 in
-        v.isNaN ? 0 : (v >= 9.2e18 ? Int64.max : (v <= -9.2e18 ? Int64.min : Int64(v)))
-      }
+      let ints = x.asFloats().map(Tensor.truncatedInt64)
       return Tensor(shape: x.shape, int64s: ints).converted(to: target)
     }
     return x.converted(to: target)
