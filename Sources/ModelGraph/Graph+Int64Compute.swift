@@ -20,18 +20,39 @@ extension Graph {
     }
   }
 
-  /// Whether any constant, cast, input or output uses an integer type other than Int64.
+  /// Ops defined on 8-bit integer tensors (ONNX quantization). A graph using them keeps its int8 and
+  /// uint8 values as they are: their kernels read the bytes, and widening them would change the type
+  /// the quantization ops check (the other integer types are still widened).
+  static let eightBitOps: Set<String> = [
+    "QuantizeLinear", "DequantizeLinear", "DynamicQuantizeLinear", "MatMulInteger", "ConvInteger",
+    "QLinearMatMul", "QLinearConv",
+  ]
+
+  /// Whether this graph computes values of `dtype` in Int64 (see the type comment).
+  public func computesAsInt64(_ dtype: DType) -> Bool {
+    guard Self.computesAsInt64(dtype) else { return false }
+    if dtype == .int8 || dtype == .uint8 { return !nodes.contains { Self.eightBitOps.contains($0.opType) } }
+    return true
+  }
+
+  /// Whether any constant, cast, input or output uses an integer type computed as Int64.
   public var storesOtherIntegerTypes: Bool {
-    stores(Self.computesAsInt64, castCodes: Set(Self.widenedIntegerCastCodes.keys))
+    stores(computesAsInt64, castCodes: widenedCastCodes)
+  }
+
+  private var widenedCastCodes: Set<Int> {
+    let eightBit: Set<Int> = computesAsInt64(.int8) ? [] : [2, 3]
+    return Set(Self.widenedIntegerCastCodes.keys).subtracting(eightBit)
   }
 
   /// This graph computing in Int64 (see the type comment); unchanged when it has no such types.
   public func computingInInt64() -> Graph {
     guard storesOtherIntegerTypes else { return self }
-    var g = widening(Self.computesAsInt64, to: .int64)
+    let codes = widenedCastCodes
+    var g = widening(computesAsInt64, to: .int64)
     var nodes: [Node] = []
     for var node in g.nodes {
-      if node.opType == "Cast", case .int(let to)? = node.attributes["to"],
+      if node.opType == "Cast", case .int(let to)? = node.attributes["to"], codes.contains(to),
         let typeName = Self.widenedIntegerCastCodes[to], let output = node.outputs.first
       {
         // The cast still wraps to the narrow type; the result is then widened.
