@@ -132,6 +132,16 @@ struct PruneCommand: ParsableCommand {
   /// A Hugging Face folder in, a folder name (no extension) out.
   var writesFolder: Bool { (output as NSString).pathExtension.isEmpty }
 
+  /// Writes the pruned model to `output`: a Hugging Face folder (config.json, model.safetensors,
+  /// tokenizer files) for a folder name, else the format the extension names.
+  func save(_ graph: Graph, prunedHeads: [Int: [Int]] = [:]) throws {
+    if writesFolder {
+      try HuggingFaceFolder.write(graph, to: output, source: model, prunedHeads: prunedHeads)
+    } else {
+      try PruneRecipe.save(graph, to: output)
+    }
+  }
+
   func validate() throws {
     try OptionCheck.number(sparsity, "--sparsity", in: 0...1, openUpper: true)
     try OptionCheck.number(ratio, "--ratio", in: 0...1, openUpper: true)
@@ -263,12 +273,7 @@ struct PruneCommand: ParsableCommand {
     do { try PruneRecipe.checkIgnored(ignore, in: graph) } catch { throw ValidationError("\(error)") }
     let gradients = try data.map { try PruneDataSources.gradientSource(for: graph, data: $0, seed: seed) }
     let summary = try PruneRecipe.prune(&graph, options: options, gradients: gradients)
-    if writesFolder {
-      try HuggingFaceFolder.write(
-        graph, to: output, source: model, prunedHeads: Self.prunedHeads(summary))
-    } else {
-      try PruneRecipe.save(graph, to: output)
-    }
+    try save(graph, prunedHeads: Self.prunedHeads(summary))
     if json { return try printJSON(summary) }
     if printGroups { for g in summary.groups { print(g) } }
     print(Self.table(summary))

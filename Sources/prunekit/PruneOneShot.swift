@@ -72,7 +72,7 @@ extension PruneCommand {
       if bar == nil || bar!.label != phase { bar = ProgressBar(total: total, label: phase) }
       bar!.update(done: done, unitsDone: done, unit: "layers", fields: "")
     }
-    try PruneRecipe.save(graph, to: output)
+    try save(graph)
     if json { return try printJSON(summary) }
     print("layer  target   sparsity" + (summary.outlierRatios != nil ? "  outliers" : ""))
     for (i, (t, s)) in zip(summary.layerTargets, summary.layerSparsities).enumerated() {

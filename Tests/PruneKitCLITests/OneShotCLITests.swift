@@ -33,6 +33,25 @@ import Testing
     #expect(pruned.probeAccuracy != nil && pruned.flips != nil && result.classes == ["negative", "neutral", "positive"])
   }
 
+  /// A Hugging Face folder in, a folder out (config.json, model.safetensors, tokenizer), as for the
+  /// other prune modes; the written folder reads back with half of its Linear weights zero.
+  @Test(.enabled(if: available)) func oneShotOfAFolderWritesAFolder() throws {
+    let folder = try CLI.temporaryFolder()
+    defer { try? FileManager.default.removeItem(atPath: folder) }
+    let source = CLI.packageRoot + "/../shared/models/all-MiniLM-L6-v2"
+    let out = folder + "/minilm-wanda"
+    let prune = try CLI.run([
+      "prune", source, "--method", "wanda", "--calib", "\(Self.tweets):text:0..7", "--sparsity", "0.5", "-o", out,
+    ])
+    #expect(prune.status == 0, "\(prune.output)")
+    let files = CLI.listing(out)
+    #expect(files.contains("config.json") && files.contains("model.safetensors") && files.contains("vocab.txt"), "\(files)")
+    let graph = try ModelFile.loadAny(out)
+    let query = try #require(graph.initializers.first { $0.key.contains("layer.0") && $0.key.contains("query") && $0.value.shape.count == 2 }?.value)
+    let zeros = query.floats.filter { $0 == 0 }.count
+    #expect(zeros == query.count / 2, "\(zeros) of \(query.count) zero")
+  }
+
   @Test(.enabled(if: available)) func badCalibrationInputsAreClearErrors() throws {
     let folder = try CLI.temporaryFolder()
     defer { try? FileManager.default.removeItem(atPath: folder) }
