@@ -142,23 +142,9 @@ struct RunCommand: ParsableCommand {
         "--text: \(model) is not a text model (expected an input named input_ids; inputs: "
           + "\(required.map(\.name).joined(separator: ", ")))")
     }
-    var folder = tokenizer ?? HuggingFaceFolder.sourceFolder(of: graph)
-    if folder == nil {
-      var isFolder: ObjCBool = false
-      let beside = (model as NSString).deletingLastPathComponent
-      for candidate in [model, beside, (beside as NSString).deletingLastPathComponent]
-      where FileManager.default.fileExists(atPath: candidate + "/vocab.txt", isDirectory: &isFolder)
-        || FileManager.default.fileExists(atPath: candidate + "/tokenizer.json")
-      {
-        folder = candidate
-        break
-      }
-    }
-    guard let folder else {
-      throw ValidationError(
-        "--text: no tokenizer found beside \(model) (expected vocab.txt or tokenizer.json); give --tokenizer FOLDER")
-    }
-    let encoding = try WordPieceTokenizer(folder: folder).encode(text)
+    // The folder the graph was read from (its metadata), else the search beside the model file.
+    let words = try WordPieceTokenizer.forModel(model, folder: tokenizer ?? HuggingFaceFolder.sourceFolder(of: graph))
+    let encoding = words.encode(text)
     var feeds = encoding.graphInputs
     for key in feeds.keys where !required.contains(where: { $0.name == key }) { feeds[key] = nil }
     return feeds
