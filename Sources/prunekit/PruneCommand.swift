@@ -129,6 +129,12 @@ struct PruneCommand: ParsableCommand {
     help: "Output: .onnx, .safetensors, or a folder name (no extension) for a Hugging Face folder input.")
   var output: String
 
+  /// `--method`, or the default criterion.
+  var methodName: String { method ?? "magnitude" }
+
+  /// What the chosen criterion is built from (nil for a name the registry does not have).
+  var criterionNeeds: CriterionEntry.Needs? { (try? CriterionRegistry.named(methodName))?.needs }
+
   /// A Hugging Face folder in, a folder name (no extension) out.
   var writesFolder: Bool { (output as NSString).pathExtension.isEmpty }
 
@@ -243,7 +249,7 @@ struct PruneCommand: ParsableCommand {
       try OptionCheck.inapplicable(
         iterativeOnly.merging(gradualOnly) { $0 || $1 }.merging(training) { $0 || $1 },
         because: "they apply with --schedule iterative or gradual")
-      if data != nil && (try? CriterionRegistry.named(method ?? "magnitude"))?.needs != .gradients {
+      if data != nil && criterionNeeds != .gradients {
         throw ValidationError(
           "--data: one-shot pruning reads data only for --method taylor or movement "
             + "(or give --schedule iterative|gradual; wanda/sparsegpt read --calib)")
@@ -252,8 +258,7 @@ struct PruneCommand: ParsableCommand {
   }
 
   func run() throws {
-    let methodName = method ?? "magnitude"
-    if calib != nil || (try? CriterionRegistry.named(methodName))?.needs == .calibration { return try runOneShot() }
+    if calib != nil || criterionNeeds == .calibration { return try runOneShot() }
     var options = PruneOptions()
     let s = PruningScope(rawValue: scope ?? "layer")!
     options.method = PruneOptions.Method(rawValue: methodName)!

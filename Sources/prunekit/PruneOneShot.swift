@@ -6,7 +6,7 @@ import PruneKit
 /// layer-wise one-shot pruning of a transformer encoder's Linears from calibration texts.
 extension PruneCommand {
   func runOneShot() throws {
-    let method = self.method ?? "magnitude"
+    let method = methodName
     let sparsity = self.sparsity ?? 0.5
     let defaults = OneShotOptions()
     let allocation = self.allocation ?? "uniform"
