@@ -28,28 +28,38 @@ extension Graph {
     "QLinearMatMul", "QLinearConv",
   ]
 
-  /// Whether this graph computes values of `dtype` in Int64 (see the type comment).
-  public func computesAsInt64(_ dtype: DType) -> Bool {
-    guard Self.computesAsInt64(dtype) else { return false }
-    if dtype == .int8 || dtype == .uint8 { return !nodes.contains { Self.eightBitOps.contains($0.opType) } }
-    return true
+  /// Which narrow integer types a graph computes in Int64, decided once per graph (see the type comment).
+  public struct Int64Widening: Sendable {
+    /// The graph uses quantization ops, so its int8/uint8 values stay as they are.
+    public let keepsEightBit: Bool
+
+    /// Whether values of `dtype` are computed in Int64.
+    public func widens(_ dtype: DType) -> Bool {
+      Graph.computesAsInt64(dtype) && !(keepsEightBit && (dtype == .int8 || dtype == .uint8))
+    }
+
+    /// The Cast target codes that wrap to their narrow type and are widened again.
+    var castCodes: Set<Int> {
+      let all = Set(Graph.widenedIntegerCastCodes.keys)
+      return keepsEightBit ? all.subtracting([2, 3]) : all
+    }
+  }
+
+  public var int64Widening: Int64Widening {
+    Int64Widening(keepsEightBit: nodes.contains { Self.eightBitOps.contains($0.opType) })
   }
 
   /// Whether any constant, cast, input or output uses an integer type computed as Int64.
-  public var storesOtherIntegerTypes: Bool {
-    stores(computesAsInt64, castCodes: widenedCastCodes)
-  }
+  public var storesOtherIntegerTypes: Bool { stores(int64Widening) }
 
-  private var widenedCastCodes: Set<Int> {
-    let eightBit: Set<Int> = computesAsInt64(.int8) ? [] : [2, 3]
-    return Set(Self.widenedIntegerCastCodes.keys).subtracting(eightBit)
-  }
+  private func stores(_ w: Int64Widening) -> Bool { stores(w.widens, castCodes: w.castCodes) }
 
   /// This graph computing in Int64 (see the type comment); unchanged when it has no such types.
   public func computingInInt64() -> Graph {
-    guard storesOtherIntegerTypes else { return self }
-    let codes = widenedCastCodes
-    var g = widening(computesAsInt64, to: .int64)
+    let w = int64Widening
+    guard stores(w) else { return self }
+    let codes = w.castCodes
+    var g = widening(w.widens, to: .int64)
     var nodes: [Node] = []
     for var node in g.nodes {
       if node.opType == "Cast", case .int(let to)? = node.attributes["to"], codes.contains(to),

@@ -59,7 +59,8 @@ public struct Executor: Sendable {
     // float16/bfloat16/float64 models compute in Float32, int8…uint64 ones in Int64 (their inputs and
     // outputs are converted).
     let widened = original.computingInFloat32().computingInInt64()
-    func isWidened(_ dtype: DType) -> Bool { Graph.computesAsFloat32(dtype) || original.computesAsInt64(dtype) }
+    let int64 = original.int64Widening
+    func isWidened(_ dtype: DType) -> Bool { Graph.computesAsFloat32(dtype) || int64.widens(dtype) }
     for info in original.inputs where isWidened(info.dtype) { widenedInputs[info.name] = info.dtype }
     for info in original.outputs where isWidened(info.dtype) { narrowedOutputs[info.name] = info.dtype }
     let graph = optimize ? Fusion.fuse(widened) : widened
