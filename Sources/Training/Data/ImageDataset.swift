@@ -101,3 +101,37 @@ extension SeededGenerator {
     return Int(UInt64(n).multipliedFullWidth(by: next()).high)
   }
 }
+
+extension ImageDataset {
+  /// The images at `indices`, in that order, as a data set of their own.
+  public func subset<C: Collection>(_ indices: C) -> ImageDataset where C.Element == Int {
+    let selected = batch(indices)
+    return ImageDataset(
+      images: selected.inputs.floats, labels: selected.labels, channels: channels, height: height,
+      width: width, classCount: classCount)
+  }
+
+  /// Carves a validation split out of a training set: hyperparameters, allocations and schedules
+  /// are chosen on `validation`, and test data is only reported. With `seed` nil the validation
+  /// images are the last `fraction` of the file (MNIST's usual last 6 000 of 60 000); with a seed
+  /// they are a seeded random `fraction`. Both parts keep file order, and they never overlap.
+  public func validationSplit(fraction: Double, seed: UInt64? = nil) throws -> (
+    train: ImageDataset, validation: ImageDataset
+  ) {
+    guard fraction.isFinite, fraction > 0, fraction < 1 else {
+      throw TrainingError.invalidArgument(
+        what: "validation fraction", message: "must be in (0, 1), got \(fraction)")
+    }
+    let held = Int((Double(count) * fraction).rounded())
+    guard held >= 1, held < count else {
+      throw TrainingError.invalidArgument(
+        what: "validation fraction",
+        message: "\(fraction) of \(count) images leaves an empty train or validation split")
+    }
+    var order = Array(0..<count)
+    if let seed { seededShuffle(&order, seed: seed) }
+    let validation = order[(count - held)...].sorted()
+    let train = order[..<(count - held)].sorted()
+    return (subset(train), subset(validation))
+  }
+}
