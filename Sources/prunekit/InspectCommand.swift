@@ -155,7 +155,7 @@ struct InspectCommand: ParsableCommand {
     if let report {
       print("")
       print("compressed (\(model), bytes on disk per layer; dense = Float32):")
-      print(report.table())
+      print(report.reportTable().text(rule: true), terminator: "")
     }
     if kernels { try printKernels(graph, shapes: shapes) }
   }

@@ -31,6 +31,8 @@ struct PruneKitCommand: ParsableCommand {
       InspectCommand.self,
       RunCommand.self,
       EvalEmbeddingsCommand.self,
+      EvalCommand.self,
+      ReportCommand.self,
     ])
 
   /// Applies the shared option groups a command declares (`--quiet/--verbose`, `--threads`) before
