@@ -35,17 +35,12 @@ public enum RunReport {
     return (n < 0 ? "-" : "") + out
   }
 
-  /// Mean accuracy drop over every corruption and severity (clean minus corrupted, same inputs).
-  public static func robustnessDrop(_ r: RunRecord) -> Double? {
+  /// Mean accuracy change under corruption over every corruption and severity: corrupted minus
+  /// clean accuracy on the same inputs (negative = accuracy lost).
+  public static func robustnessChange(_ r: RunRecord) -> Double? {
     guard let rob = r.robustness, !rob.isEmpty else { return nil }
-    let drops = rob.map { ($0.cleanAccuracy ?? r.accuracy?.top1 ?? 0) - $0.accuracy }
-    return drops.reduce(0, +) / Double(drops.count)
-  }
-
-  public static func denseRobustnessDrop(_ r: RunRecord) -> Double? {
-    guard let rob = r.robustness, !rob.isEmpty, rob.allSatisfy({ $0.denseAccuracy != nil }) else { return nil }
-    let drops = rob.map { ($0.denseCleanAccuracy ?? r.dense?.accuracy ?? 0) - $0.denseAccuracy! }
-    return drops.reduce(0, +) / Double(drops.count)
+    let changes = rob.map { $0.accuracy - ($0.cleanAccuracy ?? r.accuracy?.top1 ?? 0) }
+    return changes.reduce(0, +) / Double(changes.count)
   }
 
   // MARK: - Tables
@@ -54,17 +49,17 @@ public enum RunReport {
   /// ECE, flips, robustness drop.
   public static func factsTable(_ records: [RunRecord]) -> ReportTable {
     let columns = [
-      "model", "size", "params", "sparsity", "MACs", "p50 ms", "p99 ms", "µJ/inf", "mg CO2e/inf", "energy",
-      "accuracy", "worst group", "ECE", "flips", "robust. drop",
+      "model", "size", "params", "sparsity", "MACs", "p50 ms", "p99 ms", "µJ/inf", "µg CO2e/inf", "energy",
+      "accuracy", "worst group", "ECE", "flips", "corrupted Δ",
     ]
     let rows = records.map { r -> [String] in
       [
         r.label, bytes(r.model.sizeBytes), count(r.model.parameters), percent(r.model.sparsity),
         r.model.macs.map(count) ?? "—", number(r.latency?.p50Milliseconds), number(r.latency?.p99Milliseconds),
         number(r.energy.map { $0.joulesPerInference * 1e6 }),
-        number(r.energy?.co2GramsPerInference.map { $0 * 1e3 }), r.energy?.provenance ?? "—",
+        number(r.energy?.co2GramsPerInference.map { $0 * 1e6 }), r.energy?.provenance ?? "—",
         percent(r.accuracy?.top1 ?? r.fidelity?.probeAccuracy), percent(r.groups?.worstGroupAccuracy),
-        number(r.calibration?.ece), percent(r.agreement?.flipRate), points(robustnessDrop(r)),
+        number(r.calibration?.ece), percent(r.agreement?.flipRate), points(robustnessChange(r)),
       ]
     }
     var notes: [String] = []
@@ -75,7 +70,9 @@ public enum RunReport {
     }
     let cpus = Set(records.compactMap { $0.latency?.cpu })
     if !cpus.isEmpty { notes.append("Latency at batch 1 on \(cpus.sorted().joined(separator: "; ")).") }
-    notes.append("Flips: share of inputs whose top-1 differs from the dense model's; robust. drop: mean accuracy lost under the corruptions.")
+    notes.append(
+      "Flips: share of inputs whose top-1 differs from the dense model's; corrupted Δ: mean accuracy change "
+        + "under the corruptions (corrupted minus clean, same inputs; negative = lost).")
     return ReportTable(title: "Models", columns: columns, rows: rows, notes: notes)
   }
 
@@ -122,8 +119,8 @@ public enum RunReport {
   public static func robustnessTable(_ r: RunRecord) -> ReportTable? {
     guard let rob = r.robustness, !rob.isEmpty else { return nil }
     let withDense = rob.contains { $0.denseAccuracy != nil }
-    var columns = ["corruption", "severity", "accuracy", "drop"]
-    if withDense { columns += ["dense", "dense drop"] }
+    var columns = ["corruption", "severity", "accuracy", "Δ"]
+    if withDense { columns += ["dense", "dense Δ"] }
     let rows = rob.map { x -> [String] in
       var row = [
         x.corruption, "\(x.severity)", percent(x.accuracy), points(x.cleanAccuracy.map { x.accuracy - $0 }),
@@ -136,7 +133,7 @@ public enum RunReport {
     let n = rob.first?.sampleCount.map { " on the first \(count($0)) samples" } ?? ""
     return ReportTable(
       title: "\(r.label): robustness", columns: columns, rows: rows,
-      notes: ["Seeded corruptions\(n); drop = corrupted minus clean accuracy on the same samples."])
+      notes: ["Seeded corruptions\(n); Δ = corrupted minus clean accuracy on the same samples."])
   }
 
   public static func flipsTable(_ r: RunRecord, limit: Int = 20) -> ReportTable? {
