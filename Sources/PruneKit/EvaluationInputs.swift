@@ -18,13 +18,17 @@ enum EvaluationInputs {
     }
   }
 
-  func prefix(_ n: Int) -> EvaluationInputs {
+  /// The inputs at `indices`, in that order.
+  func select(_ indices: [Int]) -> EvaluationInputs {
     switch self {
     case .images(let t):
-      let k = min(n, t.shape[0])
       let size = t.count / max(t.shape[0], 1)
-      return .images(Tensor(shape: [k] + Array(t.shape.dropFirst()), floats: Array(t.floats[0..<(k * size)])))
-    case .texts(let t): return .texts(Array(t.prefix(n)))
+      let values = t.floats
+      var out = [Float]()
+      out.reserveCapacity(indices.count * size)
+      for i in indices { out += values[(i * size)..<((i + 1) * size)] }
+      return .images(Tensor(shape: [indices.count] + Array(t.shape.dropFirst()), floats: out))
+    case .texts(let t): return .texts(indices.map { t[$0] })
     }
   }
 

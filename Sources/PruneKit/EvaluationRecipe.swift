@@ -52,7 +52,7 @@ public struct EvaluationOptions: Sendable {
   /// Corruption names (`ImageCorruptionKind`, `TextCorruptionKind`); nil = every kind for the data.
   public var corruptions: [String]? = nil
   public var severities = [1, 3, 5]
-  /// Robustness is measured on the first this many evaluated samples.
+  /// Robustness is measured on this many evaluated samples, evenly spaced over them.
   public var robustnessSamples = 1000
   /// Top-k accuracies reported besides top-1 (those with k < classes).
   public var topK = [2, 5]
@@ -102,6 +102,8 @@ public enum EvaluationRecipe {
     let graph = try ModelFile.loadAny(modelPath)
     let denseGraph = try densePath.map { try ModelFile.loadAny($0) }
     let set = try loadSet(data: data, graph: graph, options: options)
+    // Groups first: a rule that matches nothing fails before any model runs.
+    let groups = try groupNames(set: set, options: options)
     progress?("evaluating \(modelPath) on \(set.labels.count) samples (\(set.split))")
     let model = try ModelScorer.make(graph: graph, path: modelPath, set: set, options: options, progress: progress)
     let dense = try denseGraph.map {
@@ -120,7 +122,6 @@ public enum EvaluationRecipe {
         what: "dense model \(densePath!) outputs", expected: "\(logits.shape) (as \(modelPath))",
         found: "\(denseLogits.shape)")
     }
-    let groups = try groupNames(set: set, options: options)
 
     var record = RunRecord(
       label: options.label ?? (modelPath as NSString).lastPathComponent,
@@ -318,9 +319,12 @@ public enum EvaluationRecipe {
   ) throws -> [RunRecord.RobustnessFacts]? {
     let names = options.corruptions ?? set.inputs.corruptionNames
     guard !names.isEmpty, !options.severities.isEmpty else { return nil }
+    // An evenly spaced sample (sample j = input ⌊j·count/n⌋), so that a file sorted by label or source
+    // is still represented as a whole.
     let n = min(options.robustnessSamples, set.labels.count)
-    let clean = set.inputs.prefix(n)
-    let labels = Array(set.labels.prefix(n))
+    let picked = (0..<n).map { $0 * set.labels.count / n }
+    let clean = set.inputs.select(picked)
+    let labels = picked.map { set.labels[$0] }
     func accuracy(_ logits: Tensor) throws -> Double {
       let p = try predictions(fromLogits: logits)
       return Double(zip(p, labels).filter { $0 == $1 }.count) / Double(max(n, 1))

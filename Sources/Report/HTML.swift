@@ -20,7 +20,7 @@ extension ReportDocument {
       body{font-family:system-ui,sans-serif;max-width:76rem;margin:2rem auto;padding:0 1rem;color:#222}
       table{border-collapse:collapse;margin:1rem 0;font-size:.85rem}th,td{border:1px solid #ccc;padding:.25rem .5rem}
       .scroll{overflow-x:auto}
-      th{background:#f3f3f3}td{text-align:right}td:first-child{text-align:left}
+      th{background:#f3f3f3}td{text-align:right;white-space:nowrap}td:first-child{text-align:left}
       .note{font-size:.85rem;color:#555}.sub{color:#555}figure{margin:1rem 0}svg{max-width:100%;height:auto}
       td.l{text-align:left}h2{border-bottom:1px solid #ddd;padding-bottom:.2rem;margin-top:2rem}
       </style></head><body>

@@ -149,7 +149,7 @@ public enum RunReport {
       }
       return row
     }
-    let n = rob.first?.sampleCount.map { " on the first \(count($0)) samples" } ?? ""
+    let n = rob.first?.sampleCount.map { " on \(count($0)) evenly spaced samples" } ?? ""
     return ReportTable(
       title: "\(r.label): robustness", columns: columns, rows: rows,
       notes: ["Seeded corruptions\(n); Δ = corrupted minus clean accuracy on the same samples."])
@@ -315,8 +315,10 @@ extension RunReport {
     {
       plots.append(p)
     }
+    let micro = records.allSatisfy { ($0.latency?.p50Milliseconds ?? 0) < 1 }
     if let p = accuracyVsCost(
-      records, title: "Latency vs accuracy", x: ("latency p50, batch 1", "ms"), cost: { $0.latency?.p50Milliseconds })
+      records, title: "Latency vs accuracy", x: ("latency p50, batch 1", micro ? "µs" : "ms"),
+      cost: { $0.latency.map { $0.p50Milliseconds * (micro ? 1000 : 1) } })
     {
       plots.append(p)
     }

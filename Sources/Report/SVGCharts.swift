@@ -118,6 +118,7 @@ extension XYPlot {
       if !(labels[key(p)] ?? []).contains(label) { labels[key(p), default: []].append(label) }
     }
     var labelled = Set<String>()
+    var placed: [(x: Double, y: Double, width: Double)] = []
     let labelPoints = labelOrder.count <= 12
     for (s, item) in series.enumerated() {
       let colour = SVG.palette[s % SVG.palette.count]
@@ -135,7 +136,13 @@ extension XYPlot {
           let text = (labels[key(p)] ?? []).joined(separator: ", ")
           // Labels of points in the right third go to their left, so they stay inside the plot.
           let right = px(p.x) > left + plotW * 0.66
-          out += "<text x=\"\(SVG.f(px(p.x) + (right ? -7 : 7)))\" y=\"\(SVG.f(py(p.y) - 7))\" font-size=\"10\" "
+          let width = Double(text.count) * 5.5
+          let lx = right ? px(p.x) - 7 - width : px(p.x) + 7
+          var ly = py(p.y) - 7
+          // Move below any label already placed where this one would overlap it.
+          while placed.contains(where: { abs($0.y - ly) < 11 && lx < $0.x + $0.width && $0.x < lx + width }) { ly += 12 }
+          placed.append((lx, ly, width))
+          out += "<text x=\"\(SVG.f(px(p.x) + (right ? -7 : 7)))\" y=\"\(SVG.f(ly))\" font-size=\"10\" "
             + "fill=\"#444\"\(right ? " text-anchor=\"end\"" : "")>\(escapeHTML(text))</text>"
         }
         out += "\n"

@@ -36,7 +36,7 @@ struct EvalCommand: ParsableCommand {
   var groups = "classes"
   @Option(help: "Corruptions, comma-separated, or none (default: every kind for the data).") var corruptions: String?
   @Option(help: "Corruption severities 1-5, comma-separated.") var severities = "1,3,5"
-  @Option(parsing: .unconditional, help: "Robustness uses the first N evaluated samples.") var robustnessSamples = 1000
+  @Option(parsing: .unconditional, help: "Robustness uses N evaluated samples, evenly spaced.") var robustnessSamples = 1000
   @Option(parsing: .unconditional, help: "Evaluate only the first N samples.") var limit: Int?
   @Option(parsing: .unconditional, help: "Timed runs at batch 1 for latency p50/p99.") var latencyRuns = 30
   @Option(parsing: .unconditional, help: "At most this many flipped inputs are listed.") var maxExemplars = 100
