@@ -64,6 +64,17 @@ enum SVG {
     return t
   }
 
+  /// A vertical grid line per tick of `scale` (x position `at(tick)`) from y `from` to `to`, with the
+  /// tick's label centred at y `labelsAt`.
+  static func verticalGrid(_ scale: AxisScale, at: (Double) -> Double, from: Double, to: Double, labelsAt: Double)
+    -> String
+  {
+    scale.ticks.map { t in
+      "<line x1=\"\(f(at(t)))\" y1=\"\(f(from))\" x2=\"\(f(at(t)))\" y2=\"\(f(to))\" stroke=\"#e4e4e4\"/>"
+        + "<text x=\"\(f(at(t)))\" y=\"\(f(labelsAt))\" font-size=\"11\" text-anchor=\"middle\">\(scale.tickLabel(t))</text>\n"
+    }.joined()
+  }
+
   static func open(width: Double, height: Double, title: String, points: Int) -> String {
     "<svg class=\"chart\" data-points=\"\(points)\" xmlns=\"http://www.w3.org/2000/svg\" width=\"\(Int(width))\" "
       + "height=\"\(Int(height))\" viewBox=\"0 0 \(Int(width)) \(Int(height))\" role=\"img\" "
@@ -85,10 +96,7 @@ extension XYPlot {
     func py(_ y: Double) -> Double { top + (1 - ys.fraction(y)) * plotH }
     var out = SVG.open(width: width, height: height, title: title, points: points.count)
     // Grid, ticks and tick labels.
-    for t in xs.ticks {
-      out += "<line x1=\"\(SVG.f(px(t)))\" y1=\"\(top)\" x2=\"\(SVG.f(px(t)))\" y2=\"\(top + plotH)\" stroke=\"#e4e4e4\"/>"
-      out += "<text x=\"\(SVG.f(px(t)))\" y=\"\(top + plotH + 16)\" font-size=\"11\" text-anchor=\"middle\">\(xs.tickLabel(t))</text>\n"
-    }
+    out += SVG.verticalGrid(xs, at: px, from: top, to: top + plotH, labelsAt: top + plotH + 16)
     for t in ys.ticks {
       out += "<line x1=\"\(left)\" y1=\"\(SVG.f(py(t)))\" x2=\"\(left + plotW)\" y2=\"\(SVG.f(py(t)))\" stroke=\"#e4e4e4\"/>"
       out += "<text x=\"\(left - 6)\" y=\"\(SVG.f(py(t) + 4))\" font-size=\"11\" text-anchor=\"end\">\(ys.tickLabel(t))</text>\n"
@@ -179,10 +187,7 @@ extension BarChart {
     let heading = logScale ? "\(title) — log scale" : title
     var out = SVG.open(width: labelWidth + plotWidth + 90, height: height, title: heading, points: bars.count)
     let axisY = top + Double(bars.count) * rowHeight + 4
-    for t in scale.ticks {
-      out += "<line x1=\"\(SVG.f(x(t)))\" y1=\"\(top - 4)\" x2=\"\(SVG.f(x(t)))\" y2=\"\(SVG.f(axisY))\" stroke=\"#e4e4e4\"/>"
-      out += "<text x=\"\(SVG.f(x(t)))\" y=\"\(SVG.f(axisY + 14))\" font-size=\"11\" text-anchor=\"middle\">\(scale.tickLabel(t))</text>\n"
-    }
+    out += SVG.verticalGrid(scale, at: x, from: top - 4, to: axisY, labelsAt: axisY + 14)
     out += "<line x1=\"\(SVG.f(base))\" y1=\"\(top - 4)\" x2=\"\(SVG.f(base))\" y2=\"\(SVG.f(axisY))\" stroke=\"#888\"/>\n"
     out += "<text x=\"\(SVG.f(labelWidth + plotWidth / 2))\" y=\"\(SVG.f(axisY + 32))\" font-size=\"12\" text-anchor=\"middle\">"
       + "\(escapeHTML(SVG.axisTitle(axisLabel ?? title, unit, log: logScale)))</text>\n"
