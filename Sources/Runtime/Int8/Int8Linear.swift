@@ -25,15 +25,53 @@ enum Int8Linear {
     guard isInt8MatMul(node), node.inputs.count >= 3, let w = graph.initializers[node.inputs[1]],
       let s = graph.initializers[node.inputs[2]]
     else { return nil }
-    let packed = try pack(w, s, node: node)
-    return { ctx in [try run(ctx, packed: packed)] }
+    let packed = Weight.dense(try pack(w, s, node: node))
+    return { ctx in [try run(ctx, weight: packed)] }
   }
 
-  /// Checks Wq (int8, 2-D) and its scales (1 or N finite, non-zero values), and packs them.
-  static func pack(_ w: Tensor, _ s: Tensor, node: Node, kernel: KernelKind = CPUFeatures.int8Kernel) throws
-    -> PackedInt8Matrix
-  {
-    guard w.dtype == .int8, w.rank == 2, case .bytes(_, let raw) = w.storage else {
+  /// The node on the sparse int8 kernel (`SparseInt8Matrix`), its weight and scales initializers.
+  static func sparseKernel(for node: Node, in graph: Graph) throws -> (OpKernel, SparseInt8Matrix) {
+    guard let w = graph.initializers[node.inputs[1]], let s = graph.initializers[node.inputs[2]] else {
+      throw ModelGraphError.invalidModel("node '\(node.name)': the sparse int8 kernel needs a constant weight")
+    }
+    let (k, n, scales) = try checked(w, s, node: node)
+    let matrix = w.rawBytes.withUnsafeBytes {
+      SparseInt8Matrix(
+        b: $0.bindMemory(to: Int8.self).baseAddress!, ldb: n, transposed: false, k: k, n: n, scales: scales)
+    }
+    let weight = Weight.sparse(matrix)
+    return ({ ctx in [try run(ctx, weight: weight)] }, matrix)
+  }
+
+  /// A packed int8 weight: the dense int8 GEMM's or the sparse kernel's.
+  enum Weight {
+    case dense(PackedInt8Matrix)
+    case sparse(SparseInt8Matrix)
+
+    var k: Int {
+      switch self {
+      case .dense(let b): return b.k
+      case .sparse(let b): return b.k
+      }
+    }
+    var n: Int {
+      switch self {
+      case .dense(let b): return b.n
+      case .sparse(let b): return b.n
+      }
+    }
+    /// Bytes each quantized activation row needs.
+    var paddedK: Int {
+      switch self {
+      case .dense(let b): return b.paddedK
+      case .sparse(let b): return b.paddedK
+      }
+    }
+  }
+
+  /// Checks Wq (int8, 2-D) and its scales (1 or N finite, non-zero values): k, n and N scales.
+  static func checked(_ w: Tensor, _ s: Tensor, node: Node) throws -> (k: Int, n: Int, scales: [Float]) {
+    guard w.dtype == .int8, w.rank == 2, case .bytes = w.storage else {
       throw ModelGraphError.dtypeMismatch(
         node: node.name, name: node.inputs[1], expected: "a 2-D int8 weight",
         found: "\(w.dtype.rawValue) \(w.shape)")
@@ -47,7 +85,15 @@ enum Int8Linear {
     }
     try QuantizeOps.checkScales(scales, name: node.inputs[2], node: node.name)
     if scales.count == 1 { scales = [Float](repeating: scales[0], count: n) }
-    return raw.withUnsafeBytes {
+    return (k, n, scales)
+  }
+
+  /// Checks Wq and its scales (`checked`), and packs them for the dense int8 GEMM.
+  static func pack(_ w: Tensor, _ s: Tensor, node: Node, kernel: KernelKind = CPUFeatures.int8Kernel) throws
+    -> PackedInt8Matrix
+  {
+    let (k, n, scales) = try checked(w, s, node: node)
+    return w.rawBytes.withUnsafeBytes {
       PackedInt8Matrix(
         b: $0.bindMemory(to: Int8.self).baseAddress!, ldb: n, transposed: false, k: k, n: n, scales: scales,
         kernel: kernel)
@@ -115,8 +161,8 @@ enum Int8Linear {
     return (q, scales, zeros)
   }
 
-  static func run(_ ctx: OpContext, packed: PackedInt8Matrix?) throws -> Tensor {
-    let b = try packed ?? pack(ctx.input(1), ctx.input(2), node: ctx.node)
+  static func run(_ ctx: OpContext, weight: Weight?) throws -> Tensor {
+    let b = try weight ?? .dense(pack(ctx.input(1), ctx.input(2), node: ctx.node))
     let a = try ctx.input(0)
     guard a.rank >= 1, a.shape[a.rank - 1] == b.k else {
       throw ctx.shapeError(expected: "[..., \(b.k)]", found: "\(a.shape)")
@@ -127,9 +173,16 @@ enum Int8Linear {
       ctx, m: m, n: b.n, outShape: Array(a.shape.dropLast()) + [b.n], biasIndex: 3, residualIndex: 4,
       activation: LinearOps.epilogueActivation(ctx)
     ) { y, epilogue in
-      gemmInt8(
-        m: m, a: q, lda: b.paddedK, rowScales: scales, rowZeros: zeros, b: b, c: y, ldc: b.n,
-        epilogue: epilogue)
+      switch b {
+      case .dense(let packed):
+        gemmInt8(
+          m: m, a: q, lda: packed.paddedK, rowScales: scales, rowZeros: zeros, b: packed, c: y, ldc: packed.n,
+          epilogue: epilogue)
+      case .sparse(let matrix):
+        spmmInt8(
+          m: m, a: q, lda: matrix.paddedK, rowScales: scales, rowZeros: zeros, b: matrix, c: y, ldc: matrix.n,
+          epilogue: epilogue)
+      }
     }
   }
 }

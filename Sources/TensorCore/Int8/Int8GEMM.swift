@@ -28,28 +28,15 @@ public func gemmInt8(
   }
   let (mr, nr) =
     b.kernel == .avx512 ? (vnniKernelRows, vnniKernelColumns) : (int8AVX2KernelRows, int8AVX2KernelColumns)
-  let slivers = (b.n + nr - 1) / nr
-  let rowTiles = (m + mr - 1) / mr
-  let parts = m * b.n * b.k >= gemmParallelMinimumMACs ? min(threads, ThreadPool.shared.threadCount) : 1
-  // Split the row tiles between threads when there are enough (each thread reads all of B, which
-  // the packing made small, and only its own rows of A and C), else the column slivers.
-  let bySlivers = rowTiles < parts * 4 && slivers >= rowTiles
-  let units = bySlivers ? slivers : rowTiles
   let (A, C, S, Z) = (
     SendableConstPointer(a), SendablePointer(c), SendableConstPointer(rowScales),
     SendableConstPointer(rowZeros)
   )
-  let body = { (part: Int) in
-    let start = units * part / parts
-    let end = units * (part + 1) / parts
-    guard end > start else { return }
-    let sliverRange = bySlivers ? start..<end : 0..<slivers
-    let tileRange = bySlivers ? 0..<rowTiles : start..<end
+  int8Parallel(m: m, n: b.n, macs: m * b.n * b.k, mr: mr, nr: nr, threads: threads) { slivers, rowTiles in
     int8Block(
       b, m: m, a: A.base, lda: lda, rowScales: S.base, rowZeros: Z.base, c: C.base, ldc: ldc,
-      slivers: sliverRange, rowTiles: tileRange, epilogue: epilogue)
+      slivers: slivers, rowTiles: rowTiles, epilogue: epilogue)
   }
-  if parts <= 1 { body(0) } else { ThreadPool.shared.parallelFor(parts, threads: parts) { body($0) } }
 }
 
 /// Rows of A per cache block: an mc × k block of u8 rows stays in L2 while the B slivers pass over it.
