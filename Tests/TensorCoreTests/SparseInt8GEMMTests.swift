@@ -114,7 +114,7 @@ func sparseInt8Products(_ c: SparseInt8Case, threads: Int, epilogue: Bool) -> (
       var perColumn = [Int](repeating: 0, count: 16)
       for g in Int(matrix.tileStart[t])..<Int(matrix.tileStart[t + 1]) {
         let base = Int(matrix.bases[g])
-        #expect(base >= 0 && base + sparseInt8Window <= matrix.paddedK)
+        #expect(base >= 0 && base + 64 <= matrix.paddedK)  // a window is 64 bytes (vpermb)
         for lane in 0..<64 where matrix.payload[128 * g + 64 + lane] != 0 {
           let (j, p) = (t * 16 + lane / 4, base + Int(matrix.payload[128 * g + lane]))
           #expect(j < c.shape.n && p < c.shape.k)
