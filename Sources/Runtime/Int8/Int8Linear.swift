@@ -15,8 +15,37 @@ import TensorCore
 /// | `row` | Float32 [..., K] | max_p |x[i, p]|/127 per row (`quantizeRowsSymmetric`), 128 |
 /// | `static` | Float32 [..., K] | the scalar input 5 (calibrated), 128 |
 /// | `tensor` | uint8 / int8 [..., K], from DynamicQuantizeLinear | inputs 5 and 6 |
+/// | `quantized_rows` | uint8 [..., K] = q + 128, from a `QuantizeRows` that several nodes share | input 5 ([...], one per row), 128 |
+///
+/// `QuantizeRows` (domain ai.prunekit): X Float32 [..., K] → (uint8 [..., K], Float32 [...]), the
+/// quantization of mode `row` (`quantizeRowsSymmetric`), made by `Int8Fusion.shareRowQuantization`.
 enum Int8Linear {
   static let opType = "Int8MatMul"
+  static let quantizeRowsOpType = "QuantizeRows"
+
+  /// QuantizeRows(X) → (u8 rows q + 128, per-row scales).
+  static func quantizeRows(_ ctx: OpContext) throws -> [Tensor] {
+    let x = try ctx.input(0)
+    guard x.dtype == .float32, x.rank >= 1 else {
+      throw ctx.dtypeError(input: 0, expected: "float32 [..., K]", found: x.dtype)
+    }
+    let k = x.shape[x.rank - 1]
+    let m = k == 0 ? 0 : x.count / k
+    var scales = [Float](repeating: 0, count: m)
+    var zeros = [Int32](repeating: 0, count: m)
+    let q = [UInt8](unsafeUninitializedCapacity: max(m * k, 1)) { buffer, initialized in
+      buffer[0] = 128
+      x.floats.withUnsafeBufferPointer {
+        quantizeRowsSymmetric(
+          x: $0.baseAddress!, m: m, k: k, ldx: k, q: buffer.baseAddress!, ldq: k, scales: &scales, zeros: &zeros)
+      }
+      initialized = max(m * k, 1)
+    }
+    return [
+      try Tensor(shape: x.shape, dtype: .uint8, bytes: m * k == 0 ? [] : q),
+      Tensor(shape: Array(x.shape.dropLast()), floats: scales),
+    ]
+  }
 
   static func isInt8MatMul(_ node: Node) -> Bool { node.opType == opType && node.domain == Fusion.domain }
 
@@ -131,29 +160,31 @@ enum Int8Linear {
         }
         initialized = max(m * ld, 1)
       }
-    case "tensor":
+    case "tensor", "quantized_rows":
       guard a.dtype == .uint8 || a.dtype == .int8, case .bytes(_, let raw) = a.storage else {
         throw ctx.dtypeError(input: 0, expected: "uint8 or int8", found: a.dtype)
       }
+      let perRow = try ctx.string("quantization", default: "row") == "quantized_rows"
       let s = try QuantizeOps.scales(ctx, 5)
-      let z = ctx.optionalInput(6)?.asInt64s() ?? [0]
-      guard s.count == 1, z.count == 1 else {
+      let z = perRow ? [128] : ctx.optionalInput(6)?.asInt64s() ?? [0]
+      guard s.count == (perRow ? m : 1), z.count == 1 else {
         throw ctx.shapeError(
-          expected: "scalar activation scale and zero point", found: "\(s.count), \(z.count)")
+          expected: perRow ? "\(m) row scales" : "scalar activation scale and zero point",
+          found: "\(s.count), \(z.count)")
       }
       // int8 activations become uint8 by adding 128 to the values and to the zero point.
       let shift: UInt8 = a.dtype == .int8 ? 128 : 0
       if ld == k && shift == 0 && !raw.isEmpty {
         q = raw  // already the kernel's layout: no copy
       } else {
-        q = [UInt8](repeating: 0, count: max(m * ld, 1))
+        q = [UInt8](repeating: UInt8(truncatingIfNeeded: z[0]), count: max(m * ld, 1))
         q.withUnsafeMutableBufferPointer { out in
           raw.withUnsafeBufferPointer { src in
             for i in 0..<m { for p in 0..<k { out[i * ld + p] = src[i * k + p] &+ shift } }
           }
         }
       }
-      scales = [Float](repeating: s[0], count: m)
+      scales = perRow ? s : [Float](repeating: s[0], count: m)
       zeros = [Int32](repeating: Int32(z[0]) + Int32(shift), count: m)
     case let other:
       throw ctx.unsupported("quantization", other)

@@ -31,6 +31,9 @@ enum QuantizeOps {
     table[OpKey("Int8MatMul", domain: Fusion.domain)] = OpDefinition { ctx in
       [try Int8Linear.run(ctx, weight: nil)]
     }
+    table[OpKey(Int8Linear.quantizeRowsOpType, domain: Fusion.domain)] = OpDefinition { ctx in
+      try Int8Linear.quantizeRows(ctx)
+    }
   }
 
   /// The float scales of input `index`, refused when any is zero, NaN or infinite.

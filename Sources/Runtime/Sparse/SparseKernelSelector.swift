@@ -280,7 +280,10 @@ extension SparseKernelSelector {
   /// `spmmInt8` runs the layer's real (or seeded) activations faster, timed through their op kernels.
   /// `PRUNEKIT_KERNEL=sparse-int8` forces the sparse kernel, any other forced kernel the dense one.
   func int8Kernel(_ node: Node, weight w: Tensor, graph: Graph) throws -> OpKernel {
-    let shape = shapes[node.inputs[0]] ?? [1, w.shape[0]]
+    // A shared QuantizeRows' output has no inferred shape: its source activation has the same.
+    var source = node.inputs[0]
+    if case .string(let x)? = node.attributes["source"] { source = x }
+    let shape = shapes[source] ?? [1, w.shape[0]]
     let m = max(1, shape.dropLast().reduce(1, *))
     let sparsity = Double(w.rawBytes.reduce(0) { $0 + ($1 == 0 ? 1 : 0) }) / Double(max(w.count, 1))
     let denseKernel = try dense.kernel(for: node, in: graph)
@@ -329,19 +332,22 @@ extension SparseKernelSelector {
   }
 
   /// Inputs to time an `Int8MatMul` on: the sample's activation, or seeded values of the inferred
-  /// shape (u8 bytes with scale 1/64 and zero point 128 for the per-tensor mode, whose activation
-  /// comes from a DynamicQuantizeLinear); bias and residual as the graph has them, or seeded.
+  /// shape (u8 bytes with scales 1/64 and zero point 128 for the modes whose activation comes
+  /// quantized: `tensor`, `quantized_rows`); bias and residual as the graph has them, or seeded.
   func int8SampleInputs(_ node: Node, shape: [Int], graph: Graph) throws -> [Tensor?] {
     var rng = SeededGenerator(seed: 11)
     let count = shape.reduce(1, *)
-    let perTensor = node.attributes["quantization"] == .string("tensor")
+    let quantized =
+      node.attributes["quantization"] == .string("tensor")
+      || node.attributes["quantization"] == .string("quantized_rows")
     var x = activations[node.inputs[0]]
-    if x == nil || x!.dtype != (perTensor ? .uint8 : .float32) {
+    if x == nil || x!.dtype != (quantized ? .uint8 : .float32) {
       x =
-        perTensor
+        quantized
         ? try Tensor(shape: shape, dtype: .uint8, bytes: (0..<count).map { _ in UInt8.random(in: 0...255, using: &rng) })
         : Tensor(shape: shape, floats: (0..<count).map { _ in rng.nextUniform() * 2 - 1 })
     }
+    let rowScales = node.attributes["quantization"] == .string("quantized_rows")
     let n = graph.initializers[node.inputs[1]]?.shape.last ?? 1
     let outShape = Array(shape.dropLast()) + [n]
     return try node.inputs.enumerated().map { (i, name) -> Tensor? in
@@ -349,7 +355,9 @@ extension SparseKernelSelector {
       if name.isEmpty { return nil }
       if let t = graph.initializers[name] { return t }
       switch i {
-      case 5: return Tensor(shape: [], floats: [1.0 / 64])
+      case 5:
+        let rows = rowScales ? Array(shape.dropLast()) : []
+        return Tensor(shape: rows, floats: [Float](repeating: 1.0 / 64, count: rows.reduce(1, *)))
       case 6: return try Tensor(shape: [], dtype: .uint8, bytes: [128])
       default: return Tensor(shape: outShape, floats: [Float](repeating: 0.5, count: outShape.reduce(1, *)))
       }
