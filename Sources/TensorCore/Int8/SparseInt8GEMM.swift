@@ -42,10 +42,10 @@ public func spmmInt8(
                       dequantizeTile(
                         tile.baseAddress!, nr: nr, rows: rows, cols: cols, rowScales: S.base + i0,
                         rowZeros: Z.base + i0, colScales: colScales.baseAddress! + j0,
-                        colSums: sums.baseAddress! + j0, c: C.base + i0 * ldc + j0, ldc: ldc)
+                        colSums: sums.baseAddress! + j0, c: C.base + i0 * ldc + j0, ldc: ldc,
+                        epilogue: epilogue.offset(row: i0, col: j0))
                     }
                   }
-                  epilogue.offset(row: i0, col: j0).apply(m: rows, n: cols, c: C.base + i0 * ldc + j0, ldc: ldc)
                 }
               }
             }
