@@ -34,12 +34,7 @@ public func int8SparseKernelVNNI8x16(
   groups: Int, bases: UnsafePointer<Int32>, payload: UnsafePointer<Int8>, a: UnsafePointer<UInt8>,
   lda: Int, rows: Int, out: UnsafeMutablePointer<Int32>
 ) {
-  let base = UnsafeRawPointer(a)
-  let last = rows - 1
-  let a0 = base
-  let a1 = base + min(1, last) * lda, a2 = base + min(2, last) * lda, a3 = base + min(3, last) * lda
-  let a4 = base + min(4, last) * lda, a5 = base + min(5, last) * lda, a6 = base + min(6, last) * lda
-  let a7 = base + min(7, last) * lda
+  let (a0, a1, a2, a3, a4, a5, a6, a7) = eightRows(a, lda: lda, rows: rows)
   var c0 = SIMD16<Int32>(), c1 = SIMD16<Int32>(), c2 = SIMD16<Int32>(), c3 = SIMD16<Int32>()
   var c4 = SIMD16<Int32>(), c5 = SIMD16<Int32>(), c6 = SIMD16<Int32>(), c7 = SIMD16<Int32>()
   var bp = UnsafeRawPointer(payload)

@@ -32,19 +32,14 @@ func sparseInt8Products(_ c: SparseInt8Case, threads: Int, epilogue: Bool) -> (
   let s = c.shape
   let w = c.weights()
   let b = stored(w, s)
-  let scales = (0..<s.n).map { Float($0 % 7 + 1) * 0.01 }
+  let scales = s.scales
   let matrix = b.withUnsafeBufferPointer {
     SparseInt8Matrix(
       b: $0.baseAddress!, ldb: s.transposed ? s.k : s.n, transposed: s.transposed, k: s.k, n: s.n, scales: scales)
   }
-  let x = s.activations()
   let ldq = matrix.paddedK + 5  // odd leading dimension on purpose
-  var q = [UInt8](repeating: 0, count: max(s.m * ldq, 1))
-  var rowScales = [Float](repeating: 0, count: s.m)
-  var rowZeros = [Int32](repeating: 0, count: s.m)
-  quantizeRowsSymmetric(x: x, m: s.m, k: s.k, ldx: s.k, q: &q, ldq: ldq, scales: &rowScales, zeros: &rowZeros)
-  let bias = (0..<s.n).map { Float($0) * 0.1 - 1 }
-  let residual = (0..<(s.m * s.n)).map { Float($0 % 11) * 0.5 }
+  let (q, rowScales, rowZeros) = s.quantizedRows(ldq: ldq)
+  let (bias, residual) = (s.bias, s.residual)
   var fast = [Float](repeating: .nan, count: s.m * s.n)
   var walk = fast
   var reference = fast
