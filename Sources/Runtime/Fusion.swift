@@ -13,6 +13,7 @@ import TensorCore
 /// | FusedMatMul → Gelu / Relu | FusedMatMul with activation = "gelu" / "relu" |
 /// | FusedMatMul → Add(·, r), r computed (not an initializer) | FusedMatMul(X, W, b, r): residual in the GEMM |
 /// | quantized linear subgraphs (MatMulInteger …) | Int8MatMul, then bias / activation / residual as above (Int8Fusion.swift) |
+/// | Int8MatMuls quantizing the same activation per row (Q, K, V) | one QuantizeRows they share (Int8Fusion.swift) |
 /// | Q/K/V reshape-transpose → MatMul → scale → +mask → Softmax → MatMul → transpose-reshape | Attention (AttentionFusion.swift) |
 ///
 /// Fused nodes live in the `ai.prunekit` domain; `Executor(graph:optimize: false)` skips all this
@@ -26,6 +27,7 @@ enum Fusion {
     g = gemmAsMatMul(g)
     g.nodes = Int8Fusion.fuse(g)
     g.nodes = fuseMatMulBias(g)
+    g.nodes = Int8Fusion.shareRowQuantization(g)
     g.nodes = fuseAttention(g)
     return g
   }

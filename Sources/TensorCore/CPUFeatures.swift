@@ -31,6 +31,9 @@ public enum CPUFeatures {
   /// AVX-512 with the integer dot product `vpdpbusd` (Ice Lake, Zen 4 and later).
   public static var hasAVX512VNNI: Bool { hasAVX512 && flags.contains("avx512_vnni") }
 
+  /// VNNI and the byte permute `vpermb` (Ice Lake, Zen 4 and later): the sparse int8 kernel.
+  public static var hasAVX512VBMI: Bool { hasAVX512VNNI && flags.contains("avx512vbmi") }
+
   /// The int8 GEMM micro-kernel: `.avx512` is the VNNI one (needs `hasAVX512VNNI`), `.avx2` widens to
   /// int16 and uses `vpmaddwd`. `PRUNEKIT_KERNEL=avx2|reference` asks for a lower one.
   public static let int8Kernel: KernelKind = chooseKernel(

@@ -17,6 +17,17 @@ public let vnniKernelColumns = 32
   return out
 }
 
+/// The 8 row pointers of a micro-kernel's tile: row r at a + min(r, rows − 1)·lda (rows ≥ 1), so rows
+/// past the end repeat the last one.
+@inline(__always) func eightRows(_ a: UnsafePointer<UInt8>, lda: Int, rows: Int) -> (
+  UnsafeRawPointer, UnsafeRawPointer, UnsafeRawPointer, UnsafeRawPointer, UnsafeRawPointer, UnsafeRawPointer,
+  UnsafeRawPointer, UnsafeRawPointer
+) {
+  let base = UnsafeRawPointer(a)
+  func row(_ r: Int) -> UnsafeRawPointer { base + min(r, rows - 1) * lda }
+  return (base, row(1), row(2), row(3), row(4), row(5), row(6), row(7))
+}
+
 @inline(__always) func loadWords(_ p: UnsafeRawPointer) -> SIMD16<Int32> {
   p.loadUnaligned(as: SIMD16<Int32>.self)
 }
@@ -30,12 +41,7 @@ public func int8KernelVNNI8x32(
   kq: Int, a: UnsafePointer<UInt8>, lda: Int, rows: Int, b: UnsafePointer<Int8>,
   out: UnsafeMutablePointer<Int32>
 ) {
-  let base = UnsafeRawPointer(a)
-  let last = rows - 1
-  let a0 = base
-  let a1 = base + min(1, last) * lda, a2 = base + min(2, last) * lda, a3 = base + min(3, last) * lda
-  let a4 = base + min(4, last) * lda, a5 = base + min(5, last) * lda, a6 = base + min(6, last) * lda
-  let a7 = base + min(7, last) * lda
+  let (a0, a1, a2, a3, a4, a5, a6, a7) = eightRows(a, lda: lda, rows: rows)
   var c00 = SIMD16<Int32>(), c01 = SIMD16<Int32>()
   var c10 = SIMD16<Int32>(), c11 = SIMD16<Int32>()
   var c20 = SIMD16<Int32>(), c21 = SIMD16<Int32>()

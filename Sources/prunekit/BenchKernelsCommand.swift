@@ -47,8 +47,12 @@ struct BenchKernelsCommand: ParsableCommand {
   @Option(help: "Linear-layer shapes MxKxN for the int8 table (empty: skip it).")
   var int8Sizes = "64x384x384,2048x384x384,2048x384x1536,2048x1536x384"
 
+  @Option(help: "Fraction of zero weights (independent, seeded) in the int8 table's sparse-int8 column.")
+  var int8Sparsity = 0.7
+
   func validate() throws {
     try OptionCheck.int(repeats, "--repeats", in: 1...10_000)
+    try OptionCheck.number(int8Sparsity, "--int8-sparsity", in: 0...1)
   }
 
   func run() throws {
@@ -75,7 +79,7 @@ struct BenchKernelsCommand: ParsableCommand {
     if !int8Sizes.isEmpty {
       int8Rows = try Int8KernelBench(
         shapes: int8Sizes.split(separator: ",").map { try BenchShape(parsing: String($0)) }, threads: [1, 2],
-        repeats: repeats
+        repeats: repeats, sparsity: int8Sparsity
       ).run()
     }
     var sparseRows: [SparseKernelBench.Row] = []
@@ -110,7 +114,7 @@ struct BenchKernelsCommand: ParsableCommand {
     } else {
       printTable(rows, note: peerNote)
       if !sparseRows.isEmpty { SparseKernelBench.printTable(sparseRows) }
-      if !int8Rows.isEmpty { Int8KernelBench.printTable(int8Rows) }
+      if !int8Rows.isEmpty { Int8KernelBench.printTable(int8Rows, sparsity: int8Sparsity) }
     }
   }
 

@@ -202,3 +202,64 @@ func run(_ graph: Graph, _ x: Tensor, optimize: Bool) throws -> [Float] {
     }
   }
 }
+
+/// Q, K and V of one activation (a 70 %-sparse K among them), summed: X [rows, 64] → [rows, 80].
+func int8SharedInputGraph() -> Graph {
+  var g = Graph(name: "qkv", opsetVersion: 17)
+  g.inputs = [ValueInfo(name: "x", dtype: .float32, shape: [.symbolic("rows"), .fixed(64)])]
+  g.outputs = [ValueInfo(name: "y", dtype: .float32, shape: nil)]
+  var sparse = Tensor.normal([64, 80], std: 0.2, seed: 12).floats
+  for i in sparse.indices where i % 10 < 7 { sparse[i] = 0 }
+  g.setInitializer("wq", Tensor.normal([64, 80], std: 0.2, seed: 11))
+  g.setInitializer("wk", Tensor(shape: [64, 80], floats: sparse))
+  g.setInitializer("wv", Tensor.normal([64, 80], std: 0.2, seed: 13))
+  g.nodes = [
+    Node(name: "q", opType: "MatMul", inputs: ["x", "wq"], outputs: ["q"]),
+    Node(name: "k", opType: "MatMul", inputs: ["x", "wk"], outputs: ["k"]),
+    Node(name: "v", opType: "MatMul", inputs: ["x", "wv"], outputs: ["v"]),
+    Node(name: "qk", opType: "Add", inputs: ["q", "k"], outputs: ["qk"]),
+    Node(name: "qkv", opType: "Add", inputs: ["qk", "v"], outputs: ["y"]),
+  ]
+  return g
+}
+
+@Suite struct Int8SharedQuantizationTests {
+  /// One QuantizeRows for the three layers, the same outputs as the ONNX ops, on the dense int8
+  /// kernel and with every layer forced onto the sparse int8 kernel.
+  @Test(arguments: [1, 5, 70])
+  func qkvShareOneRowQuantization(rows: Int) throws {
+    let (q, _) = try quantizeForInt8Execution(int8SharedInputGraph())
+    let fused = Fusion.fuse(q.computingInFloat32())
+    #expect(fused.nodes.filter { $0.opType == Int8Linear.quantizeRowsOpType }.count == 1)
+    let int8 = fused.nodes.filter { Int8Linear.isInt8MatMul($0) }
+    #expect(int8.count == 3)
+    #expect(int8.allSatisfy { $0.attributes["quantization"] == .string("quantized_rows") })
+    let x = Tensor.normal([rows, 64], seed: UInt64(rows))
+    let unfused = try run(q, x, optimize: false)
+    var options = SparseKernelSelector.Options()
+    options.forced = .sparseInt8
+    options.cache = nil
+    for selector in [nil, SparseKernelSelector(graph: q, inputShapes: ["x": [rows, 64]], options: options)] {
+      let executor = try selector.map { try Executor(graph: q, selector: $0) } ?? Executor(graph: q)
+      let got = try executor.run(["x": x])["y"]!.floats
+      for i in got.indices {
+        #expect(abs(got[i] - unfused[i]) <= int8GraphTolerance * (1 + abs(unfused[i])), "element \(i)")
+      }
+      if let selector { #expect(selector.choices.map(\.kernel) == [.sparseInt8, .sparseInt8, .sparseInt8]) }
+    }
+  }
+
+  /// Measured at load: a layer with ≥ minimumSparsity zeros gets int8 or sparse-int8 with both timed.
+  @Test func selectorMeasuresDenseAndSparseInt8() throws {
+    let (q, _) = try quantizeForInt8Execution(int8SharedInputGraph())
+    var options = SparseKernelSelector.Options()
+    options.cache = nil
+    options.forced = nil
+    let selector = SparseKernelSelector(graph: q, inputShapes: ["x": [16, 64]], options: options)
+    _ = try Executor(graph: q, selector: selector)
+    let k = try #require(selector.choices.first { $0.node.hasPrefix("k") })
+    #expect(k.sparsity >= 0.69)
+    #expect(Set(k.seconds.keys) == (SparseInt8Matrix.hasFastKernel ? ["int8", "sparse-int8"] : []))
+    #expect(selector.choices.filter { !$0.node.hasPrefix("k") }.allSatisfy { $0.kernel == .int8 })
+  }
+}

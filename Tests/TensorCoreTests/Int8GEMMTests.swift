@@ -23,6 +23,21 @@ struct Int8Case: CustomStringConvertible, Sendable {
     var rng = SeededGenerator(seed: seed)
     return (0..<(m * k)).map { i in i % 17 == 0 ? 0 : rng.nextNormal() * 2 }
   }
+
+  /// The activations quantized per row into rows of `ldq` bytes, with their scales and zero points.
+  func quantizedRows(ldq: Int) -> (q: [UInt8], scales: [Float], zeros: [Int32]) {
+    var q = [UInt8](repeating: 0, count: max(m * ldq, 1))
+    var rowScales = [Float](repeating: 0, count: m)
+    var rowZeros = [Int32](repeating: 0, count: m)
+    quantizeRowsSymmetric(
+      x: activations(), m: m, k: k, ldx: k, q: &q, ldq: ldq, scales: &rowScales, zeros: &rowZeros)
+    return (q, rowScales, rowZeros)
+  }
+
+  /// Per-column weight scales, a bias and a residual for the epilogue tests.
+  var scales: [Float] { (0..<n).map { Float($0 % 7 + 1) * 0.01 } }
+  var bias: [Float] { (0..<n).map { Float($0) * 0.1 - 1 } }
+  var residual: [Float] { (0..<(m * n)).map { Float($0 % 11) * 0.5 } }
 }
 
 /// B as the kernel is given it: [k][n], or [n][k] when transposed.
@@ -39,21 +54,16 @@ func int8Products(_ c: Int8Case, kernel: KernelKind, threads: Int, epilogue: Boo
 ) {
   let w = c.weights()
   let b = stored(w, c)
-  let scales = (0..<c.n).map { Float($0 % 7 + 1) * 0.01 }
+  let scales = c.scales
   let packed = b.withUnsafeBufferPointer {
     PackedInt8Matrix(
       b: $0.baseAddress!, ldb: c.transposed ? c.k : c.n, transposed: c.transposed, k: c.k, n: c.n,
       scales: scales,
       kernel: kernel)
   }
-  let x = c.activations()
   let ldq = packed.paddedK + 3  // odd leading dimension on purpose
-  var q = [UInt8](repeating: 0, count: max(c.m * ldq, 1))
-  var rowScales = [Float](repeating: 0, count: c.m)
-  var rowZeros = [Int32](repeating: 0, count: c.m)
-  quantizeRowsSymmetric(x: x, m: c.m, k: c.k, ldx: c.k, q: &q, ldq: ldq, scales: &rowScales, zeros: &rowZeros)
-  let bias = (0..<c.n).map { Float($0) * 0.1 - 1 }
-  let residual = (0..<(c.m * c.n)).map { Float($0 % 11) * 0.5 }
+  let (q, rowScales, rowZeros) = c.quantizedRows(ldq: ldq)
+  let (bias, residual) = (c.bias, c.residual)
   var fast = [Float](repeating: .nan, count: c.m * c.n)
   var reference = [Float](repeating: .nan, count: c.m * c.n)
   bias.withUnsafeBufferPointer { bp in

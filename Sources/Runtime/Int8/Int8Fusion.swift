@@ -11,7 +11,9 @@ import TensorCore
 /// | PruneKit `quantize --calib` | the same with s a scalar initializer | Int8MatMul(X, Wq, sw; s), quantization "static" |
 ///
 /// The DynamicQuantizeLinear stays (Q, K and V share it); `Fusion.fuseMatMulBias` then folds the
-/// bias, activation and residual into the Int8MatMul as it does for MatMul.
+/// bias, activation and residual into the Int8MatMul as it does for MatMul, and
+/// `shareRowQuantization` makes Int8MatMuls that quantize the same activation per row (a
+/// transformer's Q, K and V) read one `QuantizeRows` instead of quantizing it once each.
 enum Int8Fusion {
   static func fuse(_ graph: Graph) -> [Node] {
     let readers = Fusion.Readers(graph)
@@ -131,5 +133,36 @@ enum Int8Fusion {
     if case .ints(let axes)? = rm.attributes["axes"] { return axes == [-1] }
     if rm.inputs.count > 1, let t = graph.initializers[rm.inputs[1]] { return t.asInt64s() == [-1] }
     return false
+  }
+
+  /// Int8MatMuls in mode `row` reading the same X (and of the same K) → one QuantizeRows(X) → (q, s),
+  /// placed before the first of them, and each Int8MatMul(q, Wq, sw, bias, residual, s) in mode
+  /// `quantized_rows` (attribute `source` = X, whose shape the kernel choice reads). The bytes and
+  /// scales are those each node computed for itself, so outputs are unchanged.
+  static func shareRowQuantization(_ graph: Graph) -> [Node] {
+    var groups: [String: [Int]] = [:]
+    for (i, node) in graph.nodes.enumerated()
+    where Int8Linear.isInt8MatMul(node) && node.attributes["quantization"] == .string("row") {
+      guard let w = graph.initializers[node.inputs[1]], w.rank == 2 else { continue }
+      groups["\(node.inputs[0])|\(w.shape[0])", default: []].append(i)
+    }
+    var nodes = graph.nodes
+    var inserted: [Int: Node] = [:]
+    for members in groups.values where members.count > 1 {
+      let x = graph.nodes[members[0]].inputs[0]
+      let (q, scales) = (x + "/int8_rows", x + "/int8_row_scales")
+      inserted[members.min()!] = Node(
+        name: x + "/quantize_rows", opType: Int8Linear.quantizeRowsOpType, domain: Fusion.domain, inputs: [x],
+        outputs: [q, scales])
+      for i in members {
+        var node = nodes[i]
+        node.inputs += [String](repeating: "", count: max(0, 6 - node.inputs.count))
+        (node.inputs[0], node.inputs[5]) = (q, scales)
+        node.attributes["quantization"] = .string("quantized_rows")
+        node.attributes["source"] = .string(x)
+        nodes[i] = node
+      }
+    }
+    return nodes.enumerated().flatMap { i, node in inserted[i].map { [$0, node] } ?? [node] }
   }
 }

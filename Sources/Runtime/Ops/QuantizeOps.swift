@@ -29,7 +29,10 @@ enum QuantizeOps {
       [try matMulInteger(ctx)]
     }
     table[OpKey("Int8MatMul", domain: Fusion.domain)] = OpDefinition { ctx in
-      [try Int8Linear.run(ctx, packed: nil)]
+      [try Int8Linear.run(ctx, weight: nil)]
+    }
+    table[OpKey(Int8Linear.quantizeRowsOpType, domain: Fusion.domain)] = OpDefinition { ctx in
+      try Int8Linear.quantizeRows(ctx)
     }
   }
 

@@ -275,18 +275,93 @@ extension SparseKernelSelector {
     return chosen == .csr ? sparseKernel : denseKernel
   }
 
-  /// An `Int8MatMul` layer: the int8 GEMM on its packed weight (no sparse int8 kernel yet: at the
-  /// sparsities measured, docs/quantized-execution.md, the dense VNNI kernel is the faster one).
+  /// An `Int8MatMul` layer: the dense int8 GEMM, or — when the weight has at least
+  /// `minimumSparsity` zeros and the CPU runs the sparse int8 kernel — whichever of it and
+  /// `spmmInt8` runs the layer's real (or seeded) activations faster, timed through their op kernels.
+  /// `PRUNEKIT_KERNEL=sparse-int8` forces the sparse kernel, any other forced kernel the dense one.
   func int8Kernel(_ node: Node, weight w: Tensor, graph: Graph) throws -> OpKernel {
-    let m = max(1, shapes[node.inputs[0]].map { $0.dropLast().reduce(1, *) } ?? 1)
-    let zeros = w.rawBytes.reduce(0) { $0 + ($1 == 0 ? 1 : 0) }
-    let kernel = try dense.kernel(for: node, in: graph)
-    record(
-      Choice(
-        node: node.name, weight: node.inputs[1], shape: "\(m)×\(w.shape[0])×\(w.shape[1])",
-        sparsity: Double(zeros) / Double(max(w.count, 1)), kernel: .int8, seconds: [:],
-        weightBytes: w.count + w.shape[1] * 8, fromCache: false))
-    return kernel
+    // A shared QuantizeRows' output has no inferred shape: its source activation has the same.
+    var source = node.inputs[0]
+    if case .string(let x)? = node.attributes["source"] { source = x }
+    let shape = shapes[source] ?? [1, w.shape[0]]
+    let m = max(1, shape.dropLast().reduce(1, *))
+    let sparsity = Double(w.rawBytes.reduce(0) { $0 + ($1 == 0 ? 1 : 0) }) / Double(max(w.count, 1))
+    let denseKernel = try dense.kernel(for: node, in: graph)
+    func record(_ kernel: LinearKernel, _ seconds: [String: Double], _ bytes: Int, cached: Bool) {
+      self.record(
+        Choice(
+          node: node.name, weight: node.inputs[1], shape: "\(m)×\(w.shape[0])×\(w.shape[1])",
+          sparsity: sparsity, kernel: kernel, seconds: seconds, weightBytes: bytes, fromCache: cached))
+    }
+    let denseBytes = w.count + w.shape[1] * 8
+    let sparseAllowed =
+      options.forced == .sparseInt8
+      || (options.forced == nil && sparsity >= options.minimumSparsity && SparseInt8Matrix.hasFastKernel)
+    guard sparseAllowed, graph.initializers[node.inputs[2]] != nil else {
+      record(.int8, [:], denseBytes, cached: false)
+      return denseKernel
+    }
+    let (sparseKernel, matrix) = try Int8Linear.sparseKernel(for: node, in: graph)
+    if options.forced == .sparseInt8 {
+      record(.sparseInt8, [:], matrix.byteCount, cached: false)
+      return sparseKernel
+    }
+    let mode = (try? OpContext(node: node, opset: 0, inputs: []).string("quantization", default: "row")) ?? "row"
+    let key = KernelChoiceCache.key(
+      op: "Int8MatMul", m: m, k: w.shape[0], n: w.shape[1], sparsity: sparsity, candidates: [.int8, .sparseInt8],
+      threads: options.threads, inputs: mode)
+    if let cached = options.cache?.lookup(key), cached == .int8 || cached == .sparseInt8 {
+      record(cached, [:], cached == .int8 ? denseBytes : matrix.byteCount, cached: true)
+      return cached == .int8 ? denseKernel : sparseKernel
+    }
+    let inputs = try int8SampleInputs(node, shape: shape, graph: graph)
+    var timings: [String: Double] = [:]
+    for (kind, kernel) in [(LinearKernel.int8, denseKernel), (.sparseInt8, sparseKernel)] {
+      var failed = false
+      timings[kind.description] = KernelTimer.bestSecondsPerCall {
+        var ctx = OpContext(node: node, opset: graph.opsetVersion, inputs: inputs)
+        if (try? kernel(&ctx)) == nil { failed = true }
+      }
+      if failed { timings[kind.description] = .infinity }
+    }
+    let chosen: LinearKernel =
+      (timings["sparse-int8"] ?? .infinity) < (timings["int8"] ?? .infinity) ? .sparseInt8 : .int8
+    options.cache?.store(key, chosen)
+    record(chosen, timings, chosen == .int8 ? denseBytes : matrix.byteCount, cached: false)
+    return chosen == .int8 ? denseKernel : sparseKernel
+  }
+
+  /// Inputs to time an `Int8MatMul` on: the sample's activation, or seeded values of the inferred
+  /// shape (u8 bytes with scales 1/64 and zero point 128 for the modes whose activation comes
+  /// quantized: `tensor`, `quantized_rows`); bias and residual as the graph has them, or seeded.
+  func int8SampleInputs(_ node: Node, shape: [Int], graph: Graph) throws -> [Tensor?] {
+    var rng = SeededGenerator(seed: 11)
+    let count = shape.reduce(1, *)
+    let quantized =
+      node.attributes["quantization"] == .string("tensor")
+      || node.attributes["quantization"] == .string("quantized_rows")
+    var x = activations[node.inputs[0]]
+    if x == nil || x!.dtype != (quantized ? .uint8 : .float32) {
+      x =
+        quantized
+        ? try Tensor(shape: shape, dtype: .uint8, bytes: (0..<count).map { _ in UInt8.random(in: 0...255, using: &rng) })
+        : Tensor(shape: shape, floats: (0..<count).map { _ in rng.nextUniform() * 2 - 1 })
+    }
+    let rowScales = node.attributes["quantization"] == .string("quantized_rows")
+    let n = graph.initializers[node.inputs[1]]?.shape.last ?? 1
+    let outShape = Array(shape.dropLast()) + [n]
+    return try node.inputs.enumerated().map { (i, name) -> Tensor? in
+      if i == 0 { return x }
+      if name.isEmpty { return nil }
+      if let t = graph.initializers[name] { return t }
+      switch i {
+      case 5:
+        let rows = rowScales ? Array(shape.dropLast()) : []
+        return Tensor(shape: rows, floats: [Float](repeating: 1.0 / 64, count: rows.reduce(1, *)))
+      case 6: return try Tensor(shape: [], dtype: .uint8, bytes: [128])
+      default: return Tensor(shape: outShape, floats: [Float](repeating: 0.5, count: outShape.reduce(1, *)))
+      }
+    }
   }
 
   /// Whether `value` is the output of a Relu (or of a FusedMatMul with activation relu).

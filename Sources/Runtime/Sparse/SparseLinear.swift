@@ -14,10 +14,18 @@ public enum LinearKernel: Sendable, Hashable, Codable, CustomStringConvertible {
   case nm(keep: Int, group: Int)
   /// The int8 GEMM (`Int8MatMul` layers of a quantized model: s8 weights, u8 activations).
   case int8
+  /// The sparse int8 kernel (`SparseInt8Matrix`: each column's non-zeros gathered 4 at a time).
+  case sparseInt8
 
-  public var description: String { self == .int8 ? "int8" : layout?.description ?? "dense" }
+  public var description: String {
+    switch self {
+    case .int8: return "int8"
+    case .sparseInt8: return "sparse-int8"
+    default: return layout?.description ?? "dense"
+    }
+  }
 
-  /// Parses `dense`, `csr`, `csc`, `blocked`, `2:4`, `nm` (= 2:4)…; nil for anything else.
+  /// Parses `dense`, `csr`, `csc`, `blocked`, `2:4`, `nm` (= 2:4), `sparse-int8`…; nil for anything else.
   public init?(parsing text: String) {
     switch text.lowercased() {
     case "dense": self = .dense
@@ -27,13 +35,14 @@ public enum LinearKernel: Sendable, Hashable, Codable, CustomStringConvertible {
     case "nm", "2:4": self = .nm(keep: 2, group: 4)
     case "4:8": self = .nm(keep: 4, group: 8)
     case "1:4": self = .nm(keep: 1, group: 4)
+    case "sparse-int8": self = .sparseInt8
     default: return nil
     }
   }
 
   public var layout: SparseMatrix.Layout? {
     switch self {
-    case .dense, .int8: return nil
+    case .dense, .int8, .sparseInt8: return nil
     case .csr: return .csr
     case .csc: return .csc
     case .blocked: return .blocked

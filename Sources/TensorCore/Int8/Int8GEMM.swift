@@ -28,28 +28,15 @@ public func gemmInt8(
   }
   let (mr, nr) =
     b.kernel == .avx512 ? (vnniKernelRows, vnniKernelColumns) : (int8AVX2KernelRows, int8AVX2KernelColumns)
-  let slivers = (b.n + nr - 1) / nr
-  let rowTiles = (m + mr - 1) / mr
-  let parts = m * b.n * b.k >= gemmParallelMinimumMACs ? min(threads, ThreadPool.shared.threadCount) : 1
-  // Split the row tiles between threads when there are enough (each thread reads all of B, which
-  // the packing made small, and only its own rows of A and C), else the column slivers.
-  let bySlivers = rowTiles < parts * 4 && slivers >= rowTiles
-  let units = bySlivers ? slivers : rowTiles
   let (A, C, S, Z) = (
     SendableConstPointer(a), SendablePointer(c), SendableConstPointer(rowScales),
     SendableConstPointer(rowZeros)
   )
-  let body = { (part: Int) in
-    let start = units * part / parts
-    let end = units * (part + 1) / parts
-    guard end > start else { return }
-    let sliverRange = bySlivers ? start..<end : 0..<slivers
-    let tileRange = bySlivers ? 0..<rowTiles : start..<end
+  int8Parallel(m: m, n: b.n, macs: m * b.n * b.k, mr: mr, nr: nr, threads: threads) { slivers, rowTiles in
     int8Block(
       b, m: m, a: A.base, lda: lda, rowScales: S.base, rowZeros: Z.base, c: C.base, ldc: ldc,
-      slivers: sliverRange, rowTiles: tileRange, epilogue: epilogue)
+      slivers: slivers, rowTiles: rowTiles, epilogue: epilogue)
   }
-  if parts <= 1 { body(0) } else { ThreadPool.shared.parallelFor(parts, threads: parts) { body($0) } }
 }
 
 /// Rows of A per cache block: an mc × k block of u8 rows stays in L2 while the B slivers pass over it.
@@ -88,8 +75,8 @@ func int8Block(
                   dequantizeTile(
                     tile.baseAddress!, nr: nr, rows: rows, cols: cols, rowScales: rowScales + i0,
                     rowZeros: rowZeros + i0, colScales: colScales.baseAddress! + j0,
-                    colSums: colSums.baseAddress! + j0, c: c + i0 * ldc + j0, ldc: ldc)
-                  epilogue.offset(row: i0, col: j0).apply(m: rows, n: cols, c: c + i0 * ldc + j0, ldc: ldc)
+                    colSums: colSums.baseAddress! + j0, c: c + i0 * ldc + j0, ldc: ldc,
+                    epilogue: epilogue.offset(row: i0, col: j0))
                 }
               }
             }
@@ -100,30 +87,56 @@ func int8Block(
   }
 }
 
-/// c[r, j] = Float(tile[r, j] − zero[r]·colSums[j]) · (scale[r]·colScales[j]) for the valid part of a
-/// tile (SIMD16 over columns; the formula of `gemmInt8Reference`, so results are identical).
+/// c[r, j] = act(Float(tile[r, j] − zero[r]·colSums[j]) · (scale[r]·colScales[j]) + bias[j]) + residual[r, j]
+/// for the valid part of a tile, in one pass while the tile is in L1 (SIMD16 over columns; the
+/// dequantization is `gemmInt8Reference`'s expression, the rest `GEMMEpilogue`'s). `epilogue` is
+/// already offset to the tile's corner.
 @inline(__always)
 func dequantizeTile(
   _ tile: UnsafePointer<Int32>, nr: Int, rows: Int, cols: Int, rowScales: UnsafePointer<Float>,
   rowZeros: UnsafePointer<Int32>, colScales: UnsafePointer<Float>, colSums: UnsafePointer<Int32>,
-  c: UnsafeMutablePointer<Float>, ldc: Int
+  c: UnsafeMutablePointer<Float>, ldc: Int, epilogue: GEMMEpilogue
 ) {
+  func run<A: VectorActivation>(_: A.Type) {
+    dequantizeTile(
+      tile, nr: nr, rows: rows, cols: cols, rowScales: rowScales, rowZeros: rowZeros, colScales: colScales,
+      colSums: colSums, c: c, ldc: ldc, epilogue: epilogue, A.self)
+  }
+  switch epilogue.activation {
+  case .none: run(IdentityActivation.self)
+  case .relu: run(ReLUActivation.self)
+  case .gelu: run(GELUActivation.self)
+  }
+}
+
+@inline(__always)
+func dequantizeTile<A: VectorActivation>(
+  _ tile: UnsafePointer<Int32>, nr: Int, rows: Int, cols: Int, rowScales: UnsafePointer<Float>,
+  rowZeros: UnsafePointer<Int32>, colScales: UnsafePointer<Float>, colSums: UnsafePointer<Int32>,
+  c: UnsafeMutablePointer<Float>, ldc: Int, epilogue: GEMMEpilogue, _: A.Type
+) {
+  @inline(__always) func load<T: SIMDScalar>(_ p: UnsafePointer<T>) -> SIMD16<T> {
+    UnsafeRawPointer(p).loadUnaligned(as: SIMD16<T>.self)
+  }
+  let bias = epilogue.bias
   for r in 0..<rows {
     let zero = rowZeros[r]
     let scale = rowScales[r]
     let src = tile + r * nr
     let dst = c + r * ldc
+    let residual = epilogue.residual.map { $0 + r * epilogue.residualLD }
     var j = 0
     while j + 16 <= cols {
-      let acc = UnsafeRawPointer(src + j).loadUnaligned(as: SIMD16<Int32>.self)
-      let sums = UnsafeRawPointer(colSums + j).loadUnaligned(as: SIMD16<Int32>.self)
-      let cs = UnsafeRawPointer(colScales + j).loadUnaligned(as: SIMD16<Float>.self)
-      let v = SIMD16<Float>(acc &- sums &* zero) * (scale * cs)
+      var v = SIMD16<Float>(load(src + j) &- load(colSums + j) &* zero) * (scale * load(colScales + j))
+      if let bias { v += load(bias + j) }
+      v = A.apply(v)
+      if let residual { v += load(residual + j) }
       UnsafeMutableRawPointer(dst + j).storeBytes(of: v, as: SIMD16<Float>.self)
       j += 16
     }
     while j < cols {
-      dst[j] = Float(src[j] &- zero &* colSums[j]) * (scale * colScales[j])
+      let v = Float(src[j] &- zero &* colSums[j]) * (scale * colScales[j]) + (bias?[j] ?? 0)
+      dst[j] = A.apply(SIMD16(repeating: v))[0] + (residual?[j] ?? 0)
       j += 1
     }
   }
