@@ -17,11 +17,12 @@ struct SweepCommand: ParsableCommand {
       | kubernetes writes a job array / Indexed Job instead of running (docs/sweep.md, docs/cluster.md).
 
       Examples:
-        prunekit sweep --model m.onnx --methods magnitude,random --sparsities 0.5,0.9 --eval Data/mnist -o sw
-        prunekit sweep -o sw --cell 3
-        prunekit sweep --model m.onnx --methods magnitude --sparsities 0.5 --eval d --emit slurm -o sw
-        prunekit sweep status sw
-        prunekit sweep collect sw -o results.json
+        prunekit sweep --model m.onnx --methods random --sparsities .5 --eval d -o s
+        prunekit sweep -o s --cell 3
+        prunekit sweep -o s --emit slurm --parallel 8 --time 00:30:00
+        prunekit sweep -o s --emit kubernetes --image prunekit:0.2.0
+        prunekit sweep status s
+        prunekit sweep collect s -o results.json
       """,
     subcommands: [SweepRunCommand.self, SweepStatusCommand.self, SweepCollectCommand.self],
     defaultSubcommand: SweepRunCommand.self)
@@ -38,8 +39,8 @@ struct SweepRunCommand: ParsableCommand {
       method, pattern by pattern, sparsity by sparsity (an N:M pattern is one cell per method).
 
       Examples:
-        prunekit sweep --model m.onnx --methods magnitude --sparsities 0.5,0.9 --eval Data/mnist -o sw
-        prunekit sweep run -o sw --cell 0
+        prunekit sweep --model m.onnx --methods random --sparsities .9 --eval d -o s
+        prunekit sweep run -o s --cell 0
       """)
 
   @Option(help: "The model every cell prunes (.onnx, .safetensors, .pkz); omit to resume DIR's sweep.")
