@@ -140,11 +140,13 @@ enum SweepCellEvaluation {
       confidence[b] += p
       if slice.firstIndex(of: top)! - row * c == labels[row] { hits[b] += 1 }
     }
-    return (0..<bins).map { b in
-      .init(
-        lower: Double(b) / Double(bins), upper: Double(b + 1) / Double(bins), count: count[b],
-        meanConfidence: count[b] == 0 ? 0 : confidence[b] / Double(count[b]),
-        accuracy: count[b] == 0 ? 0 : hits[b] / Double(count[b]))
+    var result: [RunRecord.CalibrationFacts.Bin] = []
+    for b in 0..<bins {
+      let n = Double(max(count[b], 1))
+      let (lower, upper) = (Double(b) / Double(bins), Double(b + 1) / Double(bins))
+      result.append(
+        .init(lower: lower, upper: upper, count: count[b], meanConfidence: confidence[b] / n, accuracy: hits[b] / n))
     }
+    return result
   }
 }

@@ -12,7 +12,7 @@ public enum SweepSlurm {
     var lines = [
       "#!/bin/bash",
       "# prunekit sweep \(file.specHash.prefix(12)): \(file.cellCount) cells (\(file.spec.model); "
-        + "methods \(file.spec.methods.joined(separator: ",")); written by prunekit sweep --emit slurm.",
+        + "methods \(file.spec.methods.joined(separator: ","))); written by prunekit sweep --emit slurm.",
       "# Submit from the folder the sweep was made in:  sbatch \(shellQuote(directory))/sweep.sbatch",
       "# Then: prunekit sweep status \(shellQuote(directory))  (prints the --array= list of cells to resubmit)",
       "#SBATCH --job-name=\(options.name)",
