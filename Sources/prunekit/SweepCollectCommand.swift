@@ -7,6 +7,7 @@ struct SweepCollectCommand: ParsableCommand {
   static let configuration = CommandConfiguration(
     commandName: "collect",
     abstract: "Merge a sweep's cell records into one file and print a table of the grid.",
+    usage: "prunekit sweep collect <directory> [--allow-missing] [-o <results.json>] [--json]",
     discussion: """
       Refuses an incomplete grid (naming the cells not done) unless --allow-missing. The merged file \
       holds the spec, its hash and every record in cell order; equal cells give equal bytes.

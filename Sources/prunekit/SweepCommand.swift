@@ -33,7 +33,7 @@ struct SweepRunCommand: ParsableCommand {
   static let configuration = CommandConfiguration(
     commandName: "run",
     abstract: "Run a sweep's cells (the default), or write a Slurm / Kubernetes job for them (--emit).",
-    usage: "prunekit sweep --model <m> --methods <list> --sparsities <list> --eval <dir> -o <dir> [<options>]",
+    usage: "prunekit sweep --model <m> --methods <a,b> --sparsities <x,y> --eval <d> -o <d> [<options>]",
     discussion: """
       Without --model, the sweep stored in DIR/sweep.json is resumed. Cells are numbered method by \
       method, pattern by pattern, sparsity by sparsity (an N:M pattern is one cell per method).
