@@ -14,8 +14,11 @@ public protocol DeepCompressionWorkbench: AnyObject {
   func retrain(_ graph: inout Graph, round: Int) throws
   /// ∂loss/∂W on the next training mini-batch, for centroid fine-tuning.
   func gradients(of graph: Graph, for names: [String]) throws -> [String: Tensor]
-  /// Error rate on the test set, in [0, 1].
+  /// Error rate on the test set, in [0, 1]: reported, never used to choose anything.
   func testError(of graph: Graph) throws -> Double
+  /// Error rate on the validation split (held out of training), in [0, 1]: what the rounds are
+  /// monitored on, and what settings are chosen on.
+  func validationError(of graph: Graph) throws -> Double
 }
 
 /// The whole pipeline of Han, Mao & Dally 2016 (Fig. 1): prune with retraining (Han et al. 2015,
@@ -74,14 +77,14 @@ public struct DeepCompressionRecipe: Sendable {
     let layers = Array(keptFractions.keys)
     let rounds = try withoutActuallyEscaping(progress) { progress in
       try pruner.run(&pruned, recovery: &recovery) { graph in
-        let error = try bench.testError(of: graph)
+        let error = try bench.validationError(of: graph)
         progress(
-          "      round done: test error \(deepCompressionPercent(error)), kept "
+          "      round done: validation error \(deepCompressionPercent(error)), kept "
             + deepCompressionPercent(1 - graph.sparsity(of: layers)))
         return 1 - error
       }
     }
-    let prunedError = 1 - (rounds.last?.quality ?? 1 - denseError)
+    let prunedError = try bench.testError(of: pruned)
     let kept = rounds.last?.kept ?? [:]
     let keptText = kept.sorted { $0.key < $1.key }.map { "\($0.key) \(deepCompressionPercent($0.value))" }
     progress("      kept \(keptText.joined(separator: ", "))")

@@ -1,6 +1,7 @@
 import Compression
 import Foundation
 import Pruning
+import Report
 
 /// The outcome of `DeepCompressionRecipe.run`: sizes of the files written at each stage (bytes on
 /// disk) and test errors, beside the published figures.
@@ -43,44 +44,32 @@ public struct DeepCompressionResult: Sendable {
       model: "LeNet-5", originalKB: 1720, compressedKB: 44, ratio: 39, error: 0.0074, referenceError: 0.0080),
   ]
 
-  /// The paper-format table: PruneKit's measured row beside the published one.
-  public func table(published: Published?) -> String {
+  /// The paper-format table: PruneKit's measured row beside the published one; the notes give every
+  /// stage's test error, the kept fractions and whether the decoded file is bit-exact.
+  public func table(published: Published?) -> ReportTable {
     func kb(_ bytes: Int) -> String { String(format: "%.1f KB", Double(bytes) / 1000) }
-    func row(_ cells: [String]) -> String {
-      zip(cells, [24, 12, 12, 12, 12, 8, 11]).map { c, w in
-        c.count >= w
-          ? c
-          : (c == cells[0]
-            ? c + String(repeating: " ", count: w - c.count)
-            : String(repeating: " ", count: w - c.count) + c)
-      }.joined(separator: " ")
-    }
-    var lines = [
-      row([
-        "\(published?.model ?? name)", "original", "pruned", "quantized", "Huffman", "ratio", "test error",
-      ]),
-      row([
+    var rows = [
+      [
         "PruneKit (files on disk)", kb(denseBytes), kb(prunedBytes), kb(quantizedBytes), kb(huffmanBytes),
         String(format: "%.1fx", ratio), deepCompressionPercent(finalError),
-      ]),
+      ]
     ]
     if let p = published {
-      lines.append(
-        row([
-          "Han et al. 2016, Table 1", String(format: "%.0f KB", p.originalKB), "-", "-",
-          String(format: "%.0f KB", p.compressedKB), String(format: "%.0fx", p.ratio),
-          deepCompressionPercent(p.error),
-        ]))
+      rows.append([
+        "Han et al. 2016, Table 1", String(format: "%.0f KB", p.originalKB), "-", "-",
+        String(format: "%.0f KB", p.compressedKB), String(format: "%.0fx", p.ratio), deepCompressionPercent(p.error),
+      ])
     }
-    lines.append(
-      "test error: dense \(deepCompressionPercent(denseError)), pruned \(deepCompressionPercent(prunedError)), shared before fine-tuning "
-        + "\(deepCompressionPercent(sharedError)), final .pkz \(deepCompressionPercent(finalError))"
-        + (published.map { " (paper's reference \(deepCompressionPercent($0.referenceError)))" } ?? ""))
-    lines.append(
-      "kept: "
-        + kept.sorted { $0.key < $1.key }.map { "\($0.key) \(deepCompressionPercent($0.value))" }.joined(
-          separator: ", "))
-    lines.append("decoded .pkz equals the compressed model bit for bit: \(bitExact ? "yes" : "NO")")
-    return lines.joined(separator: "\n")
+    let kept = self.kept.sorted { $0.key < $1.key }.map { "\($0.key) \(deepCompressionPercent($0.value))" }
+    return ReportTable(
+      columns: [published?.model ?? name, "original", "pruned", "quantized", "Huffman", "ratio", "test error"],
+      rows: rows,
+      notes: [
+        "test error: dense \(deepCompressionPercent(denseError)), pruned \(deepCompressionPercent(prunedError)), "
+          + "shared before fine-tuning \(deepCompressionPercent(sharedError)), final .pkz \(deepCompressionPercent(finalError))"
+          + (published.map { " (paper's reference \(deepCompressionPercent($0.referenceError)))" } ?? ""),
+        "kept: " + kept.joined(separator: ", "),
+        "decoded .pkz equals the compressed model bit for bit: \(bitExact ? "yes" : "NO")",
+      ])
   }
 }

@@ -96,7 +96,7 @@ public enum EnergyReporting {
           + r.modelled.sorted { $0.key < $1.key }.map {
             BarChart.Bar(label: "\(r.model) \($0.key)", value: $0.value.joules * 1e6, group: "modelled")
           }
-      }, logScale: true)
+      }, axisLabel: "energy per inference")
     return ReportDocument(
       title: "PruneKit energy report",
       sections: [ReportSection(heading: "Energy and carbon", tables: tables, charts: [chart])])

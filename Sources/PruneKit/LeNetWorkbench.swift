@@ -6,7 +6,8 @@ import Training
 
 /// The Deep Compression workbench for LeNet-300-100 / LeNet-5 on MNIST, over the Training module:
 /// dense training (or a cached checkpoint), masked retraining between pruning rounds, mini-batch
-/// gradients for centroid fine-tuning, and the test error on the 10,000 test images.
+/// gradients for centroid fine-tuning, the error on the validation split (the last 10% of the training
+/// images, held out of training; what the rounds are monitored on) and on the 10,000 test images (reported).
 ///
 /// Dense training and retraining are `TrainerRecovery`, the same loop (SGD, Nesterov momentum 0.9,
 /// weight decay 5e-4, cosine schedule, batch 64, seed + 1000·round) as `prunekit prune --schedule
@@ -54,6 +55,9 @@ public final class LeNetWorkbench: DeepCompressionWorkbench {
     /// Train on the first N training images only (quick runs and tests).
     public var trainLimit: Int?
     public var testLimit: Int?
+    /// The last this fraction of the training images is held out of training as the validation split
+    /// (0: no split; the rounds are then monitored on the training images themselves).
+    public var validationFraction = 0.1
 
     public init(
       epochs: Int = 10, retrainEpochs: Int = 4, learningRate: Float = 0.05, retrainLearningRate: Float = 0.02,
@@ -73,6 +77,8 @@ public final class LeNetWorkbench: DeepCompressionWorkbench {
   public let model: Model
   public let settings: Settings
   public let train: ImageDataset
+  /// The last `validationFraction` of the training images, never trained on: rounds are monitored here.
+  public let validation: ImageDataset
   public let test: ImageDataset
   /// Folder of the dense checkpoint cache (nil: always train).
   public let cacheDirectory: String?
@@ -88,8 +94,13 @@ public final class LeNetWorkbench: DeepCompressionWorkbench {
   {
     self.model = model
     self.settings = settings
-    self.train = try MNIST.load(
+    let all = try MNIST.load(
       directory: dataDirectory, split: .train, limit: settings.trainLimit, classCount: 10, imageSize: [28, 28])
+    if settings.validationFraction > 0 {
+      (self.train, self.validation) = try all.validationSplit(fraction: settings.validationFraction)
+    } else {
+      (self.train, self.validation) = (all, all)
+    }
     self.test = try MNIST.load(
       directory: dataDirectory, split: .test, limit: settings.testLimit, classCount: 10, imageSize: [28, 28])
     self.cacheDirectory = cacheDirectory
@@ -99,8 +110,10 @@ public final class LeNetWorkbench: DeepCompressionWorkbench {
   public var cachePath: String? {
     cacheDirectory.map {
       let limit = settings.trainLimit.map { "-n\($0)" } ?? ""
+      // Trained without the validation split: a different model from one trained on all images.
+      let held = settings.validationFraction > 0 ? "-v\(Int((100 * settings.validationFraction).rounded()))" : ""
       return ($0 as NSString).appendingPathComponent(
-        "\(model.rawValue)-dense-e\(settings.epochs)-s\(settings.seed)\(limit).safetensors")
+        "\(model.rawValue)-dense-e\(settings.epochs)-s\(settings.seed)\(limit)\(held).safetensors")
     }
   }
 
@@ -150,6 +163,10 @@ public final class LeNetWorkbench: DeepCompressionWorkbench {
 
   public func testError(of graph: Graph) throws -> Double {
     Double(try Trainer.evaluate(graph: graph, on: test).error)
+  }
+
+  public func validationError(of graph: Graph) throws -> Double {
+    Double(try Trainer.evaluate(graph: graph, on: validation).error)
   }
 
   /// The shared training loop, reporting to `onProgress` (every step) and `onLog` (every epoch).

@@ -18,14 +18,18 @@ public struct ReportSection: Codable, Sendable, Equatable {
   public var paragraphs: [String]
   public var tables: [ReportTable]
   public var charts: [BarChart]
+  /// Scatter and line charts (drawn after the bar charts).
+  public var plots: [XYPlot]?
 
   public init(
-    heading: String, paragraphs: [String] = [], tables: [ReportTable] = [], charts: [BarChart] = []
+    heading: String, paragraphs: [String] = [], tables: [ReportTable] = [], charts: [BarChart] = [],
+    plots: [XYPlot] = []
   ) {
     self.heading = heading
     self.paragraphs = paragraphs
     self.tables = tables
     self.charts = charts
+    self.plots = plots.isEmpty ? nil : plots
   }
 }
 
@@ -63,13 +67,18 @@ public struct BarChart: Codable, Sendable, Equatable {
   public var title: String
   public var unit: String
   public var bars: [Bar]
+  /// Log10 axis (said in the title and on the axis); otherwise linear from zero, so that lengths are
+  /// proportional to values.
   public var logScale: Bool
+  /// What the value axis measures ("energy per inference"); the title when nil.
+  public var axisLabel: String?
 
-  public init(title: String, unit: String, bars: [Bar], logScale: Bool = false) {
+  public init(title: String, unit: String, bars: [Bar], logScale: Bool = false, axisLabel: String? = nil) {
     self.title = title
     self.unit = unit
     self.bars = bars
     self.logScale = logScale
+    self.axisLabel = axisLabel
   }
 }
 

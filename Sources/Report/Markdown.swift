@@ -12,6 +12,13 @@ extension ReportDocument {
         let rows = chart.bars.map { [$0.label, $0.group ?? "", formatNumber($0.value)] }
         out += "\n" + ReportTable(title: chart.title, columns: ["", "", chart.unit], rows: rows).markdown()
       }
+      for plot in section.plots ?? [] where includeCharts {
+        let rows = plot.series.flatMap { s in
+          s.points.map { [s.name, $0.label ?? "", formatNumber($0.x), formatNumber($0.y)] }
+        }
+        let columns = ["series", "point", "\(plot.xLabel) (\(plot.xUnit))", "\(plot.yLabel) (\(plot.yUnit))"]
+        out += "\n" + ReportTable(title: plot.title, columns: columns, rows: rows).markdown()
+      }
     }
     return out
   }

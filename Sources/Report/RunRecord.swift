@@ -207,6 +207,20 @@ extension RunRecord {
     public var gained: Int
     /// Pruning-identified exemplars (Hooker et al. 2019): the inputs where dense and pruned disagree.
     public var exemplars: [Exemplar]
+    /// Flips counted per group (all of them, while `exemplars` may be capped). Added by eval.
+    public var flipsByGroup: [GroupFlips]?
+
+    public struct GroupFlips: Codable, Sendable, Equatable {
+      public var group: String
+      public var count: Int
+      public var flips: Int
+
+      public init(group: String, count: Int, flips: Int) {
+        self.group = group
+        self.count = count
+        self.flips = flips
+      }
+    }
 
     public init(sampleCount: Int, flipRate: Double, lost: Int, gained: Int, exemplars: [Exemplar]) {
       self.sampleCount = sampleCount
@@ -249,6 +263,11 @@ extension RunRecord {
     public var accuracy: Double
     public var denseAccuracy: Double?
     public var seed: Int?
+    /// The samples corrupted (the first n evaluated) and both models' accuracy on them uncorrupted,
+    /// so that the drop is measured on the same inputs. Added by eval.
+    public var sampleCount: Int?
+    public var cleanAccuracy: Double?
+    public var denseCleanAccuracy: Double?
 
     public init(corruption: String, severity: Int, accuracy: Double, denseAccuracy: Double? = nil, seed: Int? = nil) {
       self.corruption = corruption
@@ -355,6 +374,10 @@ extension RunRecord {
     public var ece: Double?
     public var p50Milliseconds: Double?
     public var joulesPerInference: Double?
+    /// The dense model's per-class figures on the same data (for per-class change). Added by eval.
+    public var perClass: [ClassFacts]?
+    /// The dense model's latency by op and robustness are in `RobustnessFacts.denseAccuracy`.
+    public var p99Milliseconds: Double?
 
     public init(
       path: String, accuracy: Double? = nil, worstGroupAccuracy: Double? = nil, ece: Double? = nil,

@@ -74,7 +74,7 @@ struct CompressCommand: ParsableCommand {
     if format.json {
       return try JSONOutput.print(InspectCommand.CompressedSizes(report), command: "compress")
     }
-    print(report.table())
+    print(report.reportTable().text(rule: true), terminator: "")
     print("wrote \(output)")
   }
 

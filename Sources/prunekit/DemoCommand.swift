@@ -16,7 +16,10 @@ struct DemoCommand: ParsableCommand {
       fractions slightly below the paper's, with retraining after each round, \
       k-means weight sharing with linear initialisation, centroid fine-tuning, Huffman coding of cluster \
       indices and relative gaps, the .pkz written atomically, and the test error of the file as decoded \
-      from disk. Every size is a file written at that stage, measured on disk.
+      from disk. Every size is a file written at that stage, measured on disk. The rounds are \
+      monitored on a validation split (the last 10% of the training images, never trained on); test \
+      data is only reported. Then every stage file is evaluated (`prunekit eval`: accuracy, per-class \
+      change, flips, robustness, latency, energy) and <output>/report.html written.
 
       Examples:
         prunekit demo
@@ -78,11 +81,18 @@ struct DemoCommand: ParsableCommand {
     let path: String
     let wallSeconds: Double
     let compressed: InspectCommand.CompressedSizes
+    /// The report page and the stages' run records, when written.
+    let report: String?
+    let runs: [RunRecord]?
   }
   @Option(help: "MNIST-format data folder (default: the repository's copy).") var data: String?
   @Option(help: "Folder caching the dense model between runs.") var cache: String = ".prunekit-cache"
   @Option(name: .shortAndLong, help: "Folder for the stage files and the final .pkz.") var output: String =
     "demo-output"
+  @Flag(
+    inversion: .prefixedNo,
+    help: "Evaluate every stage file (test split) and write <output>/report.html and a run record per stage.")
+  var report = true
   @Option(
     name: .customLong("train-limit"), parsing: .unconditional,
     help: "Use the first N training images only (quick runs).")
@@ -134,6 +144,18 @@ struct DemoCommand: ParsableCommand {
       outputDirectory: output)
     note("data: \(folder); \(bench.train.count) training, \(bench.test.count) test images")
     let result = try recipe.run(bench) { note($0) }
+    var reportPage: (records: [RunRecord], path: String)?
+    if report {
+      note("[report] evaluating every stage file on the test split beside the dense one")
+      var evaluation = EvaluationOptions()
+      evaluation.seed = seed
+      evaluation.latencyRuns = 20
+      evaluation.robustnessSamples = 1000
+      let written = try DeepCompressionReport.write(
+        recipe: recipe, result: result, data: folder, options: evaluation, progress: { note("      \($0)") })
+      reportPage = (written.records, written.report)
+      note("wrote \(written.report)")
+    }
     if format.json {
       return try JSONOutput.print(
         Output(
@@ -141,12 +163,16 @@ struct DemoCommand: ParsableCommand {
           quantizedBytes: result.quantizedBytes, huffmanBytes: result.huffmanBytes, ratio: result.ratio,
           denseError: result.denseError, prunedError: result.prunedError, sharedError: result.sharedError,
           finalError: result.finalError, kept: result.kept, path: result.path,
-          wallSeconds: Date().timeIntervalSince(wall), compressed: InspectCommand.CompressedSizes(result.report)),
+          wallSeconds: Date().timeIntervalSince(wall), compressed: InspectCommand.CompressedSizes(result.report),
+          report: reportPage?.path, runs: reportPage?.records),
         command: "demo")
     }
-    print(result.report.table())
-    print("")
-    print(result.table(published: DeepCompressionResult.published[model.rawValue]))
+    print(result.report.reportTable().text(rule: true))
+    print(result.table(published: DeepCompressionResult.published[model.rawValue]).text(rule: true))
+    if let (records, page) = reportPage {
+      print(RunReport.factsTable(records).text(rule: true))
+      print("report: \(page)")
+    }
     print(String(format: "wall time %.1f s; final file %@", Date().timeIntervalSince(wall), result.path))
   }
 }

@@ -57,17 +57,20 @@ struct EvalEmbeddingsCommand: ParsableCommand {
       dense: (dense, denseGraph), models: graphs, tokenizer: words, texts: fidelity.values[0], probe: probeData,
       maxLength: maxLength, progress: note)
     if json { return try JSONOutput.print(result, command: "eval-embeddings") }
-    var header = "model".padding(toLength: 44, withPad: " ", startingAt: 0) + "fidelity cos   min"
-    if probeData != nil { header += "   probe-test cos  probe acc   flips" }
-    print(header)
-    for s in [result.dense] + result.models {
-      var line = String(s.model.suffix(43)).padding(toLength: 44, withPad: " ", startingAt: 0)
-        + String(format: "%12.4f  %6.4f", s.fidelity.mean, s.fidelity.min)
-      if let c = s.probeTestCosine, let a = s.probeAccuracy, let f = s.flips {
-        line += String(format: "  %15.4f  %8.2f%%  %5.1f%%", c, 100 * a, 100 * f)
+    var columns = ["model", "fidelity cos", "min"]
+    if probeData != nil { columns += ["probe-test cos", "probe acc", "flips"] }
+    let rows = ([result.dense] + result.models).map { s -> [String] in
+      var row = [String(s.model.suffix(43)), String(format: "%.4f", s.fidelity.mean), String(format: "%.4f", s.fidelity.min)]
+      if probeData != nil {
+        if let c = s.probeTestCosine, let a = s.probeAccuracy, let f = s.flips {
+          row += [String(format: "%.4f", c), String(format: "%.2f%%", 100 * a), String(format: "%.1f%%", 100 * f)]
+        } else {
+          row += ["—", "—", "—"]
+        }
       }
-      print(line)
+      return row
     }
+    print(ReportTable(columns: columns, rows: rows).text(), terminator: "")
     var footer = "\(result.fidelityTexts) fidelity texts"
     if let train = result.probeTrain, let test = result.probeTest, let m = result.majorityBaseline {
       footer += String(

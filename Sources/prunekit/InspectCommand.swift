@@ -155,7 +155,7 @@ struct InspectCommand: ParsableCommand {
     if let report {
       print("")
       print("compressed (\(model), bytes on disk per layer; dense = Float32):")
-      print(report.table())
+      print(report.reportTable().text(rule: true), terminator: "")
     }
     if kernels { try printKernels(graph, shapes: shapes) }
   }
@@ -198,21 +198,7 @@ struct InspectCommand: ParsableCommand {
     rows.append([
       "total", "", "", group(t.parameters), group(t.macs), group(t.weightBytes), percent(t.sparsity),
     ])
-    let widths = header.indices.map { c in ([header] + rows).map { $0[c].count }.max() ?? 0 }
-    func format(_ row: [String]) -> String {
-      row.enumerated().map { c, s in
-        let pad = String(repeating: " ", count: widths[c] - s.count)
-        return c < 3 ? s + pad : pad + s
-      }.joined(separator: "  ")
-    }
-    lines.append(format(header))
-    lines.append(widths.map { String(repeating: "-", count: $0) }.joined(separator: "  "))
-    for (i, row) in rows.enumerated() {
-      if i == rows.count - 1 {
-        lines.append(widths.map { String(repeating: "-", count: $0) }.joined(separator: "  "))
-      }
-      lines.append(format(row))
-    }
+    lines.append(ReportTable(columns: header, rows: rows).text(rule: true).trimmingCharacters(in: .newlines))
     lines.append(
       "FLOPs \(group(t.flops)); activations read \(group(t.activationBytesRead)) B, written \(group(t.activationBytesWritten)) B; non-zero MACs \(group(t.nonzeroMACs))"
     )

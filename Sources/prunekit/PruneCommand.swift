@@ -306,12 +306,13 @@ struct PruneCommand: ParsableCommand {
     try PruneRecipe.save(graph, to: output)
     if json { return try printJSON(result) }
     let paper = IterativePruningRecipe.paperKept(kind)
-    print("layer           kept     paper (Han et al. 2015)")
-    for name in result.kept.keys.sorted() {
-      print(
-        name.padding(toLength: 15, withPad: " ", startingAt: 0)
-          + String(format: " %6.2f%%  %6.2f%%", 100 * result.kept[name]!, 100 * (paper[name] ?? 0)))
-    }
+    print(
+      ReportTable(
+        columns: ["layer", "kept", "paper (Han et al. 2015)"],
+        rows: result.kept.keys.sorted().map {
+          [$0, String(format: "%.2f%%", 100 * result.kept[$0]!), String(format: "%.2f%%", 100 * (paper[$0] ?? 0))]
+        }
+      ).text(), terminator: "")
     print(
       String(
         format: "pruned %.2f%% of the weights; test error dense %.2f%% → pruned+retrained %.2f%%; wrote %@",
@@ -362,14 +363,13 @@ struct PruneCommand: ParsableCommand {
 
   static func table(_ s: PruneSummary) -> String {
     var lines = [
-      "layer".padding(toLength: 36, withPad: " ", startingAt: 0) + "shape before → after              kept"
+      ReportTable(
+        columns: ["layer", "shape before → after", "kept"],
+        rows: s.layers.map {
+          [String($0.name.prefix(35)), "\($0.shapeBefore) → \($0.shapeAfter)", String(format: "%.2f%%", 100 * $0.keptOfOriginal)]
+        }
+      ).text().trimmingCharacters(in: .newlines)
     ]
-    for l in s.layers {
-      let shapes = "\(l.shapeBefore) → \(l.shapeAfter)".padding(toLength: 34, withPad: " ", startingAt: 0)
-      lines.append(
-        String(l.name.prefix(35)).padding(toLength: 36, withPad: " ", startingAt: 0) + shapes
-          + String(format: "%6.2f%%", 100 * l.keptOfOriginal))
-    }
     lines.append(
       "parameters \(s.parametersBefore) → \(s.parametersAfter) (non-zero \(s.nonzeroAfter)); "
         + "MACs \(s.macsBefore) → \(s.macsAfter) (non-zero \(s.nonzeroMACsAfter))")

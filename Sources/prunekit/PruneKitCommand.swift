@@ -31,6 +31,8 @@ struct PruneKitCommand: ParsableCommand {
       InspectCommand.self,
       RunCommand.self,
       EvalEmbeddingsCommand.self,
+      EvalCommand.self,
+      ReportCommand.self,
       SweepCommand.self,
     ])
 

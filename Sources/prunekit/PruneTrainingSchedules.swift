@@ -40,10 +40,11 @@ extension PruneCommand {
     let result = try recipe.run(&graph, train: train, test: test, log: note)
     try PruneRecipe.save(graph, to: output)
     if json { return try printJSON(result) }
-    print("layer           kept")
-    for name in result.kept.keys.sorted() {
-      print(name.padding(toLength: 15, withPad: " ", startingAt: 0) + String(format: " %6.2f%%", 100 * result.kept[name]!))
-    }
+    print(
+      ReportTable(
+        columns: ["layer", "kept"],
+        rows: result.kept.keys.sorted().map { [$0, String(format: "%.2f%%", 100 * result.kept[$0]!)] }
+      ).text(), terminator: "")
     print(
       String(
         format: "gradual pruning to %.2f%% sparsity in %d mask updates; test error %.2f%% → %.2f%%; wrote %@",

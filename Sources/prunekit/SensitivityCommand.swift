@@ -10,7 +10,8 @@ struct SensitivityCommand: ParsableCommand {
     usage: "prunekit sensitivity <model> [--data <dir>] [--target <fraction> [--by macs]] [<options>]",
     discussion: """
       Each prunable layer alone is pruned by magnitude to each sparsity of the grid and the model \
-      evaluated on the first --limit test images. With --target, per-layer sparsities are allocated \
+      evaluated on the first --limit images of the validation split (the last 10% of the training \
+      images; selection never looks at test data — --split test only to compare). With --target, per-layer sparsities are allocated \
       from these curves: the choice on the grid (one sparsity per layer) that removes at least the \
       target fraction of the weights (or of the MACs with --by macs) with the least summed predicted \
       accuracy loss, assuming layer losses add up independently (an exact multiple-choice knapsack). \
@@ -25,10 +26,12 @@ struct SensitivityCommand: ParsableCommand {
   @Argument(help: "Trained classification model (.onnx) reading MNIST-format images.")
   var model: String
 
-  @Option(help: "MNIST-format IDX folder, its test split (default: the repository's copy).")
+  @Option(help: "MNIST-format IDX folder (default: the repository's copy).")
   var data: String?
 
-  @Option(parsing: .unconditional, help: "Evaluate on the first N test images.") var limit: Int = 2000
+  @Option(help: "validation (the last 10% of train) or test.") var split = "validation"
+
+  @Option(parsing: .unconditional, help: "Evaluate on the first N images of the split.") var limit: Int = 2000
 
   @Option(help: "Comma-separated sparsities.") var sparsities: String = "0,0.5,0.7,0.8,0.9,0.95,0.98"
 
@@ -60,6 +63,7 @@ struct SensitivityCommand: ParsableCommand {
 
   func validate() throws {
     try OptionCheck.int(limit, "--limit", in: 1...Int(Int32.max))
+    guard ["validation", "test"].contains(split) else { throw ValidationError("--split \(split): expected validation or test") }
     if let target { try OptionCheck.number(target, "--target", in: 0...1, openUpper: true) }
     if let by, !["weights", "macs"].contains(by) { throw ValidationError("--by \(by): expected weights or macs") }
     if by != nil && target == nil { throw ValidationError("--by: not applicable without --target") }
@@ -82,9 +86,13 @@ struct SensitivityCommand: ParsableCommand {
 
   func run() throws {
     let graph = try ModelFile.loadAny(model)
-    let test = try MNIST.load(directory: PruneDataSources.folder(data), split: .test, limit: limit)
+    let folder = try PruneDataSources.folder(data)
+    let selection = split == "test"
+      ? try MNIST.load(directory: folder, split: .test, limit: limit)
+      : try MNIST.load(directory: folder, split: .train).validationSplit(fraction: 0.1).validation.prefix(limit)
+    note("evaluating on \(selection.count) \(split == "test" ? "test" : "validation (last 10% of train)") images")
     let grid = try Self.grid(sparsities)
-    var evaluator = DatasetEvaluator(data: test)
+    var evaluator = DatasetEvaluator(data: selection)
     let report = try SensitivityAnalysis(sparsities: grid).run(
       graph, evaluator: &evaluator, macs: (try? graph.macsByWeight(inputShapes: graph.inputShapes())) ?? [:]
     ) { done, total in note("layer \(done)/\(total)") }
@@ -101,14 +109,12 @@ struct SensitivityCommand: ParsableCommand {
       if let output { try AtomicFile.write(try JSONEncoder.pretty.encode(report), to: output) }
       return try JSONOutput.print(Output(report: report, allocation: allocation), command: "sensitivity")
     }
-    var header = "layer".padding(toLength: 24, withPad: " ", startingAt: 0)
-    for s in grid { header += String(format: "%8.0f%%", 100 * s) }
-    print(header)
-    for curve in report.curves {
-      var line = String(curve.layer.prefix(23)).padding(toLength: 24, withPad: " ", startingAt: 0)
-      for q in curve.quality { line += String(format: "%8.2f%%", 100 * q) }
-      print(line)
-    }
+    let table = ReportTable(
+      columns: ["layer"] + grid.map { String(format: "%.0f%%", 100 * $0) },
+      rows: report.curves.map { curve in
+        [String(curve.layer.prefix(23))] + curve.quality.map { String(format: "%.2f%%", 100 * $0) }
+      })
+    print(table.text(), terminator: "")
     if let a = allocation {
       print(
         String(

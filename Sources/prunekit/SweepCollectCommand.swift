@@ -31,7 +31,7 @@ struct SweepCollectCommand: ParsableCommand {
     let results = try SweepResults(directory: SweepDirectory(directory), allowMissing: allowMissing)
     if let output { try AtomicFile.write(try results.encoded(), to: output) }
     if format.json { return try JSONOutput.print(results, command: "sweep.collect") }
-    print(results.table.markdown())
+    print(results.table.text())
     if let output { print("wrote \(output)") }
   }
 }

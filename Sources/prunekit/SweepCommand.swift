@@ -50,11 +50,15 @@ struct SweepRunCommand: ParsableCommand {
   @Option(help: "Patterns, comma-separated: unstructured, N:M (2:4), block RxC (4x4) (default unstructured).")
   var patterns: String?
   @Option(help: "Threshold scope: layer | global (default layer).") var scope: String?
-  @Option(help: "Evaluation data: an MNIST-format IDX folder (its test files, or see --eval-split).")
+  @Option(help: "Evaluation data, as prunekit eval --data: an IDX folder, or FILE.csv:TEXT:LABEL[:ROWS].")
   var eval: String?
   @Option(help: "test | validation (the last 10% of the folder's training images) (default test).")
   var evalSplit: String?
-  @Option(parsing: .unconditional, help: "Evaluate on the first N images only.") var evalLimit: Int?
+  @Option(parsing: .unconditional, help: "Evaluate on the first N samples only.") var evalLimit: Int?
+  @Option(help: "Groups, as prunekit eval: classes | column:NAME | rules:FILE (default classes).")
+  var groups: String?
+  @Option(help: "Robustness: corruption kinds, comma-separated, as prunekit eval (default none).")
+  var corruptions: String?
   @Option(help: "Training data (IDX folder) for taylor/movement gradients and --finetune.") var trainData: String?
   @Option(parsing: .unconditional, help: "Fine-tune each pruned model this many epochs, masks held.")
   var finetune: Int?
@@ -79,7 +83,8 @@ struct SweepRunCommand: ParsableCommand {
     [
       "--methods": methods != nil, "--sparsities": sparsities != nil, "--patterns": patterns != nil,
       "--scope": scope != nil, "--eval": eval != nil, "--eval-split": evalSplit != nil,
-      "--eval-limit": evalLimit != nil, "--train-data": trainData != nil, "--finetune": finetune != nil,
+      "--eval-limit": evalLimit != nil, "--groups": groups != nil, "--corruptions": corruptions != nil,
+      "--train-data": trainData != nil, "--finetune": finetune != nil,
       "--lr": lr != nil, "--train-limit": trainLimit != nil,
     ]
   }
@@ -142,7 +147,9 @@ struct SweepRunCommand: ParsableCommand {
       patterns: patterns == nil ? ["unstructured"] : try list(patterns, "--patterns"), scope: scope ?? "layer",
       trainData: trainData,
       finetune: finetune.map { SweepSpec.Finetune(epochs: $0, learningRate: lr ?? 0.01, limit: trainLimit) },
-      evaluation: SweepSpec.Evaluation(data: eval ?? "", split: evalSplit ?? "test", limit: evalLimit),
+      evaluation: SweepSpec.Evaluation(
+        data: eval ?? "", split: evalSplit ?? "test", limit: evalLimit, groups: groups,
+        corruptions: corruptions == nil ? nil : try list(corruptions, "--corruptions")),
       seed: seeds.seed)
   }
 

@@ -54,6 +54,7 @@ final class FakeWorkbench: DeepCompressionWorkbench {
     let p = try predictions(graph)
     return Double(zip(p, labels).filter { $0 != $1 }.count) / Double(labels.count)
   }
+  func validationError(of graph: Graph) throws -> Double { try testError(of: graph) }
 }
 
 @Suite struct DeepCompressionRecipeTests {

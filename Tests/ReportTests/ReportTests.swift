@@ -44,8 +44,9 @@ import Testing
     let svg = BarChart(
       title: "t", unit: "u", bars: [.init(label: "a", value: 4), .init(label: "b", value: 1)]
     ).svg()
-    #expect(svg.contains("width=\"420.0\""))
-    #expect(svg.contains("width=\"105.0\""))
+    // Linear from zero on a 0…4 axis of 400 px: 4 → 400 px, 1 → 100 px.
+    #expect(svg.contains("width=\"400.0\""))
+    #expect(svg.contains("width=\"100.0\""))
   }
 
   @Test func jsonRoundTrips() throws {

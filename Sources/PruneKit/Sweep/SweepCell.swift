@@ -37,31 +37,22 @@ public enum SweepCell {
       try recovery.recover(&graph, round: 0)
     }
     log?("cell \(index): evaluating")
-    var record = RunRecord(label: point.description, model: try modelFacts(graph, cell: index, keepModel: keepModel))
-    record.recipe = RunRecord.RecipeFacts(
+    let path = keepModel ?? NSTemporaryDirectory() + "prunekit-sweep-cell\(index)-\(UUID().uuidString).onnx"
+    try ModelFile.save(graph, to: path)
+    defer { if keepModel == nil { try? FileManager.default.removeItem(atPath: path) } }
+    let recipe = RunRecord.RecipeFacts(
       method: point.method, targetSparsity: point.sparsity, pattern: point.pattern, schedule: "oneshot",
       finetune: spec.finetune.map { "\($0.epochs) epoch(s), SGD lr \($0.learningRate)" }, seed: Int(spec.seed),
       denseModel: spec.model)
-    try SweepCellEvaluation.evaluate(
-      pruned: graph, dense: dense, denseName: spec.model, evaluation: spec.evaluation, into: &record)
+    var record = try SweepCellEvaluation.evaluate(
+      modelPath: path, spec: spec, label: point.description, recipe: recipe, progress: log)
+    // The cell's model, not the temporary file's name: the same on every machine.
+    record.model.path = keepModel.map { "models/" + ($0 as NSString).lastPathComponent } ?? "cell \(index) (not kept; --keep-models)"
     record.sweep = RunRecord.SweepFacts(specHash: file.specHash, cell: index, cellCount: file.cellCount)
     if !summary.skipped.isEmpty {
-      record.notes = ["left dense (shape does not fit \(point.pattern)): \(summary.skipped.joined(separator: ", "))"]
+      record.notes = (record.notes ?? []) + ["left dense (shape does not fit \(point.pattern)): \(summary.skipped.joined(separator: ", "))"]
     }
     return record
-  }
-
-  /// Parameters, non-zeros and MACs of the pruned graph (batch 1), and its size as an ONNX file.
-  static func modelFacts(_ graph: Graph, cell: Int, keepModel: String?) throws -> RunRecord.ModelFacts {
-    let costs = try graph.costs(inputShapes: graph.inputShapes(sizes: graph.symbolicSizes())).totals
-    let path = keepModel ?? NSTemporaryDirectory() + "prunekit-sweep-cell\(cell)-\(UUID().uuidString).onnx"
-    try ModelFile.save(graph, to: path)
-    defer { if keepModel == nil { try? FileManager.default.removeItem(atPath: path) } }
-    let size = (try FileManager.default.attributesOfItem(atPath: path)[.size] as? NSNumber)?.intValue ?? 0
-    return RunRecord.ModelFacts(
-      path: keepModel.map { ($0 as NSString).lastPathComponent } ?? "cell \(cell) (not kept; --keep-models)",
-      format: "onnx", sizeBytes: size, parameters: costs.parameters, nonzeroParameters: costs.nonzeroParameters,
-      macs: costs.nonzeroMACs, macsInput: "batch 1, MACs of non-zero weights")
   }
 }
 

@@ -47,7 +47,7 @@ public struct SweepResults: Codable, Sendable, Equatable {
     return ReportTable(
       title: "sweep \(specHash.prefix(12)): \(spec.model)",
       columns: [
-        "cell", "method", "pattern", "target", "sparsity", "accuracy", "dense", "worst class", "flips", "ECE",
+        "cell", "method", "pattern", "target", "sparsity", "accuracy", "dense", "worst group", "flips", "ECE",
       ],
       rows: rows,
       notes: notDone.isEmpty ? [] : ["not done: \(SweepStatus.arrayList(notDone))"])

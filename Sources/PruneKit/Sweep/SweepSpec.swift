@@ -38,18 +38,27 @@ public struct SweepSpec: Codable, Sendable, Equatable {
     }
   }
 
+  /// What `prunekit eval` is given for every cell (EvaluationRecipe).
   public struct Evaluation: Codable, Sendable, Equatable {
-    /// An MNIST-format IDX folder (image classifiers).
+    /// An MNIST-format IDX folder, or `FILE.csv:TEXT:LABEL[:ROWS]` (text classifier / embedding model).
     public var data: String
-    /// "test" (the folder's test files) or "validation" (the last 10 % of its training files).
+    /// "test" or "validation" (IDX: the last 10 % of the training images).
     public var split: String
-    /// First N evaluation images only.
+    /// First N evaluation samples only.
     public var limit: Int?
+    /// `classes`, `column:NAME` or `rules:FILE` (nil: classes).
+    public var groups: String?
+    /// Corruption kinds for robustness (nil: none in a sweep; each costs passes per severity).
+    public var corruptions: [String]?
 
-    public init(data: String, split: String = "test", limit: Int? = nil) {
+    public init(
+      data: String, split: String = "test", limit: Int? = nil, groups: String? = nil, corruptions: [String]? = nil
+    ) {
       self.data = data
       self.split = split
       self.limit = limit
+      self.groups = groups
+      self.corruptions = corruptions
     }
   }
 
@@ -136,6 +145,16 @@ public struct SweepSpec: Codable, Sendable, Equatable {
           what: "--finetune", expected: "≥ 1 epoch at a finite learning rate > 0",
           found: "\(finetune.epochs) epochs at \(finetune.learningRate)")
       }
+    }
+    if let groups = evaluation.groups {
+      do { _ = try EvaluationOptions.Groups(parsing: groups) } catch {
+        throw SweepError.invalidSpec(what: "--groups \(groups)", expected: "classes, column:NAME or rules:FILE", found: "'\(groups)'")
+      }
+    }
+    let known = EvaluationRecipe.imageCorruptions + EvaluationRecipe.textCorruptions
+    for name in evaluation.corruptions ?? [] where !known.contains(name) {
+      throw SweepError.invalidSpec(
+        what: "--corruptions \(name)", expected: "one of \(known.joined(separator: ", "))", found: "'\(name)'")
     }
     guard ["test", "validation"].contains(evaluation.split) else {
       throw SweepError.invalidSpec(
