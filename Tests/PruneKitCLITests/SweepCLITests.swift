@@ -112,7 +112,7 @@ import Testing
 
   @Test func aCellThatFailsIsRecordedAndTheOthersStillRun() throws {
     let w = try Workspace()
-    // resblock's 3×8×8 input is not an MNIST image: every cell fails at evaluation, with the reason kept.
+    // resblock reads 16×16 images, not MNIST's 28×28: every cell fails at evaluation, the reason kept.
     let r = try run(
       ["sweep", "--model", "resblock.onnx", "--methods", "magnitude", "--sparsities", "0.5,0.7", "--eval",
        Self.mnist, "--eval-limit", "50", "-o", "r", "--quiet"], in: w, status: 1)
@@ -120,7 +120,7 @@ import Testing
     let status = try statusJSON("r", in: w)
     #expect(states(status) == ["failed", "failed"])
     let detail = ((status["status"] as? [String: Any])?["cells"] as? [[String: Any]])?.first?["detail"] as? String
-    #expect(detail?.contains("input") == true, "\(detail ?? "nil")")
+    #expect(detail?.contains("16×16") == true, "\(detail ?? "nil")")
     #expect(FileManager.default.fileExists(atPath: w.path + "/r/cells/0.failed.json"))
   }
 

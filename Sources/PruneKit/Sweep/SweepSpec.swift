@@ -151,7 +151,7 @@ public struct SweepSpec: Codable, Sendable, Equatable {
         throw SweepError.invalidSpec(what: "--groups \(groups)", expected: "classes, column:NAME or rules:FILE", found: "'\(groups)'")
       }
     }
-    let known = EvaluationRecipe.imageCorruptions + EvaluationRecipe.textCorruptions
+    let known = EvaluationOptions.imageCorruptions + EvaluationOptions.textCorruptions
     for name in evaluation.corruptions ?? [] where !known.contains(name) {
       throw SweepError.invalidSpec(
         what: "--corruptions \(name)", expected: "one of \(known.joined(separator: ", "))", found: "'\(name)'")
