@@ -28,8 +28,8 @@ def embedding(prune=False):
             e[i] = [3, 0, -1]
         elif w in POS:
             e[i] = [-1, 0, 3]
-        else:
-            e[i] = [0, 1, 0]
+        elif w not in SPECIAL:  # [CLS]/[SEP]/[PAD]/[UNK] vote for nothing
+            e[i] = [0, 0.6, 0]
     if prune:
         for i in range(len(SPECIAL), len(VOCAB), 2):
             e[i, 1] = 0

@@ -1,7 +1,7 @@
 import Foundation
 
 /// Groups of texts by a user's rule file: one rule per line, `GROUP: word, word, …` (case-insensitive
-/// whole-word or phrase matches; `#` starts a comment). A text belongs to the first group with a
+/// whole-word or phrase matches; a line starting with `#` is a comment, so words may be hashtags). A text belongs to the first group with a
 /// matching word, else to `other`. Example (tweet topics):
 ///
 ///     airlines: united, delta, jetblue, southwest, @americanair, flight
@@ -21,8 +21,9 @@ public struct TextGroupRules: Sendable, Equatable {
     self.source = source
     rules = []
     for (number, raw) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
-      let line = raw.split(separator: "#", maxSplits: 1, omittingEmptySubsequences: false).first.map(String.init) ?? ""
-      if line.trimmingCharacters(in: .whitespaces).isEmpty { continue }
+      let line = String(raw)
+      let trimmed = line.trimmingCharacters(in: .whitespaces)
+      if trimmed.isEmpty || trimmed.hasPrefix("#") { continue }
       guard let colon = line.firstIndex(of: ":") else {
         throw EvaluationError.invalidArgument(
           "\(source) line \(number + 1): expected 'GROUP: word, word, …', found '\(line)'")

@@ -165,7 +165,7 @@ public enum EvaluationRecipe {
       record.dense = facts
     }
     record.notes = [
-      "PruneKit eval, seed \(options.seed); data: \(set.source), \(set.split)",
+      "PruneKit eval, seed \(options.seed)",
       "latency: wall clock at batch 1, \(options.latencyRuns) runs after \(options.latencyWarmup) warm-up, "
         + "\(ThreadPool.shared.threadCount) threads",
     ]

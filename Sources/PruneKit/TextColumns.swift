@@ -85,7 +85,9 @@ extension WordPieceTokenizer {
     if let folder { return try WordPieceTokenizer(folder: folder) }
     var isFolder: ObjCBool = false
     _ = FileManager.default.fileExists(atPath: modelPath, isDirectory: &isFolder)
-    let own = isFolder.boolValue ? modelPath : (modelPath as NSString).deletingLastPathComponent
+    var own = isFolder.boolValue ? modelPath : (modelPath as NSString).deletingLastPathComponent
+    // A bare file name lives in the working directory (whose parent is then the second candidate).
+    if own.isEmpty || own == "." { own = FileManager.default.currentDirectoryPath }
     let candidates = [own.isEmpty ? "." : own, ((own.isEmpty ? "." : own) as NSString).deletingLastPathComponent]
     for c in candidates where ["vocab.txt", "tokenizer.json"].contains(where: {
       FileManager.default.fileExists(atPath: (c as NSString).appendingPathComponent($0))

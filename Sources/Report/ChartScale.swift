@@ -62,6 +62,16 @@ public struct AxisScale: Codable, Sendable, Equatable {
     return Swift.min(1, Swift.max(0, f))
   }
 
+  /// A tick's label: as many decimals as the tick step needs (0, 0.5, 1.0 → "0", "0.5", "1"), decades
+  /// of a log axis as plain numbers while readable.
+  public func tickLabel(_ t: Double) -> String {
+    if log { return formatNumber(t) }
+    let step = Self.niceStep((upper - lower) / 5)
+    let decimals = max(0, -Int(Foundation.floor(Foundation.log10(step) + 1e-9)))
+    if decimals > 6 || abs(t) >= 1e7 { return formatNumber(t) }
+    return String(format: "%.\(decimals)f", t)
+  }
+
   public var ticks: [Double] {
     if log {
       let (a, b) = (Int(Foundation.log10(lower).rounded()), Int(Foundation.log10(upper).rounded()))

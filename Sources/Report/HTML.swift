@@ -17,8 +17,9 @@ extension ReportDocument {
       <!DOCTYPE html>
       <html lang="en"><head><meta charset="utf-8"><title>\(escapeHTML(title))</title>
       <style>
-      body{font-family:system-ui,sans-serif;max-width:60rem;margin:2rem auto;padding:0 1rem;color:#222}
-      table{border-collapse:collapse;margin:1rem 0}th,td{border:1px solid #ccc;padding:.3rem .6rem}
+      body{font-family:system-ui,sans-serif;max-width:76rem;margin:2rem auto;padding:0 1rem;color:#222}
+      table{border-collapse:collapse;margin:1rem 0;font-size:.85rem}th,td{border:1px solid #ccc;padding:.25rem .5rem}
+      .scroll{overflow-x:auto}
       th{background:#f3f3f3}td{text-align:right}td:first-child{text-align:left}
       .note{font-size:.85rem;color:#555}.sub{color:#555}figure{margin:1rem 0}svg{max-width:100%;height:auto}
       td.l{text-align:left}h2{border-bottom:1px solid #ddd;padding-bottom:.2rem;margin-top:2rem}
@@ -33,9 +34,9 @@ extension ReportTable {
   public func html() -> String {
     var out = title.map { "<h3>\(escapeHTML($0))</h3>\n" } ?? ""
     out +=
-      "<table><thead><tr>" + columns.map { "<th>\(escapeHTML($0))</th>" }.joined() + "</tr></thead><tbody>\n"
+      "<div class=\"scroll\"><table><thead><tr>" + columns.map { "<th>\(escapeHTML($0))</th>" }.joined() + "</tr></thead><tbody>\n"
     for row in rows { out += "<tr>" + row.map { "<td>\(escapeHTML($0))</td>" }.joined() + "</tr>\n" }
-    out += "</tbody></table>\n"
+    out += "</tbody></table></div>\n"
     for note in notes { out += "<p class=\"note\">\(escapeHTML(note))</p>\n" }
     return out
   }

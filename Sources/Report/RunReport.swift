@@ -48,14 +48,19 @@ public enum RunReport {
   /// One row per model: size, parameters, sparsity, MACs, latency, energy, CO2, accuracy, worst group,
   /// ECE, flips, robustness drop.
   public static func factsTable(_ records: [RunRecord]) -> ReportTable {
+    let unit = records.allSatisfy { ($0.latency?.p99Milliseconds ?? 0) < 1 } ? "µs" : "ms"
     let columns = [
-      "model", "size", "params", "sparsity", "MACs", "p50 ms", "p99 ms", "µJ/inf", "µg CO2e/inf", "energy",
+      "model", "size", "params", "sparsity", "MACs", "p50 \(unit)", "p99 \(unit)", "µJ/inf", "µg CO2e/inf", "energy",
       "accuracy", "worst group", "ECE", "flips", "corrupted Δ",
     ]
+    // Latency in µs when every figure is below a millisecond (LeNet), else in ms.
+    let micro = records.allSatisfy { ($0.latency?.p99Milliseconds ?? 0) < 1 }
+    let scale = micro ? 1000.0 : 1
     let rows = records.map { r -> [String] in
       [
         r.label, bytes(r.model.sizeBytes), count(r.model.parameters), percent(r.model.sparsity),
-        r.model.macs.map(count) ?? "—", number(r.latency?.p50Milliseconds), number(r.latency?.p99Milliseconds),
+        r.model.macs.map(count) ?? "—", number(r.latency.map { $0.p50Milliseconds * scale }),
+        number(r.latency.map { $0.p99Milliseconds * scale }),
         number(r.energy.map { $0.joulesPerInference * 1e6 }),
         number(r.energy?.co2GramsPerInference.map { $0 * 1e6 }), r.energy?.provenance ?? "—",
         percent(r.accuracy?.top1 ?? r.fidelity?.probeAccuracy), percent(r.groups?.worstGroupAccuracy),
@@ -82,21 +87,35 @@ public enum RunReport {
     let denseRecall = Dictionary(
       (r.dense?.perClass ?? []).map { ($0.label, $0.recall) }, uniquingKeysWith: { a, _ in a })
     let withDense = !denseRecall.isEmpty
+    // Flips per class, when the groups are the classes.
+    let flips =
+      r.groups?.definition == "classes"
+      ? Dictionary((r.agreement?.flipsByGroup ?? []).map { ($0.group, $0.flips) }, uniquingKeysWith: { a, _ in a }) : [:]
     var columns = ["class", "support", "precision", "recall", "F1"]
     if withDense { columns += ["dense recall", "change"] }
+    if !flips.isEmpty { columns.append("flips") }
     let rows = classes.map { c -> [String] in
-      var row = [c.name ?? "\(c.label)", count(c.support), percent(c.precision), percent(c.recall), percent(c.f1)]
+      let name = c.name ?? "\(c.label)"
+      var row = [name, count(c.support), percent(c.precision), percent(c.recall), percent(c.f1)]
       if withDense {
         let d = denseRecall[c.label] ?? nil
         row += [percent(d), points(c.recall.flatMap { rc in d.map { rc - $0 } })]
       }
+      if !flips.isEmpty { row.append(count(flips[name] ?? 0)) }
       return row
     }
-    return ReportTable(title: "\(r.label): per class", columns: columns, rows: rows)
+    var notes: [String] = []
+    if let g = r.groups, g.definition == "classes" {
+      notes.append(
+        "Worst class \(percent(g.worstGroupAccuracy)); largest gap \(points(g.largestGap).replacingOccurrences(of: "+", with: ""))"
+          + (r.dense?.worstGroupAccuracy.map { "; dense worst class \(percent($0))" } ?? "") + ".")
+    }
+    return ReportTable(title: "\(r.label): per class", columns: columns, rows: rows, notes: notes)
   }
 
+  /// Per-group table; nil when the groups are the classes (the per-class table holds the same).
   public static func groupTable(_ r: RunRecord) -> ReportTable? {
-    guard let g = r.groups else { return nil }
+    guard let g = r.groups, g.definition != "classes" || r.accuracy?.perClass == nil else { return nil }
     let withDense = g.groups.contains { $0.denseAccuracy != nil }
     let flips = Dictionary((r.agreement?.flipsByGroup ?? []).map { ($0.group, $0.flips) }, uniquingKeysWith: { a, _ in a })
     var columns = ["group", "samples", "accuracy"]
@@ -273,9 +292,11 @@ extension RunReport {
 
   public static func latencyByOp(_ r: RunRecord) -> BarChart? {
     guard let shares = r.latency?.byKernel, !shares.isEmpty else { return nil }
+    let micro = (shares.map(\.milliseconds).max() ?? 0) < 1
     return BarChart(
-      title: "\(r.label): latency by op at batch 1", unit: "ms",
-      bars: shares.map { .init(label: $0.kernel, value: $0.milliseconds) }, axisLabel: "time per inference")
+      title: "\(r.label): latency by op at batch 1", unit: micro ? "µs" : "ms",
+      bars: shares.map { .init(label: $0.kernel, value: $0.milliseconds * (micro ? 1000 : 1)) },
+      axisLabel: "time per inference")
   }
 
   // MARK: - The page

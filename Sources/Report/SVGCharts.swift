@@ -87,11 +87,11 @@ extension XYPlot {
     // Grid, ticks and tick labels.
     for t in xs.ticks {
       out += "<line x1=\"\(SVG.f(px(t)))\" y1=\"\(top)\" x2=\"\(SVG.f(px(t)))\" y2=\"\(top + plotH)\" stroke=\"#e4e4e4\"/>"
-      out += "<text x=\"\(SVG.f(px(t)))\" y=\"\(top + plotH + 16)\" font-size=\"11\" text-anchor=\"middle\">\(formatNumber(t))</text>\n"
+      out += "<text x=\"\(SVG.f(px(t)))\" y=\"\(top + plotH + 16)\" font-size=\"11\" text-anchor=\"middle\">\(xs.tickLabel(t))</text>\n"
     }
     for t in ys.ticks {
       out += "<line x1=\"\(left)\" y1=\"\(SVG.f(py(t)))\" x2=\"\(left + plotW)\" y2=\"\(SVG.f(py(t)))\" stroke=\"#e4e4e4\"/>"
-      out += "<text x=\"\(left - 6)\" y=\"\(SVG.f(py(t) + 4))\" font-size=\"11\" text-anchor=\"end\">\(formatNumber(t))</text>\n"
+      out += "<text x=\"\(left - 6)\" y=\"\(SVG.f(py(t) + 4))\" font-size=\"11\" text-anchor=\"end\">\(ys.tickLabel(t))</text>\n"
     }
     out += "<rect x=\"\(left)\" y=\"\(top)\" width=\"\(plotW)\" height=\"\(plotH)\" fill=\"none\" stroke=\"#888\"/>\n"
     out += "<text x=\"\(SVG.f(left + plotW / 2))\" y=\"\(height - 10)\" font-size=\"12\" text-anchor=\"middle\">"
@@ -108,7 +108,17 @@ extension XYPlot {
         out += "<circle cx=\"\(SVG.f(px(p.x)))\" cy=\"\(SVG.f(py(p.y)))\" r=\"8\" fill=\"none\" stroke=\"#222\" stroke-width=\"1.5\"/>"
       }
     }
-    let labelPoints = points.count <= 12
+    // Points drawn within 6 px of each other share one label ("shared, Huffman .pkz").
+    var labels: [String: [String]] = [:]
+    var labelOrder: [String] = []
+    func key(_ p: Point) -> String { "\(Int((px(p.x) / 6).rounded())),\(Int((py(p.y) / 6).rounded()))" }
+    for p in points {
+      guard let label = p.label else { continue }
+      if labels[key(p)] == nil { labelOrder.append(key(p)) }
+      if !(labels[key(p)] ?? []).contains(label) { labels[key(p), default: []].append(label) }
+    }
+    var labelled = Set<String>()
+    let labelPoints = labelOrder.count <= 12
     for (s, item) in series.enumerated() {
       let colour = SVG.palette[s % SVG.palette.count]
       let sorted = item.points.sorted { $0.x < $1.x }
@@ -120,8 +130,13 @@ extension XYPlot {
         let tip = "\(p.label.map { $0 + ": " } ?? "")\(formatNumber(p.x)) \(xUnit), \(formatNumber(p.y)) \(yUnit)"
         out += "<circle class=\"point\" cx=\"\(SVG.f(px(p.x)))\" cy=\"\(SVG.f(py(p.y)))\" r=\"4.5\" fill=\"\(colour)\">"
           + "<title>\(escapeHTML(tip))</title></circle>"
-        if labelPoints, let label = p.label {
-          out += "<text x=\"\(SVG.f(px(p.x) + 7))\" y=\"\(SVG.f(py(p.y) - 7))\" font-size=\"10\" fill=\"#444\">\(escapeHTML(label))</text>"
+        if labelPoints, p.label != nil, !labelled.contains(key(p)) {
+          labelled.insert(key(p))
+          let text = (labels[key(p)] ?? []).joined(separator: ", ")
+          // Labels of points in the right third go to their left, so they stay inside the plot.
+          let right = px(p.x) > left + plotW * 0.66
+          out += "<text x=\"\(SVG.f(px(p.x) + (right ? -7 : 7)))\" y=\"\(SVG.f(py(p.y) - 7))\" font-size=\"10\" "
+            + "fill=\"#444\"\(right ? " text-anchor=\"end\"" : "")>\(escapeHTML(text))</text>"
         }
         out += "\n"
       }
@@ -159,7 +174,7 @@ extension BarChart {
     let axisY = top + Double(bars.count) * rowHeight + 4
     for t in scale.ticks {
       out += "<line x1=\"\(SVG.f(x(t)))\" y1=\"\(top - 4)\" x2=\"\(SVG.f(x(t)))\" y2=\"\(SVG.f(axisY))\" stroke=\"#e4e4e4\"/>"
-      out += "<text x=\"\(SVG.f(x(t)))\" y=\"\(SVG.f(axisY + 14))\" font-size=\"11\" text-anchor=\"middle\">\(formatNumber(t))</text>\n"
+      out += "<text x=\"\(SVG.f(x(t)))\" y=\"\(SVG.f(axisY + 14))\" font-size=\"11\" text-anchor=\"middle\">\(scale.tickLabel(t))</text>\n"
     }
     out += "<line x1=\"\(SVG.f(base))\" y1=\"\(top - 4)\" x2=\"\(SVG.f(base))\" y2=\"\(SVG.f(axisY))\" stroke=\"#888\"/>\n"
     out += "<text x=\"\(SVG.f(labelWidth + plotWidth / 2))\" y=\"\(SVG.f(axisY + 32))\" font-size=\"12\" text-anchor=\"middle\">"

@@ -41,6 +41,8 @@ struct EvalCommand: ParsableCommand {
   @Option(parsing: .unconditional, help: "Timed runs at batch 1 for latency p50/p99.") var latencyRuns = 30
   @Option(parsing: .unconditional, help: "At most this many flipped inputs are listed.") var maxExemplars = 100
   @Option(help: "The run's name in reports (default: the model's file name).") var label: String?
+  @Option(help: "How the model was made (magnitude, wanda, …): the report draws one line per method.")
+  var method: String?
   @Option(help: "Grid region for CO2, ISO 3166 alpha-3 (default: world average).") var region: String?
   @Option(help: "Texts: tokenizer folder (default: beside the model).") var tokenizer: String?
   @Option(parsing: .unconditional, help: "Texts: tokens per text.") var maxLength = 256
@@ -95,6 +97,7 @@ struct EvalCommand: ParsableCommand {
     o.latencyRuns = latencyRuns
     o.maxExemplars = maxExemplars
     o.label = label
+    o.recipe = method.map { .init(method: $0, seed: Int(seeds.seed), denseModel: dense) }
     o.region = region
     o.tokenizer = tokenizer
     o.maxLength = maxLength

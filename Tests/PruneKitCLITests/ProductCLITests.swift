@@ -387,6 +387,12 @@ import Testing
     #expect(try w.size("out/lenet300.pkz") == huffman)
     #expect((result["compressed"] as? [String: Any])?["file_bytes"] as? Int == huffman)
     #expect(r.stderr.isEmpty, "--quiet: \(r.stderr.prefix(300))")
+    // The demo ends with its report: a run record per stage and the page.
+    #expect((result["report"] as? String)?.hasSuffix("out/report.html") == true)
+    #expect((result["runs"] as? [Any])?.count == 4)
+    let page = try String(contentsOfFile: w.path + "/out/report.html", encoding: .utf8)
+    #expect(page.contains("Pareto front") && page.contains("Huffman .pkz"))
+    #expect(FileManager.default.fileExists(atPath: w.path + "/out/lenet300-huffman.run.json"))
   }
 
   // MARK: - run

@@ -86,7 +86,7 @@ final class FakeWorkbench: DeepCompressionWorkbench {
     let decoded = try Graph(pkz: result.path)
     #expect(try bench.testError(of: decoded) == result.finalError)
     #expect(result.denseError == 0)
-    let table = result.table(published: DeepCompressionResult.published["lenet300"])
+    let table = result.table(published: DeepCompressionResult.published["lenet300"]).text()
     #expect(table.contains("Han et al. 2016") && table.contains("PruneKit (files on disk)"))
   }
 
