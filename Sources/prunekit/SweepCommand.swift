@@ -59,6 +59,10 @@ struct SweepRunCommand: ParsableCommand {
   var groups: String?
   @Option(help: "Robustness: corruption kinds, comma-separated, as prunekit eval (default none).")
   var corruptions: String?
+  @Option(help: "Embedding models: keep rows whose numeric column passes, e.g. 'confidence>=0.6'.")
+  var filter: String?
+  @Option(parsing: .unconditional, help: "Embedding models: probe on an evenly spaced sample of N rows.")
+  var probeSample: Int?
   @Option(help: "Training data (IDX folder) for taylor/movement gradients and --finetune.") var trainData: String?
   @Option(parsing: .unconditional, help: "Fine-tune each pruned model this many epochs, masks held.")
   var finetune: Int?
@@ -84,6 +88,7 @@ struct SweepRunCommand: ParsableCommand {
       "--methods": methods != nil, "--sparsities": sparsities != nil, "--patterns": patterns != nil,
       "--scope": scope != nil, "--eval": eval != nil, "--eval-split": evalSplit != nil,
       "--eval-limit": evalLimit != nil, "--groups": groups != nil, "--corruptions": corruptions != nil,
+      "--filter": filter != nil, "--probe-sample": probeSample != nil,
       "--train-data": trainData != nil, "--finetune": finetune != nil,
       "--lr": lr != nil, "--train-limit": trainLimit != nil,
     ]
@@ -149,7 +154,8 @@ struct SweepRunCommand: ParsableCommand {
       finetune: finetune.map { SweepSpec.Finetune(epochs: $0, learningRate: lr ?? 0.01, limit: trainLimit) },
       evaluation: SweepSpec.Evaluation(
         data: eval ?? "", split: evalSplit ?? "test", limit: evalLimit, groups: groups,
-        corruptions: corruptions == nil ? nil : try list(corruptions, "--corruptions")),
+        corruptions: corruptions == nil ? nil : try list(corruptions, "--corruptions"), filter: filter,
+        probeSample: probeSample),
       seed: seeds.seed)
   }
 

@@ -15,6 +15,8 @@ enum SweepCellEvaluation {
     // Corruptions: none unless the spec names them (each costs a pass per severity for both models).
     options.corruptions = evaluation.corruptions ?? []
     if let groups = evaluation.groups { options.groups = try EvaluationOptions.Groups(parsing: groups) }
+    options.filter = try evaluation.filter.map { try RowFilter(parsing: $0, option: "--filter") }
+    options.probeSample = evaluation.probeSample
     // Timed, then dropped: one run, no warm-up.
     options.latencyWarmup = 0
     options.latencyRuns = 1

@@ -50,15 +50,22 @@ public struct SweepSpec: Codable, Sendable, Equatable {
     public var groups: String?
     /// Corruption kinds for robustness (nil: none in a sweep; each costs passes per severity).
     public var corruptions: [String]?
+    /// Embedding models: keep rows whose numeric column passes (`confidence>=0.6`), and probe on an
+    /// evenly spaced sample of this many of them.
+    public var filter: String?
+    public var probeSample: Int?
 
     public init(
-      data: String, split: String = "test", limit: Int? = nil, groups: String? = nil, corruptions: [String]? = nil
+      data: String, split: String = "test", limit: Int? = nil, groups: String? = nil, corruptions: [String]? = nil,
+      filter: String? = nil, probeSample: Int? = nil
     ) {
       self.data = data
       self.split = split
       self.limit = limit
       self.groups = groups
       self.corruptions = corruptions
+      self.filter = filter
+      self.probeSample = probeSample
     }
   }
 
@@ -150,6 +157,14 @@ public struct SweepSpec: Codable, Sendable, Equatable {
       do { _ = try EvaluationOptions.Groups(parsing: groups) } catch {
         throw SweepError.invalidSpec(what: "--groups \(groups)", expected: "classes, column:NAME or rules:FILE", found: "'\(groups)'")
       }
+    }
+    if let filter = evaluation.filter {
+      do { _ = try RowFilter(parsing: filter, option: "--filter") } catch {
+        throw SweepError.invalidSpec(what: "--filter \(filter)", expected: "COLUMN>=NUMBER (or <=, ==, >, <)", found: "'\(filter)'")
+      }
+    }
+    if let n = evaluation.probeSample, n < 3 {
+      throw SweepError.invalidSpec(what: "--probe-sample \(n)", expected: "at least 3 rows", found: "\(n)")
     }
     let known = EvaluationOptions.imageCorruptions + EvaluationOptions.textCorruptions
     for name in evaluation.corruptions ?? [] where !known.contains(name) {
