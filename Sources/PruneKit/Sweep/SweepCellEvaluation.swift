@@ -29,6 +29,10 @@ enum SweepCellEvaluation {
     progress: ((String) -> Void)? = nil
   ) throws -> RunRecord {
     var options = try options(spec.evaluation, seed: spec.seed)
+    // Texts: the pruned model sits in a temporary folder; its tokenizer is the dense model's.
+    if spec.evaluation.data.contains(":") && !FileManager.default.fileExists(atPath: spec.evaluation.data) {
+      options.tokenizer = try WordPieceTokenizer.tokenizerFolder(forModel: spec.model)
+    }
     options.label = label
     options.recipe = recipe
     var record = try EvaluationRecipe.evaluate(
