@@ -82,7 +82,12 @@ extension WordPieceTokenizer {
   /// folder and its parent that holds vocab.txt or tokenizer.json (a Hugging Face folder with the
   /// ONNX export in onnx/).
   public static func forModel(_ modelPath: String, folder: String? = nil) throws -> WordPieceTokenizer {
-    if let folder { return try WordPieceTokenizer(folder: folder) }
+    try WordPieceTokenizer(folder: folder ?? tokenizerFolder(forModel: modelPath))
+  }
+
+  /// The folder holding `modelPath`'s tokenizer (vocab.txt or tokenizer.json): the model's own folder
+  /// or its parent (an `onnx/model.onnx` inside a Hugging Face folder).
+  public static func tokenizerFolder(forModel modelPath: String) throws -> String {
     var isFolder: ObjCBool = false
     _ = FileManager.default.fileExists(atPath: modelPath, isDirectory: &isFolder)
     var own = isFolder.boolValue ? modelPath : (modelPath as NSString).deletingLastPathComponent
@@ -92,10 +97,11 @@ extension WordPieceTokenizer {
     for c in candidates where ["vocab.txt", "tokenizer.json"].contains(where: {
       FileManager.default.fileExists(atPath: (c as NSString).appendingPathComponent($0))
     }) {
-      return try WordPieceTokenizer(folder: c)
+      return c
     }
     throw ModelGraphError.unreadable(
       path: modelPath,
       reason: "no tokenizer (vocab.txt or tokenizer.json) in \(candidates.joined(separator: " or ")); pass --tokenizer DIR")
   }
+
 }

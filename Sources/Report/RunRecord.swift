@@ -29,6 +29,8 @@ public struct RunRecord: Codable, Sendable, Equatable {
   public var dense: DenseFacts?
   /// Free-form provenance lines (tool version, CPU, dates, what was tuned on which split).
   public var notes: [String]?
+  /// Set on a sweep cell's record: which sweep (its spec hash) and which cell it is.
+  public var sweep: SweepFacts?
 
   public init(label: String, model: ModelFacts) {
     self.schema = Self.schemaName
@@ -348,6 +350,19 @@ extension RunRecord {
       self.method = method
       self.gridGramsPerKWh = gridGramsPerKWh
       self.pue = pue
+    }
+  }
+
+  /// A sweep cell's place: the SHA-256 of the sweep's spec (DIR/sweep.json) and the cell index.
+  public struct SweepFacts: Codable, Sendable, Equatable {
+    public var specHash: String
+    public var cell: Int
+    public var cellCount: Int
+
+    public init(specHash: String, cell: Int, cellCount: Int) {
+      self.specHash = specHash
+      self.cell = cell
+      self.cellCount = cellCount
     }
   }
 

@@ -33,6 +33,7 @@ struct PruneKitCommand: ParsableCommand {
       EvalEmbeddingsCommand.self,
       EvalCommand.self,
       ReportCommand.self,
+      SweepCommand.self,
     ])
 
   /// Applies the shared option groups a command declares (`--quiet/--verbose`, `--threads`) before
