@@ -29,6 +29,8 @@ public struct RunRecord: Codable, Sendable, Equatable {
   public var dense: DenseFacts?
   /// Free-form provenance lines (tool version, CPU, dates, what was tuned on which split).
   public var notes: [String]?
+  /// A planned model (`prunekit plan`): what the cost table predicted, beside the measured `latency`.
+  public var prediction: PredictionFacts?
 
   public init(label: String, model: ModelFacts) {
     self.schema = Self.schemaName
@@ -351,6 +353,31 @@ extension RunRecord {
       self.ece = ece
       self.p50Milliseconds = p50Milliseconds
       self.joulesPerInference = joulesPerInference
+    }
+  }
+}
+
+extension RunRecord {
+  /// What a hardware-aware plan predicted for the model (its measured latency is in `latency`).
+  public struct PredictionFacts: Codable, Sendable, Equatable {
+    public var milliseconds: Double
+    /// The budget as asked, e.g. "speed-up ≥ 2×".
+    public var target: String?
+    public var targetMilliseconds: Double?
+    /// Predicted quality loss (summed per-layer losses on the selection data).
+    public var loss: Double?
+    /// The plan file.
+    public var plan: String?
+
+    public init(
+      milliseconds: Double, target: String? = nil, targetMilliseconds: Double? = nil, loss: Double? = nil,
+      plan: String? = nil
+    ) {
+      self.milliseconds = milliseconds
+      self.target = target
+      self.targetMilliseconds = targetMilliseconds
+      self.loss = loss
+      self.plan = plan
     }
   }
 }

@@ -31,6 +31,7 @@ struct PruneKitCommand: ParsableCommand {
       InspectCommand.self,
       RunCommand.self,
       EvalEmbeddingsCommand.self,
+      PlanCommand.self,
     ])
 
   /// Applies the shared option groups a command declares (`--quiet/--verbose`, `--threads`) before
