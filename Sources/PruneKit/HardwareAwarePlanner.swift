@@ -36,8 +36,10 @@ public struct QualityProbe {
 /// multiple-choice knapsack for the budget, and a check by re-measuring the whole planned model.
 ///
 /// The check closes the loop NetAdapt-style: when the planned model, measured whole, misses the
-/// target by more than `tolerance`, the knapsack budget is scaled by target / measured and solved
-/// again (at most `attempts` times); every attempt's predicted and measured latency is kept.
+/// target by more than `tolerance` (or beats it by more than twice that, giving away accuracy), the
+/// knapsack budget is scaled by target / measured and solved again (at most `attempts` times); the
+/// plan kept is the least predicted loss among those measured within the target, and every attempt's
+/// predicted and measured latency is recorded.
 public struct HardwareAwarePlanner {
   public var measurer: LayerCostMeasurer
   public var quality: QualityProbe
@@ -133,6 +135,7 @@ public struct HardwareAwarePlanner {
     var current = budget
     var history: [Attempt] = []
     var best: Result?
+    var lastFraction = -1.0
     for attempt in 0..<(target == nil ? 1 : attempts) {
       let allocation: LatencyAwareAllocator.Allocation
       do {
@@ -158,22 +161,25 @@ public struct HardwareAwarePlanner {
       log(
         String(
           format: "attempt %d: predicted %.4g ms, measured %.4g ms (target %@)", attempt + 1,
-          allocation.predictedSeconds * 1e3, measured.median * 1e3, target.map { String(format: "%.4g ms", $0 * 1e3) } ?? "energy"))
+          allocation.predictedSeconds * 1e3, measured.median * 1e3,
+          target.map { String(format: "%.4g ms", $0 * 1e3) } ?? "energy"))
       let result = Result(allocation: allocation, graph: graph, measured: measured, attempts: history)
       guard let target else { return result }
-      // Keep the best plan meeting the target; otherwise the fastest one seen.
-      if measured.median <= target * (1 + tolerance) {
-        if best == nil || best!.measured.median > target * (1 + tolerance)
-          || allocation.predictedLoss < best!.allocation.predictedLoss
-        {
-          best = result
-        }
-        break
+      // Best: the least predicted loss among plans that meet the target; until one does, the fastest.
+      let meets = measured.median <= target * (1 + tolerance)
+      let bestMeets = best.map { $0.measured.median <= target * (1 + tolerance) } ?? false
+      if best == nil || (meets && (!bestMeets || allocation.predictedLoss < best!.allocation.predictedLoss))
+        || (!meets && !bestMeets && measured.median < best!.measured.median)
+      {
+        best = result
       }
-      if best == nil || measured.median < best!.measured.median { best = result }
-      // Measured over predicted: the table under-counts by this factor; ask the knapsack for that much less.
-      let fraction = (budgetSeconds / table.denseSeconds) * target / measured.median
-      current = .latency(fraction: min(1, fraction))
+      // Close enough on both sides: stop. Otherwise the table was off by measured / predicted: scale the
+      // knapsack's budget by target / measured (tighter when slow, looser when needlessly fast).
+      if meets && measured.median >= target * (1 - 2 * tolerance) { break }
+      let fraction = min(1, (budgetSeconds / table.denseSeconds) * target / measured.median)
+      if abs(fraction - lastFraction) < 1e-9 { break }
+      lastFraction = fraction
+      current = .latency(fraction: fraction)
     }
     guard var result = best else { throw PruningError.callbackFailed(what: "planning", reason: "no attempt ran") }
     result.attempts = history

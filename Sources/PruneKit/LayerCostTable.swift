@@ -147,9 +147,24 @@ public struct LayerCostMeasurer {
   }
 
   /// Median seconds of `node` (constants from `graph`) on `input`, through the kernel the executor's
-  /// `SparseKernelSelector` picks for it, and its modelled joules.
+  /// `SparseKernelSelector` picks for it, less the executor's fixed cost per run (`runOverhead`: a
+  /// whole model pays it once, not once per layer), and its modelled joules.
   func time(_ node: Node, in graph: Graph, input: Tensor) throws -> Timed {
     let sub = try Self.oneNodeGraph(node, in: graph, input: input)
+    let entry = try measured(node, sub: sub, input: input)
+    let pass = Self.identity(node)
+    let fixed = try measured(pass, sub: Self.oneNodeGraph(pass, in: graph, input: input), input: input).seconds
+    return Timed(
+      seconds: max(0, entry.seconds - fixed), joules: try joules(sub, input: input, entry: entry), kernel: entry.kernel)
+  }
+
+  /// A node that only passes the layer's input through: what one executor run costs besides the layer.
+  static func identity(_ node: Node) -> Node {
+    Node(name: "run overhead", opType: "Identity", inputs: [node.inputs[0]], outputs: [node.outputs[0]])
+  }
+
+  /// The cached or freshly measured timing of the one-node graph `sub`.
+  func measured(_ node: Node, sub: Graph, input: Tensor) throws -> LayerCostCache.Entry {
     let feeds = [node.inputs[0]: input]
     let zeros = Int((SparseKernelSelector.zeroFraction(input) * 10).rounded())
     let key = LayerCostCache.key(
@@ -166,13 +181,13 @@ public struct LayerCostMeasurer {
       let runs = try ModelBenchmark.time(
         executor, feeds, minimumRuns: options.minimumRuns, minimumSeconds: options.minimumSeconds)
       let choice = selector.choices.first
-      let weightBytes = choice?.weightBytes ?? (sub.initializers[node.inputs[1]]?.count ?? 0) * 4
+      let weightBytes = choice?.weightBytes ?? (node.inputs.count > 1 ? sub.initializers[node.inputs[1]]?.count ?? 0 : 0) * 4
       entry = LayerCostCache.Entry(
         seconds: ModelBenchmark.percentile(runs, 0.5), kernel: choice?.kernel.description ?? "dense",
         weightBytes: weightBytes)
       options.cache?.store(key, entry)
     }
-    return Timed(seconds: entry.seconds, joules: try joules(sub, input: input, entry: entry), kernel: entry.kernel)
+    return entry
   }
 
   /// Modelled joules of the one-node graph: the MACs the kernel performs (non-zero ones for a sparse
