@@ -16,6 +16,8 @@ import TensorCore
 public struct LayerCostMeasurer {
   public struct Options: Sendable {
     public var threads = 1
+    /// Kinds of candidate offered (dense always is).
+    public var kinds: Set<PruningCandidate.Kind> = [.unstructured, .nm, .block, .channels]
     public var sparsities: [Double] = [0.5, 0.7, 0.8, 0.9, 0.95]
     /// N:M patterns (N, M), offered where the weight's input dimension is a multiple of M.
     public var nOfM: [[Int]] = [[2, 4]]
@@ -71,14 +73,14 @@ public struct LayerCostMeasurer {
   /// then channel cuts when the layer creates a prunable group.
   public func candidates(for weight: String) -> [PruningCandidate] {
     var list: [PruningCandidate] = [.dense]
-    list += options.sparsities.map { .unstructured($0) }
-    for p in options.nOfM where p.count == 2 && SparsityPattern.nOfM(n: p[0], m: p[1]).fits(weight, in: graph) {
+    list += options.sparsities.map { .unstructured($0) }.filter { options.kinds.contains($0.kind) }
+    for p in options.nOfM where options.kinds.contains(.nm) && p.count == 2 && SparsityPattern.nOfM(n: p[0], m: p[1]).fits(weight, in: graph) {
       list.append(.nOfM(p[0], p[1]))
     }
-    for b in options.blocks where b.count == 2 && SparsityPattern.block(rows: b[0], cols: b[1]).fits(weight, in: graph) {
+    for b in options.blocks where options.kinds.contains(.block) && b.count == 2 && SparsityPattern.block(rows: b[0], cols: b[1]).fits(weight, in: graph) {
       list += options.blockSparsities.map { .block(b[0], b[1], $0) }
     }
-    if let group = groups.byLayer[weight] {
+    if options.kinds.contains(.channels), let group = groups.byLayer[weight] {
       // A ratio that rounds to no removed unit (or to all) is not a candidate.
       for r in options.ratios {
         let removed = Int((r * Double(group.size / max(group.balancedBlocks, 1))).rounded())

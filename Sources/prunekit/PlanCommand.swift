@@ -26,6 +26,7 @@ struct PlanCommand: ParsableCommand {
         prunekit plan lenet5.onnx --latency-budget 0.5 --batch 64 -o p.json
         prunekit plan m.onnx --texts t.csv:text:0..127 --speedup 1.5 -o p.json
         prunekit plan lenet300.onnx --speedup 3 --compare runs -o p.json
+        prunekit plan lenet300.onnx --speedup 3 --table p.json -o p3.json
       """)
 
   @Argument(help: "Model to plan for (.onnx, .safetensors, Hugging Face folder).")
@@ -50,6 +51,10 @@ struct PlanCommand: ParsableCommand {
   var sparsities: String?
   @Option(help: "Channel/head cut candidates, comma-separated fractions (default 0.25,0.5,0.75).")
   var ratios: String?
+  @Option(help: "Candidate kinds offered, comma-separated: unstructured,nm,block,channels (default all).")
+  var candidates: String?
+  @Option(help: "Reuse the cost table and losses of an earlier plan file (same model, CPU, batch, threads).")
+  var table: String?
   @Option(parsing: .unconditional, help: "Accept a measured latency this fraction over target (default 0.03).")
   var tolerance: Double = 0.03
 
@@ -114,8 +119,14 @@ struct PlanCommand: ParsableCommand {
     if energyBudget != nil && compare != nil {
       throw ValidationError("--compare matches measured latency; it does not apply with --energy-budget")
     }
+    if table != nil {
+      try OptionCheck.inapplicable(
+        ["--sparsities": sparsities != nil, "--ratios": ratios != nil, "--candidates": candidates != nil],
+        because: "--table reuses the candidates of the earlier plan")
+    }
     _ = try Self.fractions(sparsities, "--sparsities")
     _ = try Self.fractions(ratios, "--ratios")
+    _ = try Self.kinds(candidates)
     try OptionCheck.output(output, inputs: [model], extensions: ["json"])
   }
 
@@ -127,6 +138,19 @@ struct PlanCommand: ParsableCommand {
       throw ValidationError("\(option) \(text): expected comma-separated fractions in (0, 1), e.g. 0.5,0.9")
     }
     return values.map { $0! }.sorted()
+  }
+
+  /// "unstructured,channels" → those kinds; nil for nil.
+  static func kinds(_ text: String?) throws -> Set<PruningCandidate.Kind>? {
+    guard let text else { return nil }
+    var kinds = Set<PruningCandidate.Kind>()
+    for part in text.split(separator: ",", omittingEmptySubsequences: false) {
+      guard let kind = PruningCandidate.Kind(rawValue: String(part)), kind != .dense else {
+        throw ValidationError("--candidates \(text): '\(part)' is not one of unstructured, nm, block, channels")
+      }
+      kinds.insert(kind)
+    }
+    return kinds
   }
 
   var budget: LatencyAwareAllocator.Budget {
@@ -168,11 +192,16 @@ struct PlanCommand: ParsableCommand {
     options.threads = threadCount
     if let s = try Self.fractions(sparsities, "--sparsities") { options.sparsities = s }
     if let r = try Self.fractions(ratios, "--ratios") { options.ratios = r }
+    if let k = try Self.kinds(candidates) { options.kinds = k }
     let measurer = try LayerCostMeasurer(graph: graph, inputs: setup.inputs, options: options)
     var planner = HardwareAwarePlanner(measurer: measurer, quality: setup.selection)
     planner.tolerance = tolerance
     planner.log = { note($0) }
-    let (table, baseline) = try planner.costTable(batch: batch)
+    var (table, baseline) = try self.table.map { try reuse($0) } ?? planner.costTable(batch: batch)
+    if self.table != nil {
+      // The dense model re-timed in this run: the baselines and the target are measured against it.
+      table.denseSeconds = try HardwareAwarePlanner.measure(graph, inputs: setup.inputs, threads: threadCount).median
+    }
     let result = try planner.plan(table, budget: budget)
     let targetSeconds: Double? = {
       switch budget {
@@ -210,6 +239,24 @@ struct PlanCommand: ParsableCommand {
     print(Self.table(plan))
     if let comparison { print(Self.comparisonTable(comparison, metric: setup.report?.name ?? "")) }
     print("wrote \(output)" + (compare.map { "; run records in \($0)" } ?? ""))
+  }
+
+  /// The cost table and baseline of an earlier plan, refused when it was made for another model or
+  /// measured at another CPU, batch or thread count.
+  func reuse(_ path: String) throws -> (CostTable, Double) {
+    let earlier = try HardwareAwarePlan.read(from: path)
+    let t = earlier.costTable
+    let here = (KernelChoiceCache.cpuModel, batch, threads.threads ?? 1, sequence ?? (texts == nil ? nil : 64))
+    guard t.cpu == here.0, t.batch == here.1, t.threads == here.2, earlier.sequence == here.3,
+      Self.stem(earlier.model) == Self.stem(model)
+    else {
+      throw ValidationError(
+        "--table \(path): measured for \(earlier.model) on \(t.cpu), batch \(t.batch), \(t.threads) thread(s)"
+          + (earlier.sequence.map { ", sequence \($0)" } ?? "") + "; this run is \(model) on \(here.0), batch \(here.1), "
+          + "\(here.2) thread(s)" + (here.3.map { ", sequence \($0)" } ?? ""))
+    }
+    note("reusing the cost table and losses of \(path)")
+    return (t, earlier.baselineQuality)
   }
 
   /// The model's name for record files: the file stem, or for `…/NAME/onnx/model.onnx` (a Hugging Face

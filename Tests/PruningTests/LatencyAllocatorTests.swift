@@ -1,3 +1,4 @@
+import ModelGraph
 import Testing
 
 @testable import Pruning
@@ -102,5 +103,34 @@ import Testing
     }
     #expect(throws: PruningError.self) { try LatencyAwareAllocator().allocate(table, budget: .speedup(0.5)) }
     #expect(throws: PruningError.self) { try LatencyAwareAllocator().allocate(table, budget: .energy(fraction: 0.1)) }
+  }
+
+  /// A channel cut on fc1 (its 6 neurons couple w1's rows, b1 and w2's columns) and 2:4 on w2 together:
+  /// w1 loses round(0.5 · 6) = 3 rows, w2 the same 3 columns and then half of each group of 4… which
+  /// its 3 remaining columns do not fit: an error naming w2. 50 % unstructured on w2 fits.
+  @Test func candidatesApplyCutsThenMasks() throws {
+    var g = tinyMLP()
+    try applyCandidates(["w1": .channels(0.5), "w2": .unstructured(0.5)], to: &g)
+    #expect(g.initializers["w1"]!.shape == [3, 8])
+    #expect(g.initializers["b1"]!.shape == [3])
+    #expect(g.initializers["w2"]!.shape == [4, 3])
+    #expect(g.initializers["w2"]!.floats.filter { $0 == 0 }.count == 6)
+    // The kept neurons are the largest by summed |w| over the group (w1 rows, b1, w2 columns).
+    let dense = tinyMLP()
+    let groups = CandidateGroups(dense)
+    let (_, kept) = try groups.kept("w1", ratio: 0.5, in: dense)
+    #expect(kept.count == 3)
+    #expect(throws: PruningError.self) {
+      var h = tinyMLP()
+      try applyCandidates(["w1": .channels(0.5), "w2": .nOfM(2, 4)], to: &h)
+    }
+    #expect(throws: PruningError.self) {
+      var h = tinyMLP()
+      try applyCandidates(["w2": .channels(0.5)], to: &h)  // fc2's outputs are the graph output
+    }
+    #expect(throws: PruningError.self) {
+      var h = tinyMLP()
+      try applyCandidates(["nope": .unstructured(0.5)], to: &h)
+    }
   }
 }

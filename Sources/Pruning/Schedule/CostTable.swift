@@ -3,7 +3,7 @@ import Foundation
 /// One way to prune one layer: its weight made sparse (unstructured, N:M, block) or the coupled group
 /// whose channels/neurons/heads the layer creates cut physically (`channels`).
 public struct PruningCandidate: Codable, Sendable, Hashable, CustomStringConvertible {
-  public enum Kind: String, Codable, Sendable { case dense, unstructured, nm, block, channels }
+  public enum Kind: String, Codable, Sendable, CaseIterable { case dense, unstructured, nm, block, channels }
 
   public var kind: Kind
   /// unstructured and block: fraction of the weight zeroed.
