@@ -44,10 +44,30 @@ for r in sorted(records, key=lambda r: (r["model"], float(r["target"].rstrip("x"
     name = "**%s**" % r["method"] if r["method"] == "latency-aware" else r["method"]
     print("| %s | %s | %s | %.4g (%.2f×) | %s | %s %s |" % (r["model"], r["target"], name, r["ms"], speed, pred, r["metric"], q))
 
-errors = [abs(r["pred"] - r["ms"]) / r["ms"] for r in records if r["pred"]]
-if errors:
-    print("\nprediction error over %d plans: mean |error| %.1f%%, max %.1f%%" %
-          (len(errors), 100 * sum(errors) / len(errors), 100 * max(errors)))
+# Every plan tried (each re-measure attempt of every plan file beside RUNS_DIR): the cost table's
+# predicted whole-model latency vs the measured one.
+plans = os.path.dirname(os.path.abspath(runs))
+tried = {}
+for name in sorted(os.listdir(plans)):
+    if not name.endswith(".json"):
+        continue
+    try:
+        with open(os.path.join(plans, name)) as f:
+            p = json.load(f)
+    except (OSError, ValueError):
+        continue
+    if p.get("schema") != "prunekit.plan":
+        continue
+    m = re.match(r"^(.*?)-[0-9.]+\.json$", name)
+    for a in p["attempts"]:
+        e = (a["predicted_milliseconds"] - a["measured_milliseconds"]) / a["measured_milliseconds"]
+        tried.setdefault(m.group(1) if m else name, []).append(e)
+if tried:
+    print("\n| model | plans tried | mean \\|error\\| | max \\|error\\| | mean signed |")
+    print("|---|---|---|---|---|")
+    for model, es in sorted(tried.items()):
+        print("| %s | %d | %.1f%% | %.1f%% | %+.1f%% |" % (model, len(es), 100 * sum(abs(e) for e in es) / len(es),
+                                                       100 * max(abs(e) for e in es), 100 * sum(es) / len(es)))
 
 colours = {"latency-aware": "#e15759", "sensitivity by sparsity": "#4e79a7", "uniform magnitude": "#59a14f"}
 for model in sorted({r["model"] for r in records}):

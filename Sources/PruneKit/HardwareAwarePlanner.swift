@@ -66,6 +66,38 @@ public struct HardwareAwarePlanner {
     return (ModelBenchmark.percentile(runs, 0.5), ModelBenchmark.percentile(runs, 0.99), runs.count)
   }
 
+  /// Median seconds per run of each layer inside the whole model (`layers`: node names), from the
+  /// executor's per-node callbacks: a node's time runs from the previous node's end to its own; nodes
+  /// the fusion made from a layer (`name/…`) count to it.
+  public static func inGraphSeconds(_ graph: Graph, inputs: [String: Tensor], threads: Int, layers: [String])
+    throws -> [String: Double]
+  {
+    var options = SparseKernelSelector.Options()
+    options.threads = threads
+    let selector = SparseKernelSelector(
+      graph: graph, inputShapes: inputs.mapValues(\.shape), sample: inputs, options: options)
+    let executor = try Executor(graph: graph, selector: selector)
+    _ = try executor.run(inputs)
+    var samples: [String: [Double]] = [:]
+    let start = DispatchTime.now().uptimeNanoseconds
+    var runs = 0
+    while runs < 20 || Double(DispatchTime.now().uptimeNanoseconds - start) < 0.3e9 {
+      var per: [String: Double] = [:]
+      var last = DispatchTime.now().uptimeNanoseconds
+      _ = try executor.run(inputs) { node, _ in
+        let now = DispatchTime.now().uptimeNanoseconds
+        if let layer = layers.first(where: { node.name == $0 || node.name.hasPrefix($0 + "/") }) {
+          per[layer, default: 0] += Double(now - last) / 1e9
+        }
+        last = now
+      }
+      for (layer, t) in per { samples[layer, default: []].append(t) }
+      runs += 1
+      if runs >= 10_000 { break }
+    }
+    return samples.mapValues { ModelBenchmark.percentile($0, 0.5) }
+  }
+
   /// The cost table with every candidate's predicted loss (baseline − quality with that candidate
   /// alone, at least 0; unstructured levels made non-decreasing in sparsity), and the baseline.
   public func costTable(batch: Int) throws -> (table: CostTable, baseline: Double) {
@@ -74,6 +106,16 @@ public struct HardwareAwarePlanner {
     let dense = try Self.measure(graph, inputs: measurer.inputs, threads: measurer.options.threads)
     log("timing \(measurer.layers.count) layers' candidates (cached per CPU)")
     var layers = try measurer.measure { done, total in self.log("  layer \(done)/\(total) timed") }
+    // One-node timings miss what a layer costs inside the model (fused epilogues, caches warm or cold):
+    // each layer's options are scaled by its dense time in the whole model over its one-node time.
+    let inGraph = try Self.inGraphSeconds(
+      graph, inputs: measurer.inputs, threads: measurer.options.threads, layers: layers.map(\.node))
+    for l in layers.indices {
+      guard let t = inGraph[layers[l].node], t > 0, layers[l].options[0].seconds > 0 else { continue }
+      let scale = min(4, max(0.25, t / layers[l].options[0].seconds))
+      layers[l].inGraphScale = scale
+      for o in layers[l].options.indices { layers[l].options[o].seconds *= scale }
+    }
     let baseline = try quality.evaluate(graph)
     log(String(format: "%@ of the dense model: %.4f", quality.name, baseline))
     for l in layers.indices {

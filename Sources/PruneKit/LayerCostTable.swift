@@ -18,7 +18,7 @@ public struct LayerCostMeasurer {
     public var threads = 1
     /// Kinds of candidate offered (dense always is).
     public var kinds: Set<PruningCandidate.Kind> = [.unstructured, .nm, .block, .channels]
-    public var sparsities: [Double] = [0.5, 0.7, 0.8, 0.9, 0.95]
+    public var sparsities: [Double] = [0.3, 0.5, 0.7, 0.8, 0.9, 0.95]
     /// N:M patterns (N, M), offered where the weight's input dimension is a multiple of M.
     public var nOfM: [[Int]] = [[2, 4]]
     /// Block candidates (rows, cols) at each of `blockSparsities`.

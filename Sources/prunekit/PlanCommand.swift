@@ -47,7 +47,7 @@ struct PlanCommand: ParsableCommand {
   var validation: Int = 2000
   @Option(parsing: .unconditional, help: "Rows per timed run (default 1).") var batch: Int = 1
   @Option(parsing: .unconditional, help: "Encoders: tokens per timed row (default 64).") var sequence: Int?
-  @Option(help: "Unstructured candidate sparsities, comma-separated (default 0.5,0.7,0.8,0.9,0.95).")
+  @Option(help: "Unstructured candidate sparsities, comma-separated (default 0.3,0.5,0.7,0.8,0.9,0.95).")
   var sparsities: String?
   @Option(help: "Channel/head cut candidates, comma-separated fractions (default 0.25,0.5,0.75).")
   var ratios: String?

@@ -104,6 +104,9 @@ public struct LayerCosts: Codable, Sendable, Equatable {
   public var node: String
   /// Index 0 is the dense candidate.
   public var options: [CostedCandidate]
+  /// The layer's dense time inside the whole model over its one-node time: every option's seconds were
+  /// multiplied by it (nil: not calibrated).
+  public var inGraphScale: Double?
 
   public init(layer: String, node: String, options: [CostedCandidate]) {
     self.layer = layer
