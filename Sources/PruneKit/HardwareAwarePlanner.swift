@@ -179,15 +179,18 @@ public struct HardwareAwarePlanner {
     var best: Result?
     var lastFraction = -1.0
     for attempt in 0..<(target == nil ? 1 : attempts) {
-      let allocation: LatencyAwareAllocator.Allocation
+      var allocation: LatencyAwareAllocator.Allocation
       do {
         allocation = try allocator.allocate(table, budget: current)
       } catch where attempt > 0 {
         log("re-solving with a tighter budget is not possible: \(error); keeping the closest plan")
         break
       }
-      var graph = measurer.graph
-      try applyCandidates(choices(table, allocation.choice), to: &graph)
+      let (fitted, graph) = try applyFitting(table, allocation.choice)
+      allocation.choice = fitted
+      let predicted = table.predicted(fitted)
+      (allocation.predictedSeconds, allocation.predictedJoules, allocation.predictedLoss) =
+        (predicted.seconds, predicted.joules, predicted.loss)
       let measured = try Self.measure(graph, inputs: measurer.inputs, threads: measurer.options.threads)
       let budgetSeconds: Double = {
         switch current {
@@ -226,6 +229,33 @@ public struct HardwareAwarePlanner {
     guard var result = best else { throw PruningError.callbackFailed(what: "planning", reason: "no attempt ran") }
     result.attempts = history
     return result
+  }
+
+  /// The graph with `choice` applied. A N:M or block candidate on a layer whose input a channel cut of
+  /// another layer narrowed to a width the pattern does not divide (2:4 on 75 inputs) is replaced by
+  /// that layer's unstructured option of the nearest sparsity, so the returned choice is what was
+  /// applied (and the plan file says so).
+  func applyFitting(_ table: CostTable, _ choice: [Int]) throws -> ([Int], Graph) {
+    var choice = choice
+    for _ in 0...table.layers.count {
+      var graph = measurer.graph
+      do {
+        try applyCandidates(choices(table, choice), to: &graph)
+        return (choice, graph)
+      } catch PruningError.unsupportedParameter(let name, let expected, _) where expected.hasPrefix("a shape that fits") {
+        guard let l = table.layers.firstIndex(where: { $0.layer == name }) else { throw PruningError.missingParameter(name: name) }
+        let current = table.layers[l].options[choice[l]].candidate
+        let sparsity = current.sparsity ?? (1 - Double(current.n ?? 2) / Double(current.m ?? 4))
+        let unstructured = table.layers[l].options.indices.filter { table.layers[l].options[$0].candidate.kind == .unstructured }
+        choice[l] =
+          unstructured.min {
+            abs(table.layers[l].options[$0].candidate.sparsity! - sparsity)
+              < abs(table.layers[l].options[$1].candidate.sparsity! - sparsity)
+          } ?? 0
+        log("\(name): \(current) does not fit after the channel cut of its input; \(table.layers[l].options[choice[l]].candidate) instead")
+      }
+    }
+    throw PruningError.callbackFailed(what: "applying the plan", reason: "patterns kept not fitting")
   }
 
   /// Layer → candidate for one option index per layer (dense layers left out).
