@@ -199,8 +199,11 @@ struct PlanCommand: ParsableCommand {
     planner.log = { note($0) }
     var (table, baseline) = try self.table.map { try reuse($0) } ?? planner.costTable(batch: batch)
     if self.table != nil {
-      // The dense model re-timed in this run: the baselines and the target are measured against it.
-      table.denseSeconds = try HardwareAwarePlanner.measure(graph, inputs: setup.inputs, threads: threadCount).median
+      // The dense model re-timed in this run (the target and the baselines are measured against it);
+      // the machine may be busier or quieter than when the table was measured, so every layer time is
+      // scaled by the same factor, keeping the table's proportions.
+      let now = try HardwareAwarePlanner.measure(graph, inputs: setup.inputs, threads: threadCount).median
+      table.rescale(to: now)
     }
     let result = try planner.plan(table, budget: budget)
     let targetSeconds: Double? = {

@@ -92,6 +92,14 @@ import Testing
     #expect(energy.choice == [1, 0])
   }
 
+  /// A reused table re-timed on a busier machine keeps its proportions: same plan, overhead scaled.
+  @Test func rescaledTableKeepsItsProportions() throws {
+    var table = Self.fakeTable()
+    table.rescale(to: 4.4e-3)
+    #expect(abs(table.overheadSeconds - 0.4e-3) < 1e-12)
+    #expect(try LatencyAwareAllocator().allocate(table, budget: .speedup(1.25)).choice == [1, 0])
+  }
+
   @Test func impossibleBudgetNamesTheBestReachable() {
     let table = Self.fakeTable()
     // Fastest: 0.2 + 0.2 + 0.2 = 0.6 ms → 3.67× at most.

@@ -140,6 +140,16 @@ public struct CostTable: Codable, Sendable, Equatable {
   public var overheadSeconds: Double { denseSeconds - layers.reduce(0) { $0 + $1.options[0].seconds } }
   public var overheadJoules: Double { denseJoules - layers.reduce(0) { $0 + $1.options[0].joules } }
 
+  /// Scales every measured time (layers and overhead) so that the dense model takes `denseSeconds`.
+  public mutating func rescale(to denseSeconds: Double) {
+    guard denseSeconds > 0, self.denseSeconds > 0 else { return }
+    let factor = denseSeconds / self.denseSeconds
+    for l in layers.indices {
+      for o in layers[l].options.indices { layers[l].options[o].seconds *= factor }
+    }
+    self.denseSeconds = denseSeconds
+  }
+
   /// Predicted whole-model seconds and joules for one option index per layer.
   public func predicted(_ choice: [Int]) -> (seconds: Double, joules: Double, loss: Double) {
     var (s, j, l) = (overheadSeconds, overheadJoules, 0.0)
