@@ -7,9 +7,7 @@ struct PlanCommand: ParsableCommand {
   static let configuration = CommandConfiguration(
     commandName: "plan",
     abstract: "Plan per-layer pruning that meets a measured latency or energy budget at least loss.",
-    usage: """
-      prunekit plan <model> (--speedup <s> | --latency-budget <f> | --energy-budget <f>) [<options>] -o <plan.json>
-      """,
+    usage: "prunekit plan <model> (--speedup <s> | --latency-budget <f>) [<options>] -o <plan.json>",
     discussion: """
       Every prunable layer is timed on this CPU with each candidate (unstructured levels, N:M, \
       block, channel or head cuts) as a one-layer graph through the kernel the executor picks, on the \
