@@ -41,9 +41,9 @@ struct PlanCommand: ParsableCommand {
   var data: String?
   @Option(help: "Encoders: calibration texts FILE.csv:COLUMN[:ROWS] for the fidelity losses.")
   var texts: String?
-  @Option(parsing: .unconditional, help: "Images of the validation split the losses use (default 2000).")
+  @Option(parsing: .unconditional, help: "Images of the validation split the losses use.")
   var validation: Int = 2000
-  @Option(parsing: .unconditional, help: "Rows per timed run (default 1).") var batch: Int = 1
+  @Option(parsing: .unconditional, help: "Rows per timed run.") var batch: Int = 1
   @Option(parsing: .unconditional, help: "Encoders: tokens per timed row (default 64).") var sequence: Int?
   @Option(help: "Unstructured candidate sparsities, comma-separated (default 0.3,0.5,0.7,0.8,0.9,0.95).")
   var sparsities: String?
@@ -53,7 +53,7 @@ struct PlanCommand: ParsableCommand {
   var candidates: String?
   @Option(help: "Reuse the cost table and losses of an earlier plan file (same model, CPU, batch, threads).")
   var table: String?
-  @Option(parsing: .unconditional, help: "Accept a measured latency this fraction over target (default 0.03).")
+  @Option(parsing: .unconditional, help: "Accept a measured latency this fraction over target.")
   var tolerance: Double = 0.03
 
   @Option(help: "Also build uniform and sensitivity baselines at the same measured latency; run records here.")
