@@ -31,6 +31,8 @@ public struct RunRecord: Codable, Sendable, Equatable {
   public var notes: [String]?
   /// Set on a sweep cell's record: which sweep (its spec hash) and which cell it is.
   public var sweep: SweepFacts?
+  /// A planned model (`prunekit plan`): what the cost table predicted, beside the measured `latency`.
+  public var prediction: PredictionFacts?
 
   public init(label: String, model: ModelFacts) {
     self.schema = Self.schemaName
@@ -389,6 +391,31 @@ extension RunRecord {
       self.ece = ece
       self.p50Milliseconds = p50Milliseconds
       self.joulesPerInference = joulesPerInference
+    }
+  }
+}
+
+extension RunRecord {
+  /// What a hardware-aware plan predicted for the model (its measured latency is in `latency`).
+  public struct PredictionFacts: Codable, Sendable, Equatable {
+    public var milliseconds: Double
+    /// The budget as asked, e.g. "speed-up ≥ 2×".
+    public var target: String?
+    public var targetMilliseconds: Double?
+    /// Predicted quality loss (summed per-layer losses on the selection data).
+    public var loss: Double?
+    /// The plan file.
+    public var plan: String?
+
+    public init(
+      milliseconds: Double, target: String? = nil, targetMilliseconds: Double? = nil, loss: Double? = nil,
+      plan: String? = nil
+    ) {
+      self.milliseconds = milliseconds
+      self.target = target
+      self.targetMilliseconds = targetMilliseconds
+      self.loss = loss
+      self.plan = plan
     }
   }
 }

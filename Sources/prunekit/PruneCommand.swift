@@ -24,6 +24,7 @@ struct PruneCommand: ParsableCommand {
         prunekit prune folder --structured heads --ignore encoder.layer.0 -o out
         prunekit prune m.onnx --structured channels --target-macs 0.5 -o r.onnx
         prunekit prune lenet300 --schedule iterative --data Data/mnist -o p.onnx
+        prunekit prune lenet5.onnx --plan plan.json -o planned.onnx
       """)
 
   @Argument(help: "Model file (.onnx, .safetensors, Hugging Face folder, .pkz); lenet300/lenet5 with --schedule.")
@@ -98,6 +99,9 @@ struct PruneCommand: ParsableCommand {
   @Option(parsing: .unconditional, help: "Gradual: mask updates per epoch during the ramp (default 10).")
   var updatesPerEpoch: Int?
   @Option(parsing: .unconditional, help: "Iterative and gradual: first N training images only.") var limit: Int?
+
+  @Option(help: "Apply a hardware-aware plan from `prunekit plan` (then re-measure; --data: its images).")
+  var plan: String?
 
   @Flag(name: [.customLong("print-groups"), .customLong("groups")], help: "Print the coupled groups (structured).")
   var printGroups = false
@@ -180,6 +184,7 @@ struct PruneCommand: ParsableCommand {
 
   /// Options that the chosen mode would not use are errors (never silently ignored).
   func checkCombinations() throws {
+    if plan != nil { return try checkPlanCombinations() }
     guard ["oneshot", "iterative", "gradual"].contains(schedule) else {
       throw ValidationError("--schedule \(schedule): expected oneshot, iterative or gradual")
     }
@@ -258,6 +263,7 @@ struct PruneCommand: ParsableCommand {
   }
 
   func run() throws {
+    if let plan { return try runPlan(plan) }
     if calib != nil || criterionNeeds == .calibration { return try runOneShot() }
     var options = PruneOptions()
     let s = PruningScope(rawValue: scope ?? "layer")!

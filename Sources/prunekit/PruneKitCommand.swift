@@ -34,6 +34,7 @@ struct PruneKitCommand: ParsableCommand {
       EvalCommand.self,
       ReportCommand.self,
       SweepCommand.self,
+      PlanCommand.self,
     ])
 
   /// Applies the shared option groups a command declares (`--quiet/--verbose`, `--threads`) before

@@ -416,7 +416,7 @@ import Testing
     [], ["version"], ["prune"], ["sensitivity"], ["train"], ["energy"], ["compress"], ["decompress"], ["demo"],
     ["convert"], ["inspect"], ["run"], ["bench"], ["bench", "model"], ["bench", "kernels"], ["bench", "minilm"],
     ["quantize"], ["eval-embeddings"], ["eval"], ["report"], ["sweep"], ["sweep", "run"], ["sweep", "status"],
-    ["sweep", "collect"],
+    ["sweep", "collect"], ["plan"],
   ])
   func helpIsWrappedAndHasExamples(_ command: [String]) throws {
     let w = try Workspace()

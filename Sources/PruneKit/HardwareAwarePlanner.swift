@@ -1,0 +1,269 @@
+import Foundation
+import ModelGraph
+import Pruning
+import Runtime
+import TensorCore
+
+/// A quality figure: the value (accuracy, mean fidelity), its worst case where there is one (the
+/// least cosine), over `count` samples.
+public struct QualityScore: Sendable, Equatable {
+  public var value: Double
+  public var minimum: Double?
+  public var count: Int
+
+  public init(value: Double, minimum: Double? = nil, count: Int) {
+    self.value = value
+    self.minimum = minimum
+    self.count = count
+  }
+}
+
+/// What a plan minimises the loss of: a quality measured on held-out data (higher is better).
+public struct QualityProbe {
+  /// e.g. "validation accuracy (last 10 % of train, 2000 images)".
+  public var name: String
+  public var score: (Graph) throws -> QualityScore
+
+  public init(name: String, score: @escaping (Graph) throws -> QualityScore) {
+    self.name = name
+    self.score = score
+  }
+
+  public func evaluate(_ graph: Graph) throws -> Double { try score(graph).value }
+}
+
+/// Hardware-aware pruning: a measured cost table, per-candidate losses from the quality probe, a
+/// multiple-choice knapsack for the budget, and a check by re-measuring the whole planned model.
+///
+/// The check closes the loop NetAdapt-style: when the planned model, measured whole, misses the
+/// target by more than `tolerance` (or beats it by more than twice that, giving away accuracy), the
+/// knapsack budget is scaled by target / measured and solved again (at most `attempts` times); the
+/// plan kept is the least predicted loss among those measured within the target, and every attempt's
+/// predicted and measured latency is recorded.
+public struct HardwareAwarePlanner {
+  public var measurer: LayerCostMeasurer
+  public var quality: QualityProbe
+  /// Accept a plan whose measured latency is within this fraction above the target.
+  public var tolerance = 0.03
+  public var attempts = 4
+  public var log: (String) -> Void = { _ in }
+
+  public init(measurer: LayerCostMeasurer, quality: QualityProbe) {
+    self.measurer = measurer
+    self.quality = quality
+  }
+
+  /// Median seconds per run of the whole model on `inputs`, with the kernels a load picks.
+  public static func measure(_ graph: Graph, inputs: [String: Tensor], threads: Int, minimumSeconds: Double = 0.5)
+    throws -> (median: Double, p99: Double, runs: Int)
+  {
+    var options = SparseKernelSelector.Options()
+    options.threads = threads
+    let selector = SparseKernelSelector(
+      graph: graph, inputShapes: inputs.mapValues(\.shape), sample: inputs, options: options)
+    let executor = try Executor(graph: graph, selector: selector)
+    let runs = try ModelBenchmark.time(executor, inputs, minimumRuns: 20, minimumSeconds: minimumSeconds)
+    return (ModelBenchmark.percentile(runs, 0.5), ModelBenchmark.percentile(runs, 0.99), runs.count)
+  }
+
+  /// Median seconds per run of each layer inside the whole model (`layers`: node names), from the
+  /// executor's per-node callbacks: a node's time runs from the previous node's end to its own; nodes
+  /// the fusion made from a layer (`name/…`) count to it.
+  public static func inGraphSeconds(_ graph: Graph, inputs: [String: Tensor], threads: Int, layers: [String])
+    throws -> [String: Double]
+  {
+    var options = SparseKernelSelector.Options()
+    options.threads = threads
+    let selector = SparseKernelSelector(
+      graph: graph, inputShapes: inputs.mapValues(\.shape), sample: inputs, options: options)
+    let executor = try Executor(graph: graph, selector: selector)
+    _ = try executor.run(inputs)
+    var samples: [String: [Double]] = [:]
+    let start = DispatchTime.now().uptimeNanoseconds
+    var runs = 0
+    while runs < 20 || Double(DispatchTime.now().uptimeNanoseconds - start) < 0.3e9 {
+      var per: [String: Double] = [:]
+      var last = DispatchTime.now().uptimeNanoseconds
+      _ = try executor.run(inputs) { node, _ in
+        let now = DispatchTime.now().uptimeNanoseconds
+        if let layer = layers.first(where: { node.name == $0 || node.name.hasPrefix($0 + "/") }) {
+          per[layer, default: 0] += Double(now - last) / 1e9
+        }
+        last = now
+      }
+      for (layer, t) in per { samples[layer, default: []].append(t) }
+      runs += 1
+      if runs >= 10_000 { break }
+    }
+    return samples.mapValues { ModelBenchmark.percentile($0, 0.5) }
+  }
+
+  /// The cost table with every candidate's predicted loss (baseline − quality with that candidate
+  /// alone, at least 0; unstructured levels made non-decreasing in sparsity), and the baseline.
+  public func costTable(batch: Int) throws -> (table: CostTable, baseline: Double) {
+    let graph = measurer.graph
+    log("timing the dense model")
+    let dense = try Self.measure(graph, inputs: measurer.inputs, threads: measurer.options.threads)
+    log("timing \(measurer.layers.count) layers' candidates (cached per CPU)")
+    var layers = try measurer.measure { done, total in self.log("  layer \(done)/\(total) timed") }
+    // One-node timings miss what a layer costs inside the model (fused epilogues, caches warm or cold):
+    // each layer's options are scaled by its dense time in the whole model over its one-node time.
+    let inGraph = try Self.inGraphSeconds(
+      graph, inputs: measurer.inputs, threads: measurer.options.threads, layers: layers.map(\.node))
+    for l in layers.indices {
+      guard let t = inGraph[layers[l].node], t > 0, layers[l].options[0].seconds > 0 else { continue }
+      let scale = min(4, max(0.25, t / layers[l].options[0].seconds))
+      layers[l].inGraphScale = scale
+      for o in layers[l].options.indices { layers[l].options[o].seconds *= scale }
+    }
+    let baseline = try quality.evaluate(graph)
+    log(String(format: "%@ of the dense model: %.4f", quality.name, baseline))
+    for l in layers.indices {
+      var running = 0.0
+      for o in layers[l].options.indices {
+        let candidate = layers[l].options[o].candidate
+        guard candidate.kind != .dense else { continue }
+        var trial = graph
+        try applyCandidates([layers[l].layer: candidate], to: &trial)
+        var loss = max(0, baseline - (try quality.evaluate(trial)))
+        if candidate.kind == .unstructured {
+          loss = max(loss, running)
+          running = loss
+        }
+        layers[l].options[o].loss = loss
+      }
+      log("  layer \(l + 1)/\(layers.count) losses measured")
+    }
+    let denseJoules = try modelledJoules(graph)
+    return (
+      CostTable(
+        cpu: KernelChoiceCache.cpuModel, batch: batch, threads: measurer.options.threads, denseSeconds: dense.median,
+        denseJoules: denseJoules, layers: layers),
+      baseline
+    )
+  }
+
+  /// Modelled joules of one dense run of the whole graph at the timing inputs' shapes.
+  func modelledJoules(_ graph: Graph) throws -> Double {
+    let cost = try graph.costs(inputShapes: measurer.inputs.mapValues(\.shape))
+    return measurer.options.energy.run(cost, storage: .dense).total.joules
+  }
+
+  public struct Attempt: Codable, Sendable, Equatable {
+    public var budgetMilliseconds: Double
+    public var predictedMilliseconds: Double
+    public var measuredMilliseconds: Double
+  }
+
+  public struct Result {
+    public var allocation: LatencyAwareAllocator.Allocation
+    public var graph: Graph
+    public var measured: (median: Double, p99: Double, runs: Int)
+    public var attempts: [Attempt]
+  }
+
+  /// Allocates for `budget`, applies, re-measures, and re-solves with a scaled budget while the
+  /// measured latency misses the target by more than `tolerance`. Energy budgets are modelled and
+  /// not re-measured (one attempt).
+  public func plan(_ table: CostTable, budget: LatencyAwareAllocator.Budget) throws -> Result {
+    let allocator = LatencyAwareAllocator()
+    let target: Double? = {
+      switch budget {
+      case .latency(let f): return f * table.denseSeconds
+      case .speedup(let s): return table.denseSeconds / s
+      case .energy: return nil
+      }
+    }()
+    var current = budget
+    var history: [Attempt] = []
+    var best: Result?
+    var lastFraction = -1.0
+    for attempt in 0..<(target == nil ? 1 : attempts) {
+      var allocation: LatencyAwareAllocator.Allocation
+      do {
+        allocation = try allocator.allocate(table, budget: current)
+      } catch where attempt > 0 {
+        log("re-solving with a tighter budget is not possible: \(error); keeping the closest plan")
+        break
+      }
+      let (fitted, graph) = try applyFitting(table, allocation.choice)
+      allocation.choice = fitted
+      let predicted = table.predicted(fitted)
+      (allocation.predictedSeconds, allocation.predictedJoules, allocation.predictedLoss) =
+        (predicted.seconds, predicted.joules, predicted.loss)
+      let measured = try Self.measure(graph, inputs: measurer.inputs, threads: measurer.options.threads)
+      let budgetSeconds: Double = {
+        switch current {
+        case .latency(let f): return f * table.denseSeconds
+        case .speedup(let s): return table.denseSeconds / s
+        case .energy: return allocation.predictedSeconds
+        }
+      }()
+      history.append(
+        Attempt(
+          budgetMilliseconds: budgetSeconds * 1e3, predictedMilliseconds: allocation.predictedSeconds * 1e3,
+          measuredMilliseconds: measured.median * 1e3))
+      log(
+        String(
+          format: "attempt %d: predicted %.4g ms, measured %.4g ms (target %@)", attempt + 1,
+          allocation.predictedSeconds * 1e3, measured.median * 1e3,
+          target.map { String(format: "%.4g ms", $0 * 1e3) } ?? "energy"))
+      let result = Result(allocation: allocation, graph: graph, measured: measured, attempts: history)
+      guard let target else { return result }
+      // Best: the least predicted loss among plans that meet the target; until one does, the fastest.
+      let meets = measured.median <= target * (1 + tolerance)
+      let bestMeets = best.map { $0.measured.median <= target * (1 + tolerance) } ?? false
+      if best == nil || (meets && (!bestMeets || allocation.predictedLoss < best!.allocation.predictedLoss))
+        || (!meets && !bestMeets && measured.median < best!.measured.median)
+      {
+        best = result
+      }
+      // Close enough on both sides: stop. Otherwise the table was off by measured / predicted: scale the
+      // knapsack's budget by target / measured (tighter when slow, looser when needlessly fast).
+      if meets && measured.median >= target * (1 - 2 * tolerance) { break }
+      let fraction = min(1, (budgetSeconds / table.denseSeconds) * target / measured.median)
+      if abs(fraction - lastFraction) < 1e-9 { break }
+      lastFraction = fraction
+      current = .latency(fraction: fraction)
+    }
+    guard var result = best else { throw PruningError.callbackFailed(what: "planning", reason: "no attempt ran") }
+    result.attempts = history
+    return result
+  }
+
+  /// The graph with `choice` applied. A N:M or block candidate on a layer whose input a channel cut of
+  /// another layer narrowed to a width the pattern does not divide (2:4 on 75 inputs) is replaced by
+  /// that layer's unstructured option of the nearest sparsity, so the returned choice is what was
+  /// applied (and the plan file says so).
+  func applyFitting(_ table: CostTable, _ choice: [Int]) throws -> ([Int], Graph) {
+    var choice = choice
+    for _ in 0...table.layers.count {
+      var graph = measurer.graph
+      do {
+        try applyCandidates(choices(table, choice), to: &graph)
+        return (choice, graph)
+      } catch PruningError.unsupportedParameter(let name, let expected, _) where expected.hasPrefix("a shape that fits") {
+        guard let l = table.layers.firstIndex(where: { $0.layer == name }) else { throw PruningError.missingParameter(name: name) }
+        let current = table.layers[l].options[choice[l]].candidate
+        let sparsity = current.sparsity ?? (1 - Double(current.n ?? 2) / Double(current.m ?? 4))
+        let unstructured = table.layers[l].options.indices.filter { table.layers[l].options[$0].candidate.kind == .unstructured }
+        choice[l] =
+          unstructured.min {
+            abs(table.layers[l].options[$0].candidate.sparsity! - sparsity)
+              < abs(table.layers[l].options[$1].candidate.sparsity! - sparsity)
+          } ?? 0
+        log("\(name): \(current) does not fit after the channel cut of its input; \(table.layers[l].options[choice[l]].candidate) instead")
+      }
+    }
+    throw PruningError.callbackFailed(what: "applying the plan", reason: "patterns kept not fitting")
+  }
+
+  /// Layer → candidate for one option index per layer (dense layers left out).
+  public func choices(_ table: CostTable, _ choice: [Int]) -> [String: PruningCandidate] {
+    var result: [String: PruningCandidate] = [:]
+    for (layer, i) in zip(table.layers, choice) where layer.options[i].candidate.kind != .dense {
+      result[layer.layer] = layer.options[i].candidate
+    }
+    return result
+  }
+}

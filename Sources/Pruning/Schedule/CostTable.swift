@@ -1,0 +1,163 @@
+import Foundation
+
+/// One way to prune one layer: its weight made sparse (unstructured, N:M, block) or the coupled group
+/// whose channels/neurons/heads the layer creates cut physically (`channels`).
+public struct PruningCandidate: Codable, Sendable, Hashable, CustomStringConvertible {
+  public enum Kind: String, Codable, Sendable, CaseIterable { case dense, unstructured, nm, block, channels }
+
+  public var kind: Kind
+  /// unstructured and block: fraction of the weight zeroed.
+  public var sparsity: Double?
+  /// nm: N kept of every M along the input dimension.
+  public var n: Int?
+  public var m: Int?
+  /// block: rows × cols blocks of the weight viewed as [out, rest].
+  public var rows: Int?
+  public var cols: Int?
+  /// channels: fraction of the group's units removed.
+  public var ratio: Double?
+
+  public static let dense = PruningCandidate(kind: .dense)
+  public static func unstructured(_ s: Double) -> PruningCandidate { .init(kind: .unstructured, sparsity: s) }
+  public static func nOfM(_ n: Int, _ m: Int) -> PruningCandidate { .init(kind: .nm, n: n, m: m) }
+  public static func block(_ rows: Int, _ cols: Int, _ s: Double) -> PruningCandidate {
+    .init(kind: .block, sparsity: s, rows: rows, cols: cols)
+  }
+  public static func channels(_ ratio: Double) -> PruningCandidate { .init(kind: .channels, ratio: ratio) }
+
+  public init(
+    kind: Kind, sparsity: Double? = nil, n: Int? = nil, m: Int? = nil, rows: Int? = nil, cols: Int? = nil,
+    ratio: Double? = nil
+  ) {
+    self.kind = kind
+    self.sparsity = sparsity
+    self.n = n
+    self.m = m
+    self.rows = rows
+    self.cols = cols
+    self.ratio = ratio
+  }
+
+  /// The mask pattern of a sparse candidate (nil for dense and channels).
+  public var pattern: SparsityPattern? {
+    switch kind {
+    case .unstructured: return .unstructured
+    case .nm: return .nOfM(n: n ?? 2, m: m ?? 4)
+    case .block: return .block(rows: rows ?? 4, cols: cols ?? 4)
+    case .dense, .channels: return nil
+    }
+  }
+
+  /// Whether the fields the kind needs are present and in range (a plan file is user input).
+  public var isValid: Bool {
+    switch kind {
+    case .dense: return true
+    case .unstructured: return sparsity.map { $0.isFinite && $0 >= 0 && $0 < 1 } ?? false
+    case .nm: return n != nil && m != nil && n! >= 1 && m! > n!
+    case .block:
+      return rows.map { $0 > 0 } ?? false && cols.map { $0 > 0 } ?? false
+        && sparsity.map { $0.isFinite && $0 >= 0 && $0 < 1 } ?? false
+    case .channels: return ratio.map { $0.isFinite && $0 > 0 && $0 < 1 } ?? false
+    }
+  }
+
+  public var description: String {
+    func percent(_ x: Double?) -> String { String(format: "%.0f%%", 100 * (x ?? 0)) }
+    switch kind {
+    case .dense: return "dense"
+    case .unstructured: return "unstructured \(percent(sparsity))"
+    case .nm: return "\(n ?? 0):\(m ?? 0)"
+    case .block: return "block \(rows ?? 0)x\(cols ?? 0) \(percent(sparsity))"
+    case .channels: return "channels -\(percent(ratio))"
+    }
+  }
+}
+
+/// A candidate with what it costs and what it is predicted to lose.
+public struct CostedCandidate: Codable, Sendable, Equatable {
+  public var candidate: PruningCandidate
+  /// Measured seconds per run of the layer with this candidate, through the kernel the executor picks;
+  /// for `channels` also the change of the time of the layers that read the cut channels.
+  public var seconds: Double
+  /// Modelled joules per run (Energy module, same accounting).
+  public var joules: Double
+  /// Predicted quality loss (baseline − quality with only this candidate applied), ≥ 0.
+  public var loss: Double
+  /// Kernels the executor picked for the timed nodes (e.g. "csr", "dense").
+  public var kernels: [String]
+
+  public init(candidate: PruningCandidate, seconds: Double, joules: Double, loss: Double = 0, kernels: [String] = [])
+  {
+    self.candidate = candidate
+    self.seconds = seconds
+    self.joules = joules
+    self.loss = loss
+    self.kernels = kernels
+  }
+}
+
+/// The candidates of one prunable layer (a coupled group's channels are offered by the layer that
+/// creates them: the group is one choice).
+public struct LayerCosts: Codable, Sendable, Equatable {
+  /// The weight initializer.
+  public var layer: String
+  public var node: String
+  /// Index 0 is the dense candidate.
+  public var options: [CostedCandidate]
+  /// The layer's dense time inside the whole model over its one-node time: every option's seconds were
+  /// multiplied by it (nil: not calibrated).
+  public var inGraphScale: Double?
+
+  public init(layer: String, node: String, options: [CostedCandidate]) {
+    self.layer = layer
+    self.node = node
+    self.options = options
+  }
+}
+
+/// Per-layer measured costs on one machine, at one batch and thread count.
+public struct CostTable: Codable, Sendable, Equatable {
+  public var cpu: String
+  public var batch: Int
+  public var threads: Int
+  /// Whole dense model, measured (median seconds per run) and modelled (joules per run).
+  public var denseSeconds: Double
+  public var denseJoules: Double
+  public var layers: [LayerCosts]
+
+  public init(cpu: String, batch: Int, threads: Int, denseSeconds: Double, denseJoules: Double, layers: [LayerCosts])
+  {
+    self.cpu = cpu
+    self.batch = batch
+    self.threads = threads
+    self.denseSeconds = denseSeconds
+    self.denseJoules = denseJoules
+    self.layers = layers
+  }
+
+  /// Time of everything that is not a prunable layer (activations, pooling, the executor itself):
+  /// the measured whole model minus the layers' measured dense times; assumed unchanged by pruning.
+  public var overheadSeconds: Double { denseSeconds - layers.reduce(0) { $0 + $1.options[0].seconds } }
+  public var overheadJoules: Double { denseJoules - layers.reduce(0) { $0 + $1.options[0].joules } }
+
+  /// Scales every measured time (layers and overhead) so that the dense model takes `denseSeconds`.
+  public mutating func rescale(to denseSeconds: Double) {
+    guard denseSeconds > 0, self.denseSeconds > 0 else { return }
+    let factor = denseSeconds / self.denseSeconds
+    for l in layers.indices {
+      for o in layers[l].options.indices { layers[l].options[o].seconds *= factor }
+    }
+    self.denseSeconds = denseSeconds
+  }
+
+  /// Predicted whole-model seconds and joules for one option index per layer.
+  public func predicted(_ choice: [Int]) -> (seconds: Double, joules: Double, loss: Double) {
+    var (s, j, l) = (overheadSeconds, overheadJoules, 0.0)
+    for (layer, i) in zip(layers, choice) {
+      s += layer.options[i].seconds
+      j += layer.options[i].joules
+      l += layer.options[i].loss
+    }
+    return (s, j, l)
+  }
+}

@@ -1,0 +1,144 @@
+import ModelGraph
+import Testing
+
+@testable import Pruning
+@testable import TensorCore
+
+@Suite struct LatencyAllocatorTests {
+  /// Random instances: `groups` groups of 1…`options` options, costs and losses in [0, 1).
+  static func instance(seed: UInt64, groups: Int, options: Int) -> [[MultipleChoiceKnapsack.Option]] {
+    var rng = SeededGenerator(seed: seed)
+    return (0..<groups).map { _ in
+      (0..<(1 + Int(rng.next() % UInt64(options)))).map { _ in
+        MultipleChoiceKnapsack.Option(cost: Double(rng.nextUniform()), loss: Double(rng.nextUniform()))
+      }
+    }
+  }
+
+  /// The DP's loss lies between the exact optimum at the budget and the exact optimum at the budget
+  /// less the stated discretisation error, and its choice is feasible in real costs.
+  @Test(arguments: 1...40)
+  func knapsackAgreesWithBruteForce(seed: Int) {
+    let groups = Self.instance(seed: UInt64(seed), groups: 1 + seed % 5, options: 5)
+    let total = groups.reduce(0) { $0 + ($1.map(\.cost).max() ?? 0) }
+    for fraction in [0.2, 0.5, 0.8, 1.0] {
+      let budget = fraction * total
+      let exact = MultipleChoiceKnapsack.bruteForce(groups, budget: budget)
+      let dp = MultipleChoiceKnapsack.solve(groups, budget: budget, buckets: 500)
+      #expect((exact == nil) == (dp == nil), "seed \(seed) budget \(budget)")
+      guard let exact, let dp else { continue }
+      #expect(dp.cost <= budget + 1e-12)
+      #expect(dp.loss >= exact.loss - 1e-12)
+      let slack = MultipleChoiceKnapsack.discretisationError(groups, budget: budget, buckets: 500)
+      if let tighter = MultipleChoiceKnapsack.bruteForce(groups, budget: budget - slack) {
+        #expect(dp.loss <= tighter.loss + 1e-12, "seed \(seed): DP lost more than the rounding allows")
+      }
+    }
+  }
+
+  /// Costs on the bucket grid: the DP is exact.
+  @Test(arguments: 1...20)
+  func knapsackIsExactOnTheGrid(seed: Int) {
+    var rng = SeededGenerator(seed: UInt64(seed) &+ 100)
+    let groups = (0..<4).map { _ in
+      (0..<3).map { _ in
+        MultipleChoiceKnapsack.Option(cost: Double(rng.next() % 10), loss: Double(rng.nextUniform()))
+      }
+    }
+    let floor = groups.reduce(0) { $0 + $1.map(\.cost).min()! }
+    let budget = floor + 12
+    let exact = MultipleChoiceKnapsack.bruteForce(groups, budget: budget)!
+    let dp = MultipleChoiceKnapsack.solve(groups, budget: budget, buckets: 12)!
+    #expect(abs(dp.loss - exact.loss) < 1e-12)
+  }
+
+  @Test func knapsackRefusesWhatCannotFit() {
+    let groups = [[MultipleChoiceKnapsack.Option(cost: 2, loss: 0)], [.init(cost: 1, loss: 0), .init(cost: 3, loss: 0)]]
+    #expect(MultipleChoiceKnapsack.solve(groups, budget: 2.9) == nil)
+    #expect(MultipleChoiceKnapsack.solve(groups, budget: 3)?.choice == [0, 0])
+  }
+
+  /// Two layers of 1 ms each, 0.2 ms overhead. Layer a's cut saves 0.5 ms for 0.01 loss, layer b's the
+  /// same 0.5 ms for 0.10: a 1.25× target (1.76 ms) needs one cut, and the allocator takes a's.
+  static func fakeTable() -> CostTable {
+    func layer(_ name: String, loss: Double) -> LayerCosts {
+      LayerCosts(
+        layer: name, node: name,
+        options: [
+          CostedCandidate(candidate: .dense, seconds: 1e-3, joules: 1e-6),
+          CostedCandidate(candidate: .unstructured(0.9), seconds: 0.5e-3, joules: 0.4e-6, loss: loss),
+          CostedCandidate(candidate: .channels(0.75), seconds: 0.2e-3, joules: 0.25e-6, loss: 0.5),
+        ])
+    }
+    return CostTable(
+      cpu: "test CPU", batch: 1, threads: 1, denseSeconds: 2.2e-3, denseJoules: 2.5e-6,
+      layers: [layer("a", loss: 0.01), layer("b", loss: 0.10)])
+  }
+
+  @Test func allocatorPrefersTheCheaperPerLossCandidate() throws {
+    let table = Self.fakeTable()
+    #expect(abs(table.overheadSeconds - 0.2e-3) < 1e-12)
+    let plan = try LatencyAwareAllocator().allocate(table, budget: .speedup(1.25))
+    #expect(plan.choice == [1, 0])
+    #expect(abs(plan.predictedSeconds - 1.7e-3) < 1e-12)
+    #expect(abs(plan.predictedLoss - 0.01) < 1e-12)
+    // 2× (1.1 ms): both at 90 % give 0.2 + 0.5 + 0.5 = 1.2 ms > 1.1, so one layer loses channels;
+    // a's cheap 90 % stays and b takes the channel cut (0.2 + 0.5 + 0.2 = 0.9 ms, loss 0.51).
+    let two = try LatencyAwareAllocator().allocate(table, budget: .latency(fraction: 0.5))
+    #expect(two.choice == [1, 2])
+    #expect(two.predictedSeconds <= 1.1e-3 + 1e-12)
+    // The energy budget reads the modelled joules: 0.8 of 2.5 µJ = 2 µJ → a at 90 % (0.5 + 0.4 + 1.0 ≤ 2).
+    let energy = try LatencyAwareAllocator().allocate(table, budget: .energy(fraction: 0.8))
+    #expect(energy.choice == [1, 0])
+  }
+
+  /// A reused table re-timed on a busier machine keeps its proportions: same plan, overhead scaled.
+  @Test func rescaledTableKeepsItsProportions() throws {
+    var table = Self.fakeTable()
+    table.rescale(to: 4.4e-3)
+    #expect(abs(table.overheadSeconds - 0.4e-3) < 1e-12)
+    #expect(try LatencyAwareAllocator().allocate(table, budget: .speedup(1.25)).choice == [1, 0])
+  }
+
+  @Test func impossibleBudgetNamesTheBestReachable() {
+    let table = Self.fakeTable()
+    // Fastest: 0.2 + 0.2 + 0.2 = 0.6 ms → 3.67× at most.
+    #expect {
+      try LatencyAwareAllocator().allocate(table, budget: .speedup(5))
+    } throws: { error in
+      let text = "\(error)"
+      return text.contains("3.67×") && text.contains("speed-up ≥ 5×") && text.contains("test CPU")
+    }
+    #expect(throws: PruningError.self) { try LatencyAwareAllocator().allocate(table, budget: .speedup(0.5)) }
+    #expect(throws: PruningError.self) { try LatencyAwareAllocator().allocate(table, budget: .energy(fraction: 0.1)) }
+  }
+
+  /// A channel cut on fc1 (its 6 neurons couple w1's rows, b1 and w2's columns) and 2:4 on w2 together:
+  /// w1 loses round(0.5 · 6) = 3 rows, w2 the same 3 columns and then half of each group of 4… which
+  /// its 3 remaining columns do not fit: an error naming w2. 50 % unstructured on w2 fits.
+  @Test func candidatesApplyCutsThenMasks() throws {
+    var g = tinyMLP()
+    try applyCandidates(["w1": .channels(0.5), "w2": .unstructured(0.5)], to: &g)
+    #expect(g.initializers["w1"]!.shape == [3, 8])
+    #expect(g.initializers["b1"]!.shape == [3])
+    #expect(g.initializers["w2"]!.shape == [4, 3])
+    #expect(g.initializers["w2"]!.floats.filter { $0 == 0 }.count == 6)
+    // The kept neurons are the largest by summed |w| over the group (w1 rows, b1, w2 columns).
+    let dense = tinyMLP()
+    let groups = CandidateGroups(dense)
+    let (_, kept) = try groups.kept("w1", ratio: 0.5, in: dense)
+    #expect(kept.count == 3)
+    #expect(throws: PruningError.self) {
+      var h = tinyMLP()
+      try applyCandidates(["w1": .channels(0.5), "w2": .nOfM(2, 4)], to: &h)
+    }
+    #expect(throws: PruningError.self) {
+      var h = tinyMLP()
+      try applyCandidates(["w2": .channels(0.5)], to: &h)  // fc2's outputs are the graph output
+    }
+    #expect(throws: PruningError.self) {
+      var h = tinyMLP()
+      try applyCandidates(["nope": .unstructured(0.5)], to: &h)
+    }
+  }
+}
