@@ -33,13 +33,13 @@ public struct Executor: Sendable {
   }
 
   private(set) var steps: [Step] = []
-  private var slotOfName: [String: Int] = [:]
+  private(set) var slotOfName: [String: Int] = [:]
   /// Initializers and folded constants, by slot (nil for values computed at run time).
-  private var constants: [Tensor?] = []
-  private var inputSlots: [(ValueInfo, Int)] = []
+  private(set) var constants: [Tensor?] = []
+  private(set) var inputSlots: [(ValueInfo, Int)] = []
   /// Graph inputs declared float16/bfloat16/float64 (computed in Float32) or a narrower integer type
   /// (computed in Int64): converted when fed, after `checkWidening`.
-  private var widenedInputs: [String: DType] = [:]
+  private(set) var widenedInputs: [String: DType] = [:]
   /// Graph outputs declared in those types: converted back from Float32 / Int64.
   private var narrowedOutputs: [String: DType] = [:]
 
