@@ -409,7 +409,7 @@ import Testing
   @Test(arguments: [
     [], ["version"], ["prune"], ["sensitivity"], ["train"], ["energy"], ["compress"], ["decompress"], ["demo"],
     ["convert"], ["inspect"], ["run"], ["bench"], ["bench", "model"], ["bench", "kernels"], ["bench", "minilm"],
-    ["quantize"], ["eval-embeddings"],
+    ["quantize"], ["eval-embeddings"], ["finetune"],
   ])
   func helpIsWrappedAndHasExamples(_ command: [String]) throws {
     let w = try Workspace()
