@@ -408,7 +408,7 @@ import Testing
   /// Every subcommand's help: no line over 100 columns, at least one worked example.
   @Test(arguments: [
     [], ["version"], ["prune"], ["sensitivity"], ["train"], ["energy"], ["compress"], ["decompress"], ["demo"],
-    ["convert"], ["inspect"], ["run"], ["bench"], ["bench", "model"], ["bench", "kernels"], ["bench", "minilm"],
+    ["convert"], ["inspect"], ["run"], ["bench"], ["bench", "model"], ["bench", "kernels"], ["bench", "minilm"], ["bench", "train-step"],
     ["quantize"], ["eval-embeddings"], ["finetune"],
   ])
   func helpIsWrappedAndHasExamples(_ command: [String]) throws {

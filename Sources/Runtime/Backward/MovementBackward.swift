@@ -19,7 +19,8 @@ enum MovementBackward {
     table[OpKey("Expand")] = BackwardRule(nonDifferentiableInputs: [1]) { ctx in
       [try sumToShape(ctx.outputGrad(), try ctx.forward.input(0).shape), nil]
     }
-    for op in ["Transpose", "Slice", "Gather", "GatherElements", "Tile", "Split"] {
+    table[OpKey("Gather")] = BackwardRule(nonDifferentiableInputs: [1]) { ctx in [try gatherBackward(ctx), nil] }
+    for op in ["Transpose", "Slice", "GatherElements", "Tile", "Split"] {
       table[OpKey(op)] = BackwardRule(nonDifferentiableInputs: [1, 2, 3, 4]) { ctx in
         try indexMapped(ctx, data: [0])
       }
@@ -27,6 +28,32 @@ enum MovementBackward {
     table[OpKey("Concat")] = BackwardRule { ctx in
       try indexMapped(ctx, data: Array(0..<ctx.forward.inputCount))
     }
+  }
+
+  /// Gather's adjoint, a scatter-add (an embedding table's rows read twice add up):
+  /// data [pre, n, post], y [pre, indices…, post]: dx[p, idx[j], q] += dy[p, j, q].
+  /// (Its own rule rather than the index map: the map would number every row of the table.)
+  static func gatherBackward(_ ctx: BackwardContext) throws -> Tensor {
+    let data = try ctx.forward.input(0)
+    let indices = try ctx.forward.intValues(1)
+    let axis = try ctx.forward.axis(try ctx.forward.int("axis", default: 0), rank: data.rank)
+    let n = data.shape[axis]
+    let pre = data.shape[..<axis].reduce(1, *), post = data.shape[(axis + 1)...].reduce(1, *)
+    let dy = ctx.outputGrad().floats
+    var dx = [Float](repeating: 0, count: data.count)
+    let k = indices.count
+    dy.withUnsafeBufferPointer { g in
+      dx.withUnsafeMutableBufferPointer { d in
+        for p in 0..<pre {
+          for (j, raw) in indices.enumerated() {
+            let i = raw < 0 ? raw + n : raw
+            let src = (p * k + j) * post, dst = (p * n + i) * post
+            for q in 0..<post { d[dst + q] += g[src + q] }
+          }
+        }
+      }
+    }
+    return Tensor(shape: data.shape, floats: dx)
   }
 
   /// Gradients of the `data` inputs of a copying op: its forward kernel run on Int64 element indices

@@ -76,11 +76,12 @@ public final class FineTuner {
     guard let first = graph.outputs.first else {
       throw TrainingError.invalidArgument(what: "model '\(graph.name)'", message: "has no outputs")
     }
-    outputName = objective.output ?? first.name
-    guard graph.outputs.contains(where: { $0.name == outputName }) || graph.producer(of: outputName) != nil else {
+    let output = objective.output ?? first.name
+    guard graph.outputs.contains(where: { $0.name == output }) || graph.producer(of: output) != nil else {
       throw TrainingError.invalidArgument(
-        what: "distilled output '\(outputName)'", message: "is not a value of model '\(graph.name)'")
+        what: "distilled output '\(output)'", message: "is not a value of model '\(graph.name)'")
     }
+    outputName = output
     if objective.distillation != nil, teacher == nil {
       throw TrainingError.invalidArgument(what: "distillation", message: "needs a teacher model (--teacher)")
     }
@@ -277,21 +278,25 @@ public struct FineTuneCheckpoint: Sendable {
     let names = (file.metadata["parameters"] ?? "").split(separator: "\n").map(String.init)
     var checkpoint = FineTuneCheckpoint(
       step: step, weights: [:], shapes: [:], names: names, firstMoments: [], secondMoments: [], state: [:])
-    do {
-      for name in names {
-        let w = try file.tensor(named: "weight/\(name)")
-        checkpoint.weights[name] = w.floats
-        checkpoint.shapes[name] = w.shape
-        if file.contains("adam.m/\(name)") {
-          checkpoint.firstMoments.append(try file.tensor(named: "adam.m/\(name)").floats)
-          checkpoint.secondMoments.append(try file.tensor(named: "adam.v/\(name)").floats)
-        }
+    func tensor(_ name: String) throws -> Tensor {
+      do {
+        return try file.tensor(named: name)
+      } catch {
+        throw TrainingError.malformed(
+          file: path, offset: 0, expected: "tensor '\(name)' that its metadata lists", found: error.description)
       }
-      for (name, t) in try file.allTensors() where name.hasPrefix("state/") {
-        checkpoint.state[String(name.dropFirst("state/".count))] = t
+    }
+    for name in names {
+      let w = try tensor("weight/\(name)")
+      checkpoint.weights[name] = w.floats
+      checkpoint.shapes[name] = w.shape
+      if file.contains("adam.m/\(name)") {
+        checkpoint.firstMoments.append(try tensor("adam.m/\(name)").floats)
+        checkpoint.secondMoments.append(try tensor("adam.v/\(name)").floats)
       }
-    } catch let error as ModelGraphError {
-      throw TrainingError.malformed(file: path, offset: 0, expected: "the tensors its metadata lists", found: error.description)
+    }
+    for name in file.names where name.hasPrefix("state/") {
+      checkpoint.state[String(name.dropFirst("state/".count))] = try tensor(name)
     }
     if !checkpoint.firstMoments.isEmpty, checkpoint.firstMoments.count != names.count {
       checkpoint.firstMoments = []
