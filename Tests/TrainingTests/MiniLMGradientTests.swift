@@ -26,6 +26,9 @@ import Testing
   /// Relative tolerance on gradient norms and on values (scaled by the slice's largest value): the
   /// executor computes in Float32 (≈1e-6 per op) through 6 layers; a wrong rule moves gradients by O(1).
   static let tolerance = 2e-3
+  /// Absolute floor: the attention key biases' true gradient is 0 (softmax ignores a per-row shift);
+  /// Float32 rounding leaves ~1e-6 there, against gradient norms of 1e-2…10 elsewhere.
+  static let floor = 1e-5
 
   @Test(.enabled(if: FileManager.default.fileExists(atPath: modelPath)))
   func wholeModelGradientMatchesPyTorch() throws {
@@ -49,7 +52,7 @@ import Testing
     for (name, norm) in golden.gradient_norms.sorted(by: { $0.key < $1.key }) {
       let g = try #require(grads[name], "no gradient for \(name)")
       let ours = g.floats.reduce(0.0) { $0 + Double($1) * Double($1) }.squareRoot()
-      #expect(abs(ours - norm) <= Self.tolerance * norm + 1e-7, "‖∂L/∂\(name)‖ \(ours) vs PyTorch \(norm)")
+      #expect(abs(ours - norm) <= Self.tolerance * norm + Self.floor, "‖∂L/∂\(name)‖ \(ours) vs PyTorch \(norm)")
     }
     for (name, slice) in golden.gradient_slices {
       let g = try #require(grads[name])

@@ -109,16 +109,17 @@ public struct ForwardPass {
 }
 
 extension Graph {
-  /// The initializers that receive a gradient: float32 tensors read by an op with a backward rule at
-  /// a differentiable input position (weights, biases, norm scales and shifts — not running
-  /// statistics, shapes, indices).
+  /// The initializers that receive a gradient: float32 tensors of more than one element read by an
+  /// op with a backward rule at a differentiable input position (weights, biases, norm scales and
+  /// shifts — not running statistics, shapes, indices, nor the scalar constants an ONNX export
+  /// folds into initializers: GELU's √2, the attention scale, the mask's fill value).
   public func trainableParameterNames() -> [String] {
     var names = Set<String>()
     for node in nodes {
       guard let rule = BackwardRegistry.standard[OpKey(node.opType, domain: node.domain)], rule.backward != nil
       else { continue }
       for (i, name) in node.inputs.enumerated() where !rule.nonDifferentiableInputs.contains(i) {
-        if let t = initializers[name], t.dtype == .float32 { names.insert(name) }
+        if let t = initializers[name], t.dtype == .float32, t.count > 1 { names.insert(name) }
       }
     }
     return initializerOrder.filter { names.contains($0) }
