@@ -66,11 +66,14 @@ public struct FineTuneRecipe: Sendable {
   public var seed: UInt64
   public var checkpointPath: String?
   public var checkpointEvery: Int
+  /// Learning rate over the steps (cosine decay to 0 by default).
+  public var schedule: LearningRateSchedule
 
   public init(
     steps: Int, batchSize: Int, learningRate: Float, weightDecay: Float = 0.01, seed: UInt64 = 1,
-    checkpointPath: String? = nil, checkpointEvery: Int = 50
+    checkpointPath: String? = nil, checkpointEvery: Int = 50, schedule: LearningRateSchedule = .cosine(minimumFactor: 0)
   ) {
+    self.schedule = schedule
     self.steps = steps
     self.batchSize = batchSize
     self.learningRate = learningRate
@@ -105,7 +108,6 @@ public struct FineTuneRecipe: Sendable {
     try data.check(against: tuner.student.graph)
     var reports: [FineTuneStepReport] = []
     if tuner.step == 0 { try tuner.check(data.batch(indices(step: 0, count: data.count), for: tuner.student.graph)) }
-    let schedule = LearningRateSchedule.cosine(minimumFactor: 0)
     while tuner.step < steps {
       let batch = data.batch(indices(step: tuner.step, count: data.count), for: tuner.student.graph)
       let rate = schedule.rate(base: learningRate, epoch: 0, step: tuner.step, totalSteps: steps)

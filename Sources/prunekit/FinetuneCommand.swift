@@ -20,13 +20,13 @@ struct FinetuneCommand: ParsableCommand {
       --distill (default: kl for logits, pooled-cosine for texts) against the teacher's output, \
       plus the labelled loss when labels exist.
 
-      AdamW with cosine decay. --checkpoint FILE saves weights and optimiser state every \
+      AdamW, cosine decay by default. --checkpoint FILE saves weights and optimiser state every \
       --checkpoint-every steps (atomically); --resume continues an interrupted run from it.
 
       Examples:
         prunekit finetune pruned.onnx --data mnist --epochs 1 -o tuned.onnx
-        prunekit finetune p.onnx --teacher m.onnx --data t.csv:text:3000..4999 -o d.onnx
-        prunekit finetune p.onnx --data mnist --steps 50 --checkpoint c.st --resume -o t.onnx
+        prunekit finetune p.onnx --teacher m.onnx --data t.csv:text -o d.onnx
+        prunekit finetune p.onnx --data d --checkpoint c.safetensors --resume -o t.onnx
       """)
 
   @Argument(help: "The model to fine-tune (.onnx, .safetensors).") var model: String
@@ -37,6 +37,7 @@ struct FinetuneCommand: ParsableCommand {
   @Option(parsing: .unconditional, help: "Peak learning rate (cosine decay to 0).") var lr: Float = 1e-4
   @Option(parsing: .unconditional, help: "Mini-batch size.") var batch: Int = 32
   @Option(parsing: .unconditional, help: "AdamW decoupled weight decay.") var weightDecay: Float = 0.01
+  @Option(help: "Learning-rate schedule: cosine (decay to 0) or constant.") var schedule: String = "cosine"
   @Option(help: "Distillation loss: mse, cosine, pooled-cosine or kl.") var distill: String?
   @Option(parsing: .unconditional, help: "Temperature of the kl loss.") var temperature: Float = 2
   @Option(parsing: .unconditional, help: "Tokens per text (longer texts are truncated).") var maxLength: Int = 128
@@ -85,6 +86,9 @@ struct FinetuneCommand: ParsableCommand {
       throw ValidationError(
         "--distill \(distill): expected one of \(FineTuneObjective.Distillation.allCases.map(\.rawValue).joined(separator: ", "))")
     }
+    guard ["cosine", "constant"].contains(schedule) else {
+      throw ValidationError("--schedule \(schedule): expected cosine or constant")
+    }
     if distill != nil && teacher == nil { throw ValidationError("--distill needs --teacher DENSE") }
     if resume && checkpoint == nil { throw ValidationError("--resume needs --checkpoint FILE") }
     try OptionCheck.output(output, inputs: [model] + (teacher.map { [$0] } ?? []), extensions: ["onnx", "safetensors"])
@@ -112,7 +116,8 @@ struct FinetuneCommand: ParsableCommand {
     let total = steps ?? FineTuneRecipe.steps(epochs: epochs ?? 1, count: train.count, batchSize: batch)
     let recipe = FineTuneRecipe(
       steps: total, batchSize: batch, learningRate: lr, weightDecay: weightDecay, seed: seeds.seed,
-      checkpointPath: checkpoint, checkpointEvery: checkpointEvery)
+      checkpointPath: checkpoint, checkpointEvery: checkpointEvery,
+      schedule: schedule == "constant" ? .constant : .cosine(minimumFactor: 0))
     if resume, let checkpoint, FileManager.default.fileExists(atPath: checkpoint) {
       let (saved, metadata) = try FineTuneCheckpoint.read(from: checkpoint)
       if let s = metadata["seed"], s != "\(seeds.seed)" {
