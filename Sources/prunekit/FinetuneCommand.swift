@@ -26,7 +26,7 @@ struct FinetuneCommand: ParsableCommand {
       Examples:
         prunekit finetune pruned.onnx --data mnist --epochs 1 -o tuned.onnx
         prunekit finetune p.onnx --teacher m.onnx --data t.csv:text -o d.onnx
-        prunekit finetune p.onnx --data d --checkpoint c.safetensors --resume -o t.onnx
+        prunekit finetune p.onnx --data d --checkpoint c.safetensors -o t.onnx
       """)
 
   @Argument(help: "The model to fine-tune (.onnx, .safetensors).") var model: String
@@ -101,6 +101,14 @@ struct FinetuneCommand: ParsableCommand {
     threads.apply()
     verbosity.apply()
     let wall = Date()
+    var saved: FineTuneCheckpoint? = nil
+    if resume, let checkpoint, FileManager.default.fileExists(atPath: checkpoint) {
+      let (state, metadata) = try FineTuneCheckpoint.read(from: checkpoint)
+      if let s = metadata["seed"], s != "\(seeds.seed)" {
+        throw ValidationError("--resume: \(checkpoint) was made with --seed \(s), not \(seeds.seed)")
+      }
+      saved = state
+    }
     var graph = try ModelFile.loadAny(model)
     let held = FineTuneMasks.holdZeros(&graph)
     let teacherGraph = try teacher.map { try ModelFile.loadAny($0) }
@@ -118,11 +126,7 @@ struct FinetuneCommand: ParsableCommand {
       steps: total, batchSize: batch, learningRate: lr, weightDecay: weightDecay, seed: seeds.seed,
       checkpointPath: checkpoint, checkpointEvery: checkpointEvery,
       schedule: schedule == "constant" ? .constant : .cosine(minimumFactor: 0))
-    if resume, let checkpoint, FileManager.default.fileExists(atPath: checkpoint) {
-      let (saved, metadata) = try FineTuneCheckpoint.read(from: checkpoint)
-      if let s = metadata["seed"], s != "\(seeds.seed)" {
-        throw ValidationError("--resume: \(checkpoint) was made with --seed \(s), not \(seeds.seed)")
-      }
+    if let saved, let checkpoint {
       try tuner.restore(saved)
       note("resumed from \(checkpoint) at step \(saved.step) of \(total)")
     }
@@ -161,10 +165,14 @@ struct FinetuneCommand: ParsableCommand {
   /// Training data (and the IDX test split when there is one); true for texts.
   func loadData(_ graph: Graph) throws -> (FineTuneData, ImageDataset?, Bool) {
     if data.lowercased().contains(".csv:") || data.lowercased().hasSuffix(".csv") {
+      guard graph.inputs.contains(where: { $0.name == "input_ids" }) else {
+        throw TrainingError.invalidArgument(
+          what: "--data \(data)", message: "texts need a model input named input_ids; \(model) has \(graph.inputs.map(\.name))")
+      }
       let spec = try CSVColumnSpec(parsing: data, option: "--data", columnCount: 1)
       var texts = try spec.read(option: "--data").values[0]
       if let limit { texts = Array(texts.prefix(limit)) }
-      let words = try WordPieceTokenizer.forModel(model, folder: tokenizer)
+      let words = try WordPieceTokenizer.forModel(URL(fileURLWithPath: model).path, folder: tokenizer)
       note("data: \(texts.count) texts from \(spec.path)")
       return (.texts(texts, tokenizer: words, maxLength: maxLength), nil, true)
     }

@@ -71,7 +71,7 @@ import Testing
       ["--epochs", "--steps"])
     // A teacher whose output does not match the student's: refused before any step.
     try cli.refused(
-      ["finetune", "mlp.onnx", "--data", Self.mnist, "--limit", "64", "--teacher", "resblock.onnx", "-o", "x.onnx"],
+      ["finetune", "mlp.onnx", "--data", Self.mnist, "--limit", "64", "--teacher", "resblock.onnx", "-q", "-o", "x.onnx"],
       in: w, status: 1, ["teacher"], noOutput: "x.onnx")
   }
 }
