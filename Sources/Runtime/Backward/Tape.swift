@@ -83,18 +83,7 @@ extension Executor {
     _ inputs: [String: Tensor], differentiating: Set<String>, training: Bool = false, seed: UInt64 = 0
   ) throws -> Tape {
     let plan = try differentiationPlan(differentiating)
-    var values = [Tensor?](repeating: nil, count: constants.count)
-    for (info, s) in inputSlots {
-      guard var tensor = inputs[info.name] else {
-        throw ModelGraphError.missingValue(node: "graph input", name: info.name)
-      }
-      if let declared = widenedInputs[info.name], tensor.dtype == declared {
-        try Executor.checkWidening(tensor, name: info.name)
-        tensor = tensor.converted(to: Graph.computesAsFloat32(declared) ? .float32 : .int64)
-      }
-      try Executor.check(tensor, against: info)
-      values[s] = tensor
-    }
+    var values = try feed(inputs)
     var entries: [Tape.Entry] = []
     var stateUpdates: [String: Tensor] = [:]
     for (index, step) in steps.enumerated() {
