@@ -33,9 +33,9 @@ public struct Executor: Sendable {
   }
 
   private(set) var steps: [Step] = []
-  private var slotOfName: [String: Int] = [:]
+  private(set) var slotOfName: [String: Int] = [:]
   /// Initializers and folded constants, by slot (nil for values computed at run time).
-  private var constants: [Tensor?] = []
+  private(set) var constants: [Tensor?] = []
   private var inputSlots: [(ValueInfo, Int)] = []
   /// Graph inputs declared float16/bfloat16/float64 (computed in Float32) or a narrower integer type
   /// (computed in Int64): converted when fed, after `checkWidening`.
@@ -128,19 +128,8 @@ public struct Executor: Sendable {
     observer: ((Node, [Tensor]) -> Void)? = nil
   ) throws -> [String: Tensor] {
     // Run-time values only: constants are read from `constants` (not copied, not retained per run).
-    var values = [Tensor?](repeating: nil, count: constants.count)
+    var values = try feed(inputs)
     var sequences = [[Tensor]?](repeating: nil, count: sequenceSlots.isEmpty ? 0 : constants.count)
-    for (info, s) in inputSlots {
-      guard var tensor = inputs[info.name] else {
-        throw ModelGraphError.missingValue(node: "graph input", name: info.name)
-      }
-      if let declared = widenedInputs[info.name], tensor.dtype == declared {
-        try Executor.checkWidening(tensor, name: info.name)
-        tensor = tensor.converted(to: Graph.computesAsFloat32(declared) ? .float32 : .int64)
-      }
-      try Executor.check(tensor, against: info)
-      values[s] = tensor
-    }
     let keptSlots = keeping.isEmpty ? [] : Set(keeping.compactMap { slotOfName[$0] })
     var kept: [String: Tensor] = [:]
     for step in steps {
@@ -182,6 +171,24 @@ public struct Executor: Sendable {
       if let s = slotOfName[name], let tensor = values[s] ?? constants[s] { outputs[name] = tensor }
     }
     return outputs
+  }
+
+  /// Run-time values by slot with the graph inputs filled in: converted to the computing type and
+  /// checked against their declarations (also `record`'s start).
+  func feed(_ inputs: [String: Tensor]) throws -> [Tensor?] {
+    var values = [Tensor?](repeating: nil, count: constants.count)
+    for (info, s) in inputSlots {
+      guard var tensor = inputs[info.name] else {
+        throw ModelGraphError.missingValue(node: "graph input", name: info.name)
+      }
+      if let declared = widenedInputs[info.name], tensor.dtype == declared {
+        try Executor.checkWidening(tensor, name: info.name)
+        tensor = tensor.converted(to: Graph.computesAsFloat32(declared) ? .float32 : .int64)
+      }
+      try Executor.check(tensor, against: info)
+      values[s] = tensor
+    }
+    return values
   }
 
   /// Refuses input values the computing type cannot hold: finite float64 values beyond the Float32

@@ -1,4 +1,5 @@
 import ModelGraph
+import Runtime
 import TensorCore
 
 /// Labelled examples a `Trainer` draws mini-batches from.
@@ -69,6 +70,8 @@ public final class Trainer {
   public let inputName: String
   public let outputName: String
   public private(set) var globalStep = 0
+  /// The graph's executor with the parameters as inputs, built once.
+  public let differentiable: DifferentiableGraph
 
   public init(graph: Graph, optimizer: any Optimizer, configuration: TrainingConfiguration = .init())
     throws
@@ -79,6 +82,7 @@ public final class Trainer {
     }
     self.baseGraph = graph
     self.parameters = try ParameterSet(graph: graph)
+    self.differentiable = try DifferentiableGraph(graph: graph, parameters: parameters.names)
     self.optimizer = optimizer
     self.configuration = configuration
     self.inputName = input.name
@@ -106,10 +110,10 @@ public final class Trainer {
   private func pass(on batch: Batch, training: Bool, seed: UInt64) throws -> (
     loss: Float, correct: Int, gradients: [[Float]], stateUpdates: [String: Tensor]
   ) {
-    var context = ForwardContext(training: training, seed: seed)
-    let pass = try ForwardPass(
-      graph: baseGraph, inputs: [inputName: batch.inputs], parameters: parameters.tensors(),
-      context: &context)
+    var feed = parameters.tensors()
+    for name in differentiable.stateNames { feed[name] = baseGraph.initializers[name] }
+    let pass = try differentiable.forward(
+      [inputName: batch.inputs], parameters: feed, context: ForwardContext(training: training, seed: seed))
     guard let logits = pass.value(outputName) else {
       throw TrainingError.missingValue(node: "graph output", name: outputName)
     }
@@ -218,13 +222,23 @@ public final class Trainer {
     var lossSum: Double = 0, correct = 0
     var predictions: [Int] = []
     var start = 0
+    let executor: Executor
+    do {
+      executor = try Executor(graph: graph)
+    } catch let error as ModelGraphError {
+      throw TrainingError.graph(error.description)
+    }
     while start < data.count {
       let end = data.count - start <= batchSize ? data.count : start + batchSize
       let batch = data.batch(Array(start..<end))
       start = end
-      var context = ForwardContext(training: false)
-      let pass = try ForwardPass(graph: graph, inputs: [input: batch.inputs], context: &context)
-      guard let logits = pass.value(output) else {
+      let outputs: [String: Tensor]
+      do {
+        outputs = try executor.run([input: batch.inputs])
+      } catch let error as ModelGraphError {
+        throw TrainingError.graph(error.description)
+      }
+      guard let logits = outputs[output] else {
         throw TrainingError.missingValue(node: "graph output", name: output)
       }
       let (loss, _, c) = try Loss.softmaxCrossEntropy(logits: logits, labels: batch.labels)

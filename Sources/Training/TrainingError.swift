@@ -15,6 +15,8 @@ public enum TrainingError: Error, CustomStringConvertible, Equatable {
   case invalidArgument(what: String, message: String)
   /// The loss became NaN or infinite: training diverged (learning rate too high, or bad data).
   case nonFiniteLoss(step: Int, epoch: Int, loss: Float)
+  /// The model cannot be run or differentiated (the executor's message, naming node and op type).
+  case graph(String)
 
   public var description: String {
     switch self {
@@ -36,6 +38,8 @@ public enum TrainingError: Error, CustomStringConvertible, Equatable {
       return "node '\(node)': input '\(name)' is neither a graph input, an initializer nor a node output"
     case .invalidArgument(let what, let message):
       return "\(what): \(message)"
+    case .graph(let message):
+      return message
     case .nonFiniteLoss(let step, let epoch, let loss):
       return "training diverged: the loss is \(loss) at step \(step) (epoch \(epoch + 1)); nothing was saved. "
         + "Lower the learning rate, or check the data for NaN/infinite values"

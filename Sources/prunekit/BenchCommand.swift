@@ -19,6 +19,7 @@ struct BenchCommand: ParsableCommand {
       BenchModelCommand.self,
       BenchKernelsCommand.self,
       BenchMiniLMCommand.self,
+      BenchTrainStepCommand.self,
     ],
     defaultSubcommand: BenchModelCommand.self)
 }

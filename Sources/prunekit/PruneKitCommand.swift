@@ -22,6 +22,7 @@ struct PruneKitCommand: ParsableCommand {
       PruneCommand.self,
       SensitivityCommand.self,
       TrainCommand.self,
+      FinetuneCommand.self,
       EnergyCommand.self,
       CompressCommand.self,
       QuantizeCommand.self,

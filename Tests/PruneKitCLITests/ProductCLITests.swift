@@ -415,8 +415,8 @@ import Testing
   @Test(arguments: [
     [], ["version"], ["prune"], ["sensitivity"], ["train"], ["energy"], ["compress"], ["decompress"], ["demo"],
     ["convert"], ["inspect"], ["run"], ["bench"], ["bench", "model"], ["bench", "kernels"], ["bench", "minilm"],
-    ["quantize"], ["eval-embeddings"], ["eval"], ["report"], ["sweep"], ["sweep", "run"], ["sweep", "status"],
-    ["sweep", "collect"], ["plan"],
+    ["bench", "train-step"], ["quantize"], ["eval-embeddings"], ["finetune"], ["eval"], ["report"], ["sweep"],
+    ["sweep", "run"], ["sweep", "status"], ["sweep", "collect"], ["plan"],
   ])
   func helpIsWrappedAndHasExamples(_ command: [String]) throws {
     let w = try Workspace()

@@ -111,5 +111,5 @@ func distinct(_ shape: [Int], seed: UInt64, gap: Float = 0.05) -> Tensor {
 
 /// Normal values pushed away from 0 by at least `margin` (for ReLU's kink).
 func awayFromZero(_ shape: [Int], seed: UInt64, margin: Float = 0.05) -> Tensor {
-  mapFloats(randn(shape, seed: seed)) { $0 >= 0 ? $0 + margin : $0 - margin }
+  randn(shape, seed: seed).map { $0 >= 0 ? $0 + margin : $0 - margin }
 }

@@ -117,7 +117,7 @@ import Testing
     singleOpGraph(
       "BatchNormalization", inputs: ["x", "scale", "bias", "mean", "var"],
       parameters: ["scale": randn([3], seed: 2), "bias": randn([3], seed: 3)],
-      constants: ["mean": randn([3], seed: 4), "var": mapFloats(randn([3], seed: 5)) { 0.5 + $0 * $0 }],
+      constants: ["mean": randn([3], seed: 4), "var": randn([3], seed: 5).map { 0.5 + $0 * $0 }],
       attributes: ["epsilon": .float(1e-3)])
   }
 
@@ -155,7 +155,7 @@ import Testing
 @Suite struct ArithmeticGradientTests {
   @Test(arguments: ["Sub", "Mul", "Div"])
   func binaryBroadcast(op: String) throws {
-    let b = mapFloats(randn([4, 1], seed: 2)) { $0 >= 0 ? $0 + 0.5 : $0 - 0.5 }  // away from 0 for Div
+    let b = randn([4, 1], seed: 2).map { $0 >= 0 ? $0 + 0.5 : $0 - 0.5 }  // away from 0 for Div
     let graph = singleOpGraph(op, inputs: ["a", "b"])
     try GradientCheck(graph: graph, inputs: ["a": randn([2, 4, 3], seed: 1), "b": b]).run()
   }

@@ -28,7 +28,7 @@ import Testing
     #expect(worst < ONNXFixtureTests.tolerance, "\(name): max scaled |Δ| \(worst)")
     // Every trainable parameter receives a gradient of the right shape.
     let seed = Tensor.filled(output.shape, with: 1)
-    let grads = try pass.backward(seeds: [graph.outputs[0].name: mapFloats(seed) { $0 * 0.1 }])
+    let grads = try pass.backward(seeds: [graph.outputs[0].name: seed.map { $0 * 0.1 }])
     let names = graph.trainableParameterNames()
     #expect(!names.isEmpty)
     for p in names { #expect(grads[p]?.shape == graph.initializers[p]?.shape, "\(name): \(p)") }

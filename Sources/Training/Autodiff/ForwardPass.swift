@@ -1,88 +1,125 @@
 import ModelGraph
+import Runtime
 import TensorCore
 
-/// A forward pass over a `Graph` that remembers each node's backward step (a tape), so that
-/// `backward(seeds:)` returns the gradient of a scalar loss with respect to every value: graph
-/// inputs, initializers (parameters) and intermediate values.
-public struct ForwardPass {
-  /// Every value computed or read, by name.
-  public private(set) var values: [String: Tensor]
-  /// New BatchNormalization running statistics (training mode), by initializer name.
-  public private(set) var stateUpdates: [String: Tensor]
-  private var steps: [(node: Node, step: OpStep)] = []
+/// Training or evaluation mode of a forward pass.
+public struct ForwardContext: Sendable {
+  /// Training mode: BatchNormalization uses batch statistics and updates its running statistics,
+  /// Dropout drops. Evaluation mode: running statistics, Dropout is the identity.
+  public var training: Bool
+  /// Seeds Dropout's masks (with each node's position).
+  public var seed: UInt64
 
-  /// Runs `graph` on `inputs`. `parameters` override the graph's initializers of the same name
-  /// (the trainer's current weights). Throws on an op without gradient or a missing value.
-  public init(
-    graph: Graph, inputs: [String: Tensor], parameters: [String: Tensor] = [:],
-    context: inout ForwardContext
-  ) throws {
-    var values = inputs
-    for node in graph.nodes {
-      let op = try DifferentiableOps.op(for: node)
-      var nodeInputs: [Tensor?] = []
-      for name in node.inputs {
-        if name.isEmpty {
-          nodeInputs.append(nil)
-        } else if let v = values[name] ?? parameters[name] ?? graph.initializers[name] {
-          nodeInputs.append(v)
-        } else {
-          throw TrainingError.missingValue(node: node.name, name: name)
-        }
-      }
-      let step = try op.forward(node, nodeInputs, &context)
-      for (name, value) in zip(node.outputs, step.outputs) where !name.isEmpty { values[name] = value }
-      steps.append((node, step))
-    }
-    self.values = values
-    self.stateUpdates = context.stateUpdates
-  }
-
-  public func value(_ name: String) -> Tensor? { values[name] }
-
-  /// Reverse-mode sweep. `seeds` holds dLoss/dValue for the values the loss reads (e.g. the logits).
-  /// Returns dLoss/dValue for every value reached, summed over all its uses.
-  public func backward(seeds: [String: Tensor]) throws -> [String: Tensor] {
-    var grads = seeds
-    for (node, step) in steps.reversed() {
-      let outputGrads = node.outputs.map { $0.isEmpty ? nil : grads[$0] }
-      if outputGrads.allSatisfy({ $0 == nil }) { continue }
-      let inputGrads = try step.backward(outputGrads)
-      for (name, grad) in zip(node.inputs, inputGrads) where !name.isEmpty {
-        guard let grad else { continue }
-        if let existing = grads[name] {
-          grads[name] = accumulate(existing, grad)
-        } else {
-          grads[name] = grad
-        }
-      }
-    }
-    return grads
+  public init(training: Bool, seed: UInt64 = 0) {
+    self.training = training
+    self.seed = seed
   }
 }
 
-/// a + b, same shape (gradients of a value used twice).
-func accumulate(_ a: Tensor, _ b: Tensor) -> Tensor {
-  precondition(a.shape == b.shape, "gradient accumulation: \(a.shape) vs \(b.shape)")
-  var sum = a.floats
-  let other = b.floats
-  sum.withUnsafeMutableBufferPointer { s in
-    other.withUnsafeBufferPointer { o in
-      for i in 0..<s.count { s[i] += o[i] }
+/// A graph prepared for training: its trainable initializers become graph inputs of an unfused
+/// `Executor` (nothing folded or pre-packed across a weight), so every step runs the executor's own
+/// kernels with the current weights and records a `Tape` for the backward rules of `Runtime`.
+///
+/// Construction fails, naming the node and op type, when an op between the parameters (or the
+/// float inputs) and the outputs has no backward rule.
+public final class DifferentiableGraph: Sendable {
+  public let graph: Graph
+  /// The parameters that receive gradients, in initializer order.
+  public let parameterNames: [String]
+  /// Float32 graph inputs (gradients are available for them too).
+  public let floatInputs: [String]
+  /// Initializers that training updates without gradients (BatchNormalization running statistics);
+  /// also graph inputs of the executor, so a run takes their current values.
+  public let stateNames: [String]
+  let executor: Executor
+
+  public init(graph: Graph, parameters names: [String]? = nil) throws {
+    self.graph = graph
+    let parameterNames = names ?? graph.trainableParameterNames()
+    self.parameterNames = parameterNames
+    var state: [String] = []
+    for node in graph.nodes where node.opType == "BatchNormalization" && node.inputs.count >= 5 {
+      state += node.inputs[3...4].filter { graph.initializers[$0] != nil && !parameterNames.contains($0) }
+    }
+    stateNames = state
+    floatInputs = graph.inputs.filter { $0.dtype == .float32 && graph.initializers[$0.name] == nil }.map(\.name)
+    do {
+      executor = try Executor(graph: graph.makingInputs(parameterNames + state), optimize: false)
+      try executor.checkDifferentiable(Set(parameterNames + floatInputs))
+    } catch let error as ModelGraphError {
+      throw TrainingError.graph(error.description)
     }
   }
-  return Tensor(shape: a.shape, floats: sum)
+
+  /// Runs the graph on `inputs` with `parameters` (parameters and state by name; missing ones: the
+  /// graph's initializers) and records the tape.
+  public func forward(
+    _ inputs: [String: Tensor], parameters: [String: Tensor] = [:], context: ForwardContext
+  ) throws -> ForwardPass {
+    var feed = inputs
+    for name in parameterNames + stateNames { feed[name] = parameters[name] ?? graph.initializers[name] }
+    do {
+      let tape = try executor.record(
+        feed, differentiating: Set(parameterNames + floatInputs), training: context.training, seed: context.seed)
+      return ForwardPass(tape: tape, wrt: Set(parameterNames + floatInputs))
+    } catch let error as ModelGraphError {
+      throw TrainingError.graph(error.description)
+    }
+  }
+}
+
+/// One recorded forward pass: every value by name, and `backward(seeds:)` for the gradients of a
+/// scalar loss with respect to the parameters and float inputs.
+public struct ForwardPass {
+  let tape: Tape
+  let wrt: Set<String>
+
+  init(tape: Tape, wrt: Set<String>) {
+    self.tape = tape
+    self.wrt = wrt
+  }
+
+  /// Runs `graph` once (building a `DifferentiableGraph` for it; loops should keep one). Inputs not
+  /// declared by the graph are added as graph inputs (single-op test graphs).
+  public init(
+    graph: Graph, inputs: [String: Tensor], parameters: [String: Tensor] = [:], context: inout ForwardContext
+  ) throws {
+    var g = graph
+    for (name, t) in inputs.sorted(by: { $0.key < $1.key })
+    where !g.inputs.contains(where: { $0.name == name }) && g.initializers[name] == nil {
+      g.inputs.append(ValueInfo(name: name, dtype: t.dtype, shape: nil))
+    }
+    self = try DifferentiableGraph(graph: g).forward(inputs, parameters: parameters, context: context)
+  }
+
+  /// New BatchNormalization running statistics (training mode), by initializer name.
+  public var stateUpdates: [String: Tensor] { tape.stateUpdates }
+
+  public func value(_ name: String) -> Tensor? { tape.value(name) }
+
+  /// Reverse-mode sweep. `seeds` holds dLoss/dValue for the values the loss reads (e.g. the logits).
+  /// Returns dLoss/dValue for the parameters and float inputs the loss reaches.
+  public func backward(seeds: [String: Tensor]) throws -> [String: Tensor] {
+    do {
+      return try tape.backward(seeds: seeds, wrt: wrt)
+    } catch let error as ModelGraphError {
+      throw TrainingError.graph(error.description)
+    }
+  }
 }
 
 extension Graph {
-  /// The initializers that receive a gradient: float32 tensors read by some op at a differentiable
-  /// input position (weights, biases, BN/LN scale and shift — not running statistics or shapes).
+  /// The initializers that receive a gradient: float32 tensors of more than one element read by an
+  /// op with a backward rule at a differentiable input position (weights, biases, norm scales and
+  /// shifts — not running statistics, shapes, indices, nor the scalar constants an ONNX export
+  /// folds into initializers: GELU's √2, the attention scale, the mask's fill value).
   public func trainableParameterNames() -> [String] {
     var names = Set<String>()
     for node in nodes {
-      guard let op = DifferentiableOps.table[node.opType] else { continue }
-      for (i, name) in node.inputs.enumerated() where !op.nonDifferentiableInputs.contains(i) {
-        if let t = initializers[name], t.dtype == .float32 { names.insert(name) }
+      guard let rule = BackwardRegistry.standard[OpKey(node.opType, domain: node.domain)], rule.backward != nil
+      else { continue }
+      for (i, name) in node.inputs.enumerated() where !rule.nonDifferentiableInputs.contains(i) {
+        if let t = initializers[name], t.dtype == .float32, t.count > 1 { names.insert(name) }
       }
     }
     return initializerOrder.filter { names.contains($0) }

@@ -100,6 +100,15 @@ public struct Adam: Optimizer {
       decoupled: true)
   }
 
+  /// First and second moments per parameter (empty before the first step), for checkpoints.
+  public var moments: (first: [[Float]], second: [[Float]]) { (m, v) }
+
+  /// Restores the moments and step count saved from `moments` / `stepCount` (resuming a run).
+  public mutating func restore(first: [[Float]], second: [[Float]], stepCount: Int) {
+    precondition(first.count == second.count, "Adam.restore: \(first.count) vs \(second.count) moments")
+    (m, v, self.stepCount) = (first, second, stepCount)
+  }
+
   public mutating func update(_ parameters: inout ParameterSet, gradients: [[Float]], learningRate lr: Float)
   {
     if m.isEmpty {

@@ -1,0 +1,123 @@
+import Foundation
+import ModelGraph
+import Runtime
+import TensorCore
+import Training
+
+/// Where fine-tuning batches come from: labelled images (IDX folders) or texts (tokenized per batch).
+public enum FineTuneData: Sendable {
+  case images(ImageDataset)
+  case texts([String], tokenizer: WordPieceTokenizer, maxLength: Int)
+
+  public var count: Int {
+    switch self {
+    case .images(let d): return d.count
+    case .texts(let t, _, _): return t.count
+    }
+  }
+
+  /// The batch of examples `indices`, as graph inputs of `graph` (the first input for images;
+  /// input_ids / attention_mask / token_type_ids by name for texts).
+  public func batch(_ indices: [Int], for graph: Graph) -> FineTuneBatch {
+    switch self {
+    case .images(let data):
+      let b = data.batch(indices)
+      return FineTuneBatch(inputs: [graph.inputs[0].name: b.inputs], labels: b.labels)
+    case .texts(let texts, let tokenizer, let maxLength):
+      let encoding = tokenizer.encode(indices.map { texts[$0] }, maxLength: maxLength)
+      let declared = Set(graph.inputs.map(\.name))
+      return FineTuneBatch(inputs: encoding.graphInputs.filter { declared.contains($0.key) })
+    }
+  }
+
+  /// Refuses data that does not fit the model before anything trains: image size against the
+  /// model's first input, text inputs against the graph's.
+  public func check(against graph: Graph) throws {
+    switch self {
+    case .images(let data):
+      guard let input = graph.inputs.first, let dims = input.shape, dims.count == 4 else {
+        throw TrainingError.invalidArgument(
+          what: "model '\(graph.name)'", message: "images need a first input [N, C, H, W]; found \(graph.inputs.first.map { "\($0.shape ?? [])" } ?? "none")")
+      }
+      let want = dims[1...].map(\.value)
+      let have = [data.channels, data.height, data.width]
+      guard zip(want, have).allSatisfy({ $0 == nil || $0 == $1 }) else {
+        throw TrainingError.shapeMismatch(
+          node: "model input '\(input.name)'", expected: "images \(dims[1...].map(\.description).joined(separator: "×"))",
+          found: "data images \(have.map(String.init).joined(separator: "×"))")
+      }
+    case .texts:
+      guard graph.inputs.contains(where: { $0.name == "input_ids" }) else {
+        throw TrainingError.invalidArgument(
+          what: "model '\(graph.name)'", message: "texts need an input named input_ids; inputs are \(graph.inputs.map(\.name))")
+      }
+    }
+  }
+}
+
+/// Fine-tunes or distils a (pruned) model: AdamW, cosine learning-rate decay, masks held, optional
+/// checkpoints every `checkpointEvery` steps from which an interrupted run resumes exactly (same
+/// batches, same moments).
+public struct FineTuneRecipe: Sendable {
+  public var steps: Int
+  public var batchSize: Int
+  public var learningRate: Float
+  public var weightDecay: Float
+  public var seed: UInt64
+  public var checkpointPath: String?
+  public var checkpointEvery: Int
+  /// Learning rate over the steps (cosine decay to 0 by default).
+  public var schedule: LearningRateSchedule
+
+  public init(
+    steps: Int, batchSize: Int, learningRate: Float, weightDecay: Float = 0.01, seed: UInt64 = 1,
+    checkpointPath: String? = nil, checkpointEvery: Int = 50, schedule: LearningRateSchedule = .cosine(minimumFactor: 0)
+  ) {
+    self.schedule = schedule
+    self.steps = steps
+    self.batchSize = batchSize
+    self.learningRate = learningRate
+    self.weightDecay = weightDecay
+    self.seed = seed
+    self.checkpointPath = checkpointPath
+    self.checkpointEvery = checkpointEvery
+  }
+
+  /// Steps of `epochs` passes over `count` examples in batches of `batchSize`.
+  public static func steps(epochs: Int, count: Int, batchSize: Int) -> Int {
+    epochs * ((count + batchSize - 1) / Swift.max(batchSize, 1))
+  }
+
+  /// The example indices of step `step`: epoch e = step / stepsPerEpoch walks a permutation seeded
+  /// by seed + e (so a resumed run sees the same batches).
+  public func indices(step: Int, count: Int) -> [Int] {
+    let perEpoch = (count + batchSize - 1) / batchSize
+    let (epoch, position) = (step / perEpoch, step % perEpoch)
+    var order = Array(0..<count)
+    seededShuffle(&order, seed: seed &+ UInt64(epoch))
+    return Array(order[(position * batchSize)..<Swift.min(count, (position + 1) * batchSize)])
+  }
+
+  /// Runs the remaining steps of `tuner` (from `tuner.step`), checkpointing as configured.
+  public func run(
+    _ tuner: FineTuner, data: FineTuneData, progress: (FineTuneStepReport) -> Void = { _ in }
+  ) throws -> [FineTuneStepReport] {
+    guard data.count > 0 else {
+      throw TrainingError.invalidArgument(what: "training data", message: "no examples (an empty data set)")
+    }
+    try data.check(against: tuner.student.graph)
+    var reports: [FineTuneStepReport] = []
+    if tuner.step == 0 { try tuner.check(data.batch(indices(step: 0, count: data.count), for: tuner.student.graph)) }
+    while tuner.step < steps {
+      let batch = data.batch(indices(step: tuner.step, count: data.count), for: tuner.student.graph)
+      let rate = schedule.rate(base: learningRate, epoch: 0, step: tuner.step, totalSteps: steps)
+      let report = try tuner.step(batch, learningRate: rate, seed: seed)
+      reports.append(report)
+      progress(report)
+      if let path = checkpointPath, tuner.step % checkpointEvery == 0 || tuner.step == steps {
+        try tuner.checkpoint().write(to: path, metadata: ["seed": "\(seed)", "steps": "\(steps)"])
+      }
+    }
+    return reports
+  }
+}

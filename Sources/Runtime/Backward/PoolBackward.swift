@@ -1,0 +1,73 @@
+import ModelGraph
+import TensorCore
+
+/// Backward of MaxPool, AveragePool (1-D and 2-D, the node's `ConvWindow` geometry, ceil_mode,
+/// count_include_pad) and GlobalAveragePool / GlobalMaxPool.
+/// MaxPool routes each output's gradient to the first window element equal to the output (the
+/// element the forward's max picked); AveragePool spreads it over the window by the forward's divisor.
+enum PoolBackward {
+  static func register(into table: inout [OpKey: BackwardRule]) {
+    table[OpKey("MaxPool")] = BackwardRule { ctx in [try windowBackward(ctx, max: true)] }
+    table[OpKey("AveragePool")] = BackwardRule { ctx in [try windowBackward(ctx, max: false)] }
+    table[OpKey("GlobalAveragePool")] = BackwardRule { ctx in [try globalBackward(ctx, max: false)] }
+    table[OpKey("GlobalMaxPool")] = BackwardRule { ctx in [try globalBackward(ctx, max: true)] }
+  }
+
+  static func windowBackward(_ ctx: BackwardContext, max isMax: Bool) throws -> Tensor {
+    let x = try ctx.forward.floatInput(0)
+    guard x.rank == 3 || x.rank == 4, let kernel = try ctx.forward.ints("kernel_shape") else {
+      throw ctx.forward.unsupported("input rank", "\(x.rank) (training supports 1-D and 2-D pooling)")
+    }
+    let ceilMode = try ctx.forward.int("ceil_mode", default: 0) != 0
+    let includePad = try ctx.forward.int("count_include_pad", default: 0) != 0
+    let win = try ConvWindow(ctx.forward, spatial: Array(x.shape[2...]), kernel: kernel, ceilMode: ceilMode)
+    let planes = x.shape[0] * x.shape[1]
+    let (h, w, oh, ow) = (win.input[0], win.input[1], win.output[0], win.output[1])
+    let xv = x.floats, yv = ctx.outputs[0].floats, dy = ctx.outputGrad().floats
+    var dx = [Float](repeating: 0, count: xv.count)
+    for plane in 0..<planes {
+      for oy in 0..<oh {
+        for ox in 0..<ow {
+          let o = plane * oh * ow + oy * ow + ox
+          var taps: [Int] = []
+          var padded = 0
+          for i in 0..<win.kernel[0] {
+            let iy = oy * win.strides[0] - win.padsBegin[0] + i * win.dilations[0]
+            for j in 0..<win.kernel[1] {
+              let ix = ox * win.strides[1] - win.padsBegin[1] + j * win.dilations[1]
+              guard iy >= 0, iy < h, ix >= 0, ix < w else {
+                if iy < h + win.padsEnd[0], ix < w + win.padsEnd[1] { padded += 1 }
+                continue
+              }
+              taps.append(plane * h * w + iy * w + ix)
+            }
+          }
+          if isMax {
+            if let hit = taps.first(where: { xv[$0] == yv[o] }) { dx[hit] += dy[o] }
+          } else {
+            let share = dy[o] / Float(Swift.max(includePad ? taps.count + padded : taps.count, 1))
+            for t in taps { dx[t] += share }
+          }
+        }
+      }
+    }
+    return Tensor(shape: x.shape, floats: dx)
+  }
+
+  /// Mean: dy / size to every position; max: dy to the first position holding the maximum.
+  static func globalBackward(_ ctx: BackwardContext, max isMax: Bool) throws -> Tensor {
+    let x = try ctx.forward.floatInput(0)
+    let planes = x.shape[0] * x.shape[1], size = x.count / Swift.max(planes, 1)
+    let xv = x.floats, yv = ctx.outputs[0].floats, dy = ctx.outputGrad().floats
+    var dx = [Float](repeating: 0, count: xv.count)
+    for p in 0..<planes {
+      if isMax {
+        if let hit = (0..<size).first(where: { xv[p * size + $0] == yv[p] }) { dx[p * size + hit] = dy[p] }
+      } else {
+        let share = dy[p] / Float(size)
+        for i in 0..<size { dx[p * size + i] = share }
+      }
+    }
+    return Tensor(shape: x.shape, floats: dx)
+  }
+}

@@ -1,0 +1,188 @@
+import ArgumentParser
+import Foundation
+import PruneKit
+
+/// `prunekit finetune MODEL [--teacher DENSE] --data DIR|FILE.csv:COLUMN[:ROWS] -o OUT`
+struct FinetuneCommand: ParsableCommand {
+  static let configuration = CommandConfiguration(
+    commandName: "finetune",
+    abstract: "Fine-tune or distil a (pruned) model with its zeros held, on images or texts.",
+    usage: "prunekit finetune <model> --data <dir|csv:column> [--teacher <model>] -o <out> [<options>]",
+    discussion: """
+      Any model PruneKit runs (ONNX, safetensors + config.json) whose ops have backward rules: \
+      MLPs and CNNs, BERT-style encoders. Pruned weights stay exactly zero: the model's masks, or \
+      for a file without masks the exact zeros of each weight matrix. Gradients come from the \
+      executor's own graph (docs/training.md).
+
+      Data: --data DIR, MNIST-format IDX files (labels: cross-entropy on the first output, which \
+      must be logits [N, classes]); or --data FILE.csv:COLUMN[:ROWS], texts tokenized with the \
+      model's WordPiece tokenizer (no labels: needs --teacher). With --teacher the loss is \
+      --distill (default: kl for logits, pooled-cosine for texts) against the teacher's output, \
+      plus the labelled loss when labels exist.
+
+      AdamW, cosine decay by default. --checkpoint FILE saves weights and optimiser state every \
+      --checkpoint-every steps (atomically); --resume continues an interrupted run from it.
+
+      Examples:
+        prunekit finetune pruned.onnx --data mnist --epochs 1 -o tuned.onnx
+        prunekit finetune p.onnx --teacher m.onnx --data t.csv:text -o d.onnx
+        prunekit finetune p.onnx --data d --checkpoint c.safetensors -o t.onnx
+      """)
+
+  @Argument(help: "The model to fine-tune (.onnx, .safetensors).") var model: String
+  @Option(help: "Dense teacher to distil from (same inputs and outputs).") var teacher: String?
+  @Option(help: "IDX folder (images + labels) or FILE.csv:COLUMN[:ROWS] (texts).") var data: String
+  @Option(parsing: .unconditional, help: "Passes over the data (default 1 unless --steps).") var epochs: Int?
+  @Option(parsing: .unconditional, help: "Optimisation steps (instead of --epochs).") var steps: Int?
+  @Option(parsing: .unconditional, help: "Peak learning rate (cosine decay to 0).") var lr: Float = 1e-4
+  @Option(parsing: .unconditional, help: "Mini-batch size.") var batch: Int = 32
+  @Option(parsing: .unconditional, help: "AdamW decoupled weight decay.") var weightDecay: Float = 0.01
+  @Option(help: "Learning-rate schedule: cosine (decay to 0) or constant.") var schedule: String = "cosine"
+  @Option(help: "Distillation loss: mse, cosine, pooled-cosine or kl.") var distill: String?
+  @Option(parsing: .unconditional, help: "Temperature of the kl loss.") var temperature: Float = 2
+  @Option(parsing: .unconditional, help: "Tokens per text (longer texts are truncated).") var maxLength: Int = 128
+  @Option(help: "Tokenizer folder; default: beside the model.") var tokenizer: String?
+  @Option(parsing: .unconditional, help: "Train on the first N examples only.") var limit: Int?
+  @Option(help: "Checkpoint file (.safetensors), rewritten every --checkpoint-every steps.") var checkpoint: String?
+  @Option(parsing: .unconditional, help: "Steps between checkpoints.") var checkpointEvery: Int = 50
+  @Flag(help: "Continue from --checkpoint when it exists.") var resume = false
+  @Option(name: .shortAndLong, help: "Output model: .onnx or .safetensors.") var output: String
+  @OptionGroup var seeds: SeedOption
+  @OptionGroup var threads: ThreadsOption
+  @OptionGroup var verbosity: VerbosityOptions
+  @OptionGroup var format: JSONOption
+  var json: Bool { format.json }
+
+  struct Output: Encodable {
+    let model: String
+    let teacher: String?
+    let data: String
+    let examples: Int
+    let steps: Int
+    let resumedFromStep: Int
+    let firstLoss: Double?
+    let finalLoss: Double?
+    let losses: [Double]
+    let testAccuracyBefore: Double?
+    let testAccuracyAfter: Double?
+    let heldZeros: Int
+    let seconds: Double
+    let output: String
+    let seed: UInt64
+  }
+
+  func validate() throws {
+    try OptionCheck.int(epochs, "--epochs", in: 1...OptionCheck.maxEpochs)
+    try OptionCheck.int(steps, "--steps", in: 1...100_000_000)
+    try OptionCheck.int(batch, "--batch", in: 1...65_536)
+    try OptionCheck.int(maxLength, "--max-length", in: 2...8192)
+    try OptionCheck.int(limit, "--limit", in: 1...Int(Int32.max))
+    try OptionCheck.int(checkpointEvery, "--checkpoint-every", in: 1...100_000_000)
+    try OptionCheck.learningRate(lr, "--lr")
+    try OptionCheck.number(weightDecay, "--weight-decay", in: 0...1)
+    try OptionCheck.number(temperature, "--temperature", in: 0.01...100)
+    try OptionCheck.exclusive(["--epochs": epochs != nil, "--steps": steps != nil])
+    if let distill, FineTuneObjective.Distillation(rawValue: distill) == nil {
+      throw ValidationError(
+        "--distill \(distill): expected one of \(FineTuneObjective.Distillation.allCases.map(\.rawValue).joined(separator: ", "))")
+    }
+    guard ["cosine", "constant"].contains(schedule) else {
+      throw ValidationError("--schedule \(schedule): expected cosine or constant")
+    }
+    if distill != nil && teacher == nil { throw ValidationError("--distill needs --teacher DENSE") }
+    if resume && checkpoint == nil { throw ValidationError("--resume needs --checkpoint FILE") }
+    try OptionCheck.output(output, inputs: [model] + (teacher.map { [$0] } ?? []), extensions: ["onnx", "safetensors"])
+    if let checkpoint {
+      try OptionCheck.output(checkpoint, "--checkpoint", inputs: [model, output], extensions: ["safetensors"])
+    }
+  }
+
+  func run() throws {
+    threads.apply()
+    verbosity.apply()
+    let wall = Date()
+    var saved: FineTuneCheckpoint? = nil
+    if resume, let checkpoint, FileManager.default.fileExists(atPath: checkpoint) {
+      let (state, metadata) = try FineTuneCheckpoint.read(from: checkpoint)
+      if let s = metadata["seed"], s != "\(seeds.seed)" {
+        throw ValidationError("--resume: \(checkpoint) was made with --seed \(s), not \(seeds.seed)")
+      }
+      saved = state
+    }
+    var graph = try ModelFile.loadAny(model)
+    let held = FineTuneMasks.holdZeros(&graph)
+    let teacherGraph = try teacher.map { try ModelFile.loadAny($0) }
+    let (train, test, isText) = try loadData(graph)
+    let kind = try distill.map { FineTuneObjective.Distillation(rawValue: $0)! }
+      ?? (teacher == nil ? nil : (isText ? .pooledCosine : .kl))
+    let objective = FineTuneObjective(
+      distillation: kind, temperature: temperature, labelWeight: isText ? 0 : 1,
+      maskInput: isText ? "attention_mask" : nil)
+    let tuner = try FineTuner(
+      student: graph, teacher: teacherGraph, objective: objective,
+      optimizer: .adamW(learningRate: lr, weightDecay: weightDecay))
+    let total = steps ?? FineTuneRecipe.steps(epochs: epochs ?? 1, count: train.count, batchSize: batch)
+    let recipe = FineTuneRecipe(
+      steps: total, batchSize: batch, learningRate: lr, weightDecay: weightDecay, seed: seeds.seed,
+      checkpointPath: checkpoint, checkpointEvery: checkpointEvery,
+      schedule: schedule == "constant" ? .constant : .cosine(minimumFactor: 0))
+    if let saved, let checkpoint {
+      try tuner.restore(saved)
+      note("resumed from \(checkpoint) at step \(saved.step) of \(total)")
+    }
+    let resumedFrom = tuner.step
+    let before = try test.map { try accuracy(tuner.graph, $0) }
+    if let before { note(String(format: "test accuracy before: %.2f%%", 100 * before)) }
+    var bar = ProgressBar(total: total - resumedFrom, label: "finetune")
+    var losses: [Double] = []
+    var done = 0
+    try recipe.run(tuner, data: train) { report in
+      losses.append(Double(report.loss))
+      done += 1
+      let recent = losses.suffix(20)
+      bar.update(
+        done: done, unitsDone: done * batch, unit: isText ? "text" : "img",
+        fields: String(format: "step %d/%d loss %.4f", report.step + 1, total, recent.reduce(0, +) / Double(recent.count)))
+    }
+    let after = try test.map { try accuracy(tuner.graph, $0) }
+    try Checkpoint.save(tuner.graph, to: output)
+    let seconds = Date().timeIntervalSince(wall)
+    if json {
+      return try JSONOutput.print(
+        Output(
+          model: model, teacher: teacher, data: data, examples: train.count, steps: total, resumedFromStep: resumedFrom,
+          firstLoss: losses.first, finalLoss: losses.suffix(20).isEmpty ? nil : losses.suffix(20).reduce(0, +) / Double(losses.suffix(20).count),
+          losses: losses, testAccuracyBefore: before, testAccuracyAfter: after, heldZeros: held, seconds: seconds,
+          output: output, seed: seeds.seed),
+        command: "finetune")
+    }
+    var line = String(format: "%d steps (from %d), ", total, resumedFrom)
+    if let first = losses.first, let last = losses.last { line += String(format: "loss %.4f → %.4f, ", first, last) }
+    if let before, let after { line += String(format: "test accuracy %.2f%% → %.2f%%, ", 100 * before, 100 * after) }
+    print(line + String(format: "%d zeros held, %.1f s; saved %@", held, seconds, output))
+  }
+
+  /// Training data (and the IDX test split when there is one); true for texts.
+  func loadData(_ graph: Graph) throws -> (FineTuneData, ImageDataset?, Bool) {
+    if data.lowercased().contains(".csv:") || data.lowercased().hasSuffix(".csv") {
+      guard graph.inputs.contains(where: { $0.name == "input_ids" }) else {
+        throw TrainingError.invalidArgument(
+          what: "--data \(data)", message: "texts need a model input named input_ids; \(model) has \(graph.inputs.map(\.name))")
+      }
+      let spec = try CSVColumnSpec(parsing: data, option: "--data", columnCount: 1)
+      var texts = try spec.read(option: "--data").values[0]
+      if let limit { texts = Array(texts.prefix(limit)) }
+      let words = try WordPieceTokenizer.forModel(URL(fileURLWithPath: model).path, folder: tokenizer)
+      note("data: \(texts.count) texts from \(spec.path)")
+      return (.texts(texts, tokenizer: words, maxLength: maxLength), nil, true)
+    }
+    let train = try MNIST.load(directory: data, split: .train, limit: limit)
+    let test = try? MNIST.load(directory: data, split: .test)
+    note("data: \(data) (\(train.count) training\(test.map { ", \($0.count) test" } ?? "") images)")
+    return (.images(train), test, false)
+  }
+
+  func accuracy(_ graph: Graph, _ test: ImageDataset) throws -> Double {
+    Double(try Trainer.evaluate(graph: graph, on: test).accuracy)
+  }
+}

@@ -1,0 +1,77 @@
+import Foundation
+import PruneKit
+import Testing
+
+/// `prunekit finetune` end to end on the MLP fixture and the repository's MNIST (a few steps).
+@Suite(.serialized) struct FinetuneCLITests {
+  typealias Workspace = ProductCLITests.Workspace
+  let cli = ProductCLITests()
+  static let mnist = CLI.packageRoot + "/Data/mnist"
+
+  func tensors(_ w: Workspace, _ name: String) throws -> [String: Tensor] {
+    try SafeTensorsFile(path: w.path + "/" + name).allTensors()
+  }
+
+  @Test func finetunesHoldsZerosAndReportsJSON() throws {
+    let w = try Workspace()
+    try cli.ok(["prune", "mlp.onnx", "--sparsity", "0.5", "-o", "p.onnx"], in: w)
+    let r = try cli.ok(
+      ["finetune", "p.onnx", "--data", Self.mnist, "--limit", "256", "--steps", "6", "--batch", "32", "--lr", "1e-3",
+       "-o", "t.safetensors", "--json"], in: w)
+    let result = try cli.json(r, schema: "finetune")
+    #expect(result["steps"] as? Int == 6)
+    #expect((result["losses"] as? [Double])?.count == 6)
+    #expect((result["held_zeros"] as? Int ?? 0) > 0)
+    #expect(result["test_accuracy_after"] as? Double != nil)
+    // The pruned entries are still exactly zero; the kept ones moved.
+    try cli.ok(["convert", "p.onnx", "-o", "p.safetensors"], in: w)
+    let before = try tensors(w, "p.safetensors"), after = try tensors(w, "t.safetensors")
+    var moved = false
+    for (name, b) in before where b.dtype == .float32 && b.rank == 2 {
+      let a = try #require(after[name])
+      for (x, y) in zip(b.floats, a.floats) {
+        if x == 0 { #expect(y == 0, "\(name): a pruned weight became \(y)") } else if x != y { moved = true }
+      }
+    }
+    #expect(moved)
+  }
+
+  @Test func resumedRunEqualsAnUninterruptedOne() throws {
+    let w = try Workspace()
+    let common = ["--data", Self.mnist, "--limit", "128", "--batch", "16", "--lr", "1e-3", "--seed", "3", "--schedule", "constant"]
+    try cli.ok(["finetune", "mlp.onnx"] + common + ["--steps", "6", "-o", "straight.safetensors"], in: w)
+    // Interrupted after 4 steps (a checkpoint every 2), then resumed to 6.
+    try cli.ok(
+      ["finetune", "mlp.onnx"] + common
+        + ["--steps", "4", "--checkpoint", "c.safetensors", "--checkpoint-every", "2", "-o", "part.safetensors"], in: w)
+    let r = try cli.ok(
+      ["finetune", "mlp.onnx"] + common
+        + ["--steps", "6", "--checkpoint", "c.safetensors", "--resume", "-o", "resumed.safetensors", "--json"], in: w)
+    #expect(try cli.json(r, schema: "finetune")["resumed_from_step"] as? Int == 4)
+    #expect(try tensors(w, "straight.safetensors") == tensors(w, "resumed.safetensors"))
+    // A checkpoint from another seed is refused.
+    try cli.refused(
+      ["finetune", "mlp.onnx", "--data", Self.mnist, "--limit", "128", "--steps", "6", "--seed", "4", "--checkpoint",
+       "c.safetensors", "--resume", "-o", "x.onnx"], in: w, ["--seed 3"], noOutput: "x.onnx")
+  }
+
+  @Test func badInputFailsBeforeTrainingNamingWhatIsWrong() throws {
+    let w = try Workspace()
+    try "text\nhello\n".write(toFile: w.path + "/t.csv", atomically: true, encoding: .utf8)
+    try cli.refused(
+      ["finetune", "mlp.onnx", "--data", "t.csv:text", "--teacher", "mlp.onnx", "-o", "x.onnx"], in: w,
+      status: 1, ["input_ids"], noOutput: "x.onnx")
+    try cli.refused(["finetune", "mlp.onnx", "--data", Self.mnist, "--distill", "kl", "-o", "x.onnx"], in: w, ["--teacher"])
+    try cli.refused(
+      ["finetune", "mlp.onnx", "--data", Self.mnist, "--teacher", "mlp.onnx", "--distill", "l2", "-o", "x.onnx"], in: w,
+      ["--distill l2", "pooled-cosine"])
+    try cli.refused(["finetune", "mlp.onnx", "--data", Self.mnist, "--resume", "-o", "x.onnx"], in: w, ["--checkpoint"])
+    try cli.refused(
+      ["finetune", "mlp.onnx", "--data", Self.mnist, "--steps", "2", "--epochs", "1", "-o", "x.onnx"], in: w,
+      ["--epochs", "--steps"])
+    // A teacher whose output does not match the student's: refused before any step.
+    try cli.refused(
+      ["finetune", "mlp.onnx", "--data", Self.mnist, "--limit", "64", "--teacher", "resblock.onnx", "-q", "-o", "x.onnx"],
+      in: w, status: 1, ["teacher"], noOutput: "x.onnx")
+  }
+}
