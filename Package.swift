@@ -59,7 +59,7 @@ let package = Package(
     .testTarget(name: "ModelGraphTests", dependencies: ["ModelGraph", "Runtime"], swiftSettings: baseline),
     .testTarget(name: "RuntimeTests", dependencies: ["Runtime"], swiftSettings: baseline),
     .testTarget(
-      name: "TrainingTests", dependencies: ["Training"], exclude: ["Fixtures"], swiftSettings: baseline),
+      name: "TrainingTests", dependencies: ["Training"], exclude: ["Fixtures", "Golden"], swiftSettings: baseline),
     .testTarget(name: "EnergyTests", dependencies: ["Energy"], swiftSettings: baseline),
     .testTarget(name: "ReportTests", dependencies: ["Report"], swiftSettings: baseline),
     .testTarget(name: "EvaluationTests", dependencies: ["Evaluation"], swiftSettings: baseline),

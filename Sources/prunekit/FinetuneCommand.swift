@@ -113,7 +113,7 @@ struct FinetuneCommand: ParsableCommand {
     let held = FineTuneMasks.holdZeros(&graph)
     let teacherGraph = try teacher.map { try ModelFile.loadAny($0) }
     let (train, test, isText) = try loadData(graph)
-    let kind = try distill.map { FineTuneObjective.Distillation(rawValue: $0)! }
+    let kind = distill.map { FineTuneObjective.Distillation(rawValue: $0)! }
       ?? (teacher == nil ? nil : (isText ? .pooledCosine : .kl))
     let objective = FineTuneObjective(
       distillation: kind, temperature: temperature, labelWeight: isText ? 0 : 1,
@@ -136,7 +136,7 @@ struct FinetuneCommand: ParsableCommand {
     var bar = ProgressBar(total: total - resumedFrom, label: "finetune")
     var losses: [Double] = []
     var done = 0
-    try recipe.run(tuner, data: train) { report in
+    _ = try recipe.run(tuner, data: train) { report in
       losses.append(Double(report.loss))
       done += 1
       let recent = losses.suffix(20)
