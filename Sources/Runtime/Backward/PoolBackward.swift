@@ -30,18 +30,7 @@ enum PoolBackward {
         for ox in 0..<ow {
           let o = plane * oh * ow + oy * ow + ox
           var taps: [Int] = []
-          var padded = 0
-          for i in 0..<win.kernel[0] {
-            let iy = oy * win.strides[0] - win.padsBegin[0] + i * win.dilations[0]
-            for j in 0..<win.kernel[1] {
-              let ix = ox * win.strides[1] - win.padsBegin[1] + j * win.dilations[1]
-              guard iy >= 0, iy < h, ix >= 0, ix < w else {
-                if iy < h + win.padsEnd[0], ix < w + win.padsEnd[1] { padded += 1 }
-                continue
-              }
-              taps.append(plane * h * w + iy * w + ix)
-            }
-          }
+          let padded = win.forEachTap2D(oy: oy, ox: ox) { taps.append(plane * h * w + $0) }
           if isMax {
             if let hit = taps.first(where: { xv[$0] == yv[o] }) { dx[hit] += dy[o] }
           } else {

@@ -44,20 +44,10 @@ enum PoolOps {
             for ox in 0..<ow {
               var acc: Float = isMax ? -.infinity : 0
               var count = 0
-              var padded = 0
-              for i in 0..<win.kernel[0] {
-                let iy = oy * win.strides[0] - win.padsBegin[0] + i * win.dilations[0]
-                for j in 0..<win.kernel[1] {
-                  let ix = ox * win.strides[1] - win.padsBegin[1] + j * win.dilations[1]
-                  guard iy >= 0, iy < h, ix >= 0, ix < w else {
-                    // Inside the explicit padding (not the ceil_mode overhang) counts for the mean.
-                    if iy < h + win.padsEnd[0], ix < w + win.padsEnd[1] { padded += 1 }
-                    continue
-                  }
-                  let v = src[iy * w + ix]
-                  if isMax { acc = Swift.max(acc, v) } else { acc += v }
-                  count += 1
-                }
+              let padded = win.forEachTap2D(oy: oy, ox: ox) { t in
+                let v = src[t]
+                if isMax { acc = Swift.max(acc, v) } else { acc += v }
+                count += 1
               }
               let divisor = includePad ? count + padded : count
               dst[oy * ow + ox] = isMax ? acc : acc / Float(Swift.max(divisor, 1))
