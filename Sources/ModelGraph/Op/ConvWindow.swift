@@ -87,27 +87,3 @@ package struct ConvWindow {
     self.output = output
   }
 }
-
-extension ConvWindow {
-  /// Calls `body` with the in-plane index `iy · width + ix` of every tap of the 2-D window at output
-  /// (`oy`, `ox`) that falls inside the input, and returns how many taps fell in the explicit padding
-  /// (not the ceil_mode overhang), which count_include_pad adds to a mean's divisor. Pooling's
-  /// forward and backward walk their windows through this one loop.
-  @inline(__always)
-  package func forEachTap2D(oy: Int, ox: Int, _ body: (Int) -> Void) -> Int {
-    let (h, w) = (input[0], input[1])
-    var padded = 0
-    for i in 0..<kernel[0] {
-      let iy = oy * strides[0] - padsBegin[0] + i * dilations[0]
-      for j in 0..<kernel[1] {
-        let ix = ox * strides[1] - padsBegin[1] + j * dilations[1]
-        guard iy >= 0, iy < h, ix >= 0, ix < w else {
-          if iy < h + padsEnd[0], ix < w + padsEnd[1] { padded += 1 }
-          continue
-        }
-        body(iy * w + ix)
-      }
-    }
-    return padded
-  }
-}

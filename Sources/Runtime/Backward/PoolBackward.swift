@@ -25,17 +25,26 @@ enum PoolBackward {
     let (h, w, oh, ow) = (win.input[0], win.input[1], win.output[0], win.output[1])
     let xv = x.floats, yv = ctx.outputs[0].floats, dy = ctx.outputGrad().floats
     var dx = [Float](repeating: 0, count: xv.count)
-    for plane in 0..<planes {
-      for oy in 0..<oh {
-        for ox in 0..<ow {
-          let o = plane * oh * ow + oy * ow + ox
-          var taps: [Int] = []
-          let padded = win.forEachTap2D(oy: oy, ox: ox) { taps.append(plane * h * w + $0) }
-          if isMax {
-            if let hit = taps.first(where: { xv[$0] == yv[o] }) { dx[hit] += dy[o] }
-          } else {
-            let share = dy[o] / Float(Swift.max(includePad ? taps.count + padded : taps.count, 1))
-            for t in taps { dx[t] += share }
+    xv.withUnsafeBufferPointer { X in
+      dx.withUnsafeMutableBufferPointer { DX in
+        for plane in 0..<planes {
+          let base = plane * h * w
+          for oy in 0..<oh {
+            for ox in 0..<ow {
+              let o = plane * oh * ow + oy * ow + ox
+              if isMax {
+                var hit = -1
+                _ = win.forEachTap2D(oy: oy, ox: ox) { t in
+                  if hit < 0, X[base + t] == yv[o] { hit = base + t }
+                }
+                if hit >= 0 { DX[hit] += dy[o] }
+              } else {
+                var count = 0
+                let padded = win.forEachTap2D(oy: oy, ox: ox) { _ in count += 1 }
+                let share = dy[o] / Float(Swift.max(includePad ? count + padded : count, 1))
+                _ = win.forEachTap2D(oy: oy, ox: ox) { t in DX[base + t] += share }
+              }
+            }
           }
         }
       }
