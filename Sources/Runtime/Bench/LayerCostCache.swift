@@ -1,6 +1,5 @@
 import Foundation
 import ModelGraph
-import Synchronization
 import TensorCore
 
 /// Measured per-layer times of the hardware-aware cost table, kept per CPU model beside the kernel
@@ -29,19 +28,10 @@ public final class LayerCostCache: Sendable {
       (($0 as NSString).deletingLastPathComponent as NSString).appendingPathComponent("layer-costs.json")
     })
 
-  public let path: String?
-  private let entries: Mutex<[String: Entry]>
+  private let file: JSONFileCache<Entry>
+  public var path: String? { file.path }
 
-  public init(path: String?) {
-    self.path = path
-    var loaded: [String: Entry] = [:]
-    if let path, let data = FileManager.default.contents(atPath: path),
-      let decoded = try? JSONDecoder().decode([String: Entry].self, from: data)
-    {
-      loaded = decoded
-    }
-    entries = Mutex(loaded)
-  }
+  public init(path: String?) { file = JSONFileCache(path: path) }
 
   /// The key of `node` (with its constant inputs in `graph`) run on an input of `inputShape`.
   public static func key(node: Node, in graph: Graph, inputShape: [Int], threads: Int, inputs: String) -> String {
@@ -59,18 +49,7 @@ public final class LayerCostCache: Sendable {
       + "\(inputShape)|\(String(hash, radix: 16))|\(inputs)"
   }
 
-  public func lookup(_ key: String) -> Entry? { entries.withLock { $0[key] } }
+  public func lookup(_ key: String) -> Entry? { file.lookup(key) }
 
-  public func store(_ key: String, _ entry: Entry) {
-    let snapshot = entries.withLock { entries -> [String: Entry] in
-      entries[key] = entry
-      return entries
-    }
-    guard let path else { return }
-    let folder = (path as NSString).deletingLastPathComponent
-    try? FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
-    let encoder = JSONEncoder()
-    encoder.outputFormatting = [.sortedKeys]
-    if let data = try? encoder.encode(snapshot) { try? AtomicFile.write(data, to: path) }
-  }
+  public func store(_ key: String, _ entry: Entry) { file.store(key, entry) }
 }

@@ -1,6 +1,5 @@
 import Foundation
 import ModelGraph
-import Synchronization
 import TensorCore
 
 /// Measured kernel choices, kept per CPU model in `$XDG_CACHE_HOME/prunekit/kernel-choices.json`
@@ -10,19 +9,10 @@ import TensorCore
 public final class KernelChoiceCache: Sendable {
   public static let shared = KernelChoiceCache(path: KernelChoiceCache.defaultPath)
 
-  public let path: String?
-  private let entries: Mutex<[String: LinearKernel]>
+  private let file: JSONFileCache<LinearKernel>
+  public var path: String? { file.path }
 
-  public init(path: String?) {
-    self.path = path
-    var loaded: [String: LinearKernel] = [:]
-    if let path, let data = FileManager.default.contents(atPath: path),
-      let decoded = try? JSONDecoder().decode([String: LinearKernel].self, from: data)
-    {
-      loaded = decoded
-    }
-    entries = Mutex(loaded)
-  }
+  public init(path: String?) { file = JSONFileCache(path: path) }
 
   static var defaultPath: String? {
     let env = ProcessInfo.processInfo.environment
@@ -61,18 +51,7 @@ public final class KernelChoiceCache: Sendable {
       + "\(candidates.map(\.description).joined(separator: ","))|\(threads)T|\(inputs)"
   }
 
-  func lookup(_ key: String) -> LinearKernel? { entries.withLock { $0[key] } }
+  func lookup(_ key: String) -> LinearKernel? { file.lookup(key) }
 
-  func store(_ key: String, _ kernel: LinearKernel) {
-    let snapshot = entries.withLock { entries -> [String: LinearKernel] in
-      entries[key] = kernel
-      return entries
-    }
-    guard let path else { return }
-    let folder = URL(fileURLWithPath: path).deletingLastPathComponent().path
-    try? FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
-    let encoder = JSONEncoder()
-    encoder.outputFormatting = [.sortedKeys, .prettyPrinted]
-    if let data = try? encoder.encode(snapshot) { try? AtomicFile.write(data, to: path) }
-  }
+  func store(_ key: String, _ kernel: LinearKernel) { file.store(key, kernel) }
 }
