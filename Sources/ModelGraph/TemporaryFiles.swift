@@ -54,12 +54,13 @@ public enum TemporaryFiles {
   }
 
   /// Removes every temporary file this process is writing (for a signal handler: the write in
-  /// progress will fail, which is what an interrupted run should do). Returns the removed paths.
+  /// progress will fail, which is what an interrupted run should do), or only those inside `folder`
+  /// when one is given. Returns the removed paths.
   @discardableResult
-  public static func removeActive() -> [String] {
+  public static func removeActive(inside folder: String? = nil) -> [String] {
     registry.lock.lock()
-    let paths = registry.paths
-    registry.paths.removeAll()
+    let paths = registry.paths.filter { path in folder.map { path.hasPrefix($0 + "/") } ?? true }
+    registry.paths.subtract(paths)
     registry.lock.unlock()
     return paths.filter { unlink($0) == 0 }.sorted()
   }
