@@ -104,19 +104,14 @@ struct Int8KernelBench {
     print("\nint8 GEMM vs packed Float32 GEMM (ms per call; int8 checked against gemmInt8Reference first;")
     print(String(format: "weights %.0f %% zeros, independent: sparse-int8 runs them without the zeros)", sparsity * 100))
     let kernels = ["fp32", "int8 avx512", "int8 avx2", "sparse-int8", "quantize rows"]
-    print(
-      "shape".padding(toLength: 20, withPad: " ", startingAt: 0) + "threads".leftPadded(8)
-        + kernels.map { $0.leftPadded(14) }.joined() + "int8+quant vs fp32".leftPadded(20)
-        + "sparse vs int8".leftPadded(16))
-    for r in rows {
-      let best = min(r.milliseconds["int8 avx512"] ?? .infinity, r.milliseconds["int8 avx2"] ?? .infinity)
-      let ratio = (r.milliseconds["fp32"] ?? 0) / (best + (r.milliseconds["quantize rows"] ?? 0))
-      print(
-        r.shape.padding(toLength: 20, withPad: " ", startingAt: 0) + "\(r.threads)".leftPadded(8)
-          + kernels.map { (r.milliseconds[$0].map { String(format: "%.3f", $0) } ?? "-").leftPadded(14) }
-          .joined()
-          + String(format: "%.2f×", ratio).leftPadded(20)
-          + (r.milliseconds["sparse-int8"].map { String(format: "%.2f×", best / $0) } ?? "-").leftPadded(16))
-    }
+    let table = ReportTable(
+      columns: ["shape", "threads"] + kernels + ["int8+quant vs fp32", "sparse vs int8"],
+      rows: rows.map { r in
+        let best = min(r.milliseconds["int8 avx512"] ?? .infinity, r.milliseconds["int8 avx2"] ?? .infinity)
+        let ratio = (r.milliseconds["fp32"] ?? 0) / (best + (r.milliseconds["quantize rows"] ?? 0))
+        return [r.shape, "\(r.threads)"] + kernels.map { r.milliseconds[$0].map { String(format: "%.3f", $0) } ?? "-" }
+          + [String(format: "%.2f×", ratio), r.milliseconds["sparse-int8"].map { String(format: "%.2f×", best / $0) } ?? "-"]
+      })
+    print(table.text(), terminator: "")
   }
 }

@@ -122,19 +122,16 @@ struct BenchKernelsCommand: ParsableCommand {
     let columns = GEMMVariant.all.map(\.name) + ["numpy-1T", "numpy-2T"]
     print("GEMM GFLOP/s, best of \(repeats) (kernel chosen at start-up: \(CPUFeatures.kernel))")
     print(note)
-    var header = "shape".padding(toLength: 14, withPad: " ", startingAt: 0)
-    for c in columns { header += c.leftPadded(12) }
-    header += "ratio-1T".leftPadded(10) + "ratio-2T".leftPadded(10)
-    print(header)
-    for row in rows {
-      var line = row.shape.padding(toLength: 14, withPad: " ", startingAt: 0)
-      for c in columns { line += (row.gflops[c].map { String(format: "%.1f", $0) } ?? "-").leftPadded(12) }
-      for t in [1, 2] {
-        let ratio = row.gflops["avx512-\(t)T"].flatMap { ours in row.gflops["numpy-\(t)T"].map { ours / $0 } }
-        line += (ratio.map { String(format: "%.2f×", $0) } ?? "-").leftPadded(10)
-      }
-      print(line)
-    }
+    let table = ReportTable(
+      columns: ["shape"] + columns + ["ratio-1T", "ratio-2T"],
+      rows: rows.map { row in
+        [row.shape] + columns.map { c in row.gflops[c].map { String(format: "%.1f", $0) } ?? "-" }
+          + [1, 2].map { t in
+            let ratio = row.gflops["avx512-\(t)T"].flatMap { ours in row.gflops["numpy-\(t)T"].map { ours / $0 } }
+            return ratio.map { String(format: "%.2f×", $0) } ?? "-"
+          }
+      })
+    print(table.text(), terminator: "")
   }
 }
 
@@ -296,12 +293,6 @@ struct NumpyPeer {
       throw ValidationError("python3 \(arguments.first ?? "") exited with \(process.terminationStatus)")
     }
     return data
-  }
-}
-
-extension String {
-  func leftPadded(_ width: Int) -> String {
-    count >= width ? " " + self : String(repeating: " ", count: width - count) + self
   }
 }
 

@@ -112,13 +112,15 @@ struct BenchMiniLMCommand: ParsableCommand {
     }
     if json { return try JSONOutput.print(result, command: "bench.minilm") }
     print("MiniLM-L6 batch \(batch) × sequence \(sequence), \(threads) threads, \(repeats) runs")
-    print("engine                   median ms   p10–p90 ms      best ms")
-    for e in engines {
-      let band = e.p10Ms.map { String(format: "%.1f–%.1f", $0, e.p90Ms ?? $0) } ?? "-"
-      print(
-        e.engine.padding(toLength: 24, withPad: " ", startingAt: 0)
-          + String(format: "%10.1f", e.medianMs) + band.leftPadded(13) + String(format: "%13.1f", e.bestMs))
-    }
+    let table = ReportTable(
+      columns: ["engine", "median ms", "p10–p90 ms", "best ms"],
+      rows: engines.map { e in
+        [
+          e.engine, String(format: "%.1f", e.medianMs),
+          e.p10Ms.map { String(format: "%.1f–%.1f", $0, e.p90Ms ?? $0) } ?? "-", String(format: "%.1f", e.bestMs),
+        ]
+      })
+    print(table.text(), terminator: "")
     if let skipped {
       print("onnxruntime: \(skipped); comparison skipped")
       return
@@ -203,10 +205,6 @@ struct BenchMiniLMCommand: ParsableCommand {
   static func summary(_ times: [Double]) -> (median: Double, best: Double) {
     let sorted = times.sorted()
     return (sorted.isEmpty ? 0 : sorted[sorted.count / 2], sorted.first ?? 0)
-  }
-
-  static func row(_ name: String, _ median: Double, _ best: Double) -> String {
-    name.padding(toLength: 24, withPad: " ", startingAt: 0) + String(format: "%10.1f %9.1f", median, best)
   }
 
   /// Max |a − b| over the hidden vectors of tokens whose mask is 1 (padding rows are arbitrary).

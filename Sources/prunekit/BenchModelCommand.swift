@@ -162,38 +162,29 @@ struct BenchModelCommand: ParsableCommand {
 
   func printTable(_ rows: [Row]) {
     print("CPU: \(KernelChoiceCache.cpuModel) (\(CPUFeatures.kernel))")
-    let header = [
-      "model", "batch", "threads", "engine", "p50 ms", "p90 ms", "p99 ms", "µs/item", "items/s", "weights",
-      "max|Δ|", "vs PK",
-    ]
-    let widths = [22, 6, 8, 21, 10, 10, 10, 10, 11, 11, 10, 8]
-    func line(_ cells: [String]) -> String {
-      zip(cells, widths).enumerated().map { i, pair in
-        i == 0 || i == 3
-          ? (i == 3 ? " " : "")
-            + pair.0.padding(toLength: pair.1 - (i == 3 ? 1 : 0), withPad: " ", startingAt: 0)
-          : pair.0.leftPadded(pair.1)
-      }.joined()
-    }
-    print(line(header))
-    for r in rows {
-      let ours = rows.first {
-        $0.model == r.model && $0.batch == r.batch && $0.threads == r.threads && $0.engine == "PruneKit"
-      }
-      let ratio = ours.map { r.p50Ms / $0.p50Ms } ?? 1
-      // Interval of the ratio: p10 of this engine over p90 of ours, and p90 over p10.
-      let same = ours.map { r.engine == $0.engine } ?? true
-      let holdsOne = ours.map { r.p10Ms / $0.p90Ms <= 1 && 1 <= r.p90Ms / $0.p10Ms } ?? false
-      print(
-        line([
+    let table = ReportTable(
+      columns: [
+        "model", "batch", "threads", "engine", "p50 ms", "p90 ms", "p99 ms", "µs/item", "items/s", "weights",
+        "max|Δ|", "vs PK",
+      ],
+      rows: rows.map { r in
+        let ours = rows.first {
+          $0.model == r.model && $0.batch == r.batch && $0.threads == r.threads && $0.engine == "PruneKit"
+        }
+        let ratio = ours.map { r.p50Ms / $0.p50Ms } ?? 1
+        // Interval of the ratio: p10 of this engine over p90 of ours, and p90 over p10.
+        let same = ours.map { r.engine == $0.engine } ?? true
+        let holdsOne = ours.map { r.p10Ms / $0.p90Ms <= 1 && 1 <= r.p90Ms / $0.p10Ms } ?? false
+        return [
           String(r.model.prefix(21)), "\(r.batch)", "\(r.threads)", r.engine, String(format: "%.4f", r.p50Ms),
           String(format: "%.4f", r.p90Ms), String(format: "%.4f", r.p99Ms),
           String(format: "%.2f", r.p50Ms * 1000 / Double(r.batch)), String(format: "%.0f", r.itemsPerSecond),
           r.weightBytes.map { Self.bytes($0) } ?? "-",
           r.maxAbsDifference.map { String(format: "%.1e", $0) } ?? "-",
           String(format: "%.2f×", ratio) + (!same && holdsOne ? "≈" : ""),
-        ]))
-    }
+        ]
+      })
+    print(table.text(), terminator: "")
     print("vs PK: this engine's p50 / PruneKit's (chosen kernels) p50, same model, batch and threads;")
     print("≈: the interval (p10/p90 .. p90/p10) holds 1: no measurable difference")
   }
@@ -211,14 +202,11 @@ struct BenchModelCommand: ParsableCommand {
       }
     }
     let engines = executors.keys.sorted()
-    print(
-      "  " + "op".padding(toLength: 26, withPad: " ", startingAt: 0)
-        + engines.map { $0.leftPadded(16) }.joined())
-    for (op, row) in table.sorted(by: { ($0.value[engines[0]] ?? 0) > ($1.value[engines[0]] ?? 0) }) {
-      print(
-        "  " + op.padding(toLength: 26, withPad: " ", startingAt: 0)
-          + engines.map { String(format: "%.3f", row[$0] ?? 0).leftPadded(16) }.joined())
-    }
+    let sorted = table.sorted { ($0.value[engines[0]] ?? 0) > ($1.value[engines[0]] ?? 0) }
+    let text = ReportTable(
+      columns: ["op"] + engines,
+      rows: sorted.map { op, row in [op] + engines.map { String(format: "%.3f", row[$0] ?? 0) } })
+    print(text.text(indent: "  "), terminator: "")
   }
 
   static func bytes(_ n: Int) -> String {

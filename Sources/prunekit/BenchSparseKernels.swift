@@ -133,21 +133,13 @@ struct SparseKernelBench {
     let kernels = ["dense", "csr", "csc", "blocked", "2:4", "4:8", "1:4"].filter { k in
       rows.contains { $0.milliseconds[k] != nil }
     }
-    var header =
-      "shape".padding(toLength: 16, withPad: " ", startingAt: 0) + "sparsity".leftPadded(9)
-      + "threads".leftPadded(8)
-    for k in kernels { header += k.leftPadded(10) }
-    header += "speed-up".leftPadded(10)
-    print(header)
-    for row in rows {
-      var line =
-        row.shape.padding(toLength: 16, withPad: " ", startingAt: 0) + row.pattern.leftPadded(9)
-        + "\(row.threads)".leftPadded(8)
-      for k in kernels {
-        line += (row.milliseconds[k].map { String(format: "%.3f", $0) } ?? "-").leftPadded(10)
-      }
-      line += String(format: "%.2f×", row.speedup).leftPadded(10)
-      print(line)
-    }
+    let table = ReportTable(
+      columns: ["shape", "sparsity", "threads"] + kernels + ["speed-up"],
+      rows: rows.map { row in
+        [row.shape, row.pattern, "\(row.threads)"]
+          + kernels.map { k in row.milliseconds[k].map { String(format: "%.3f", $0) } ?? "-" }
+          + [String(format: "%.2f×", row.speedup)]
+      })
+    print(table.text(), terminator: "")
   }
 }

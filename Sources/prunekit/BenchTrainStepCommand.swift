@@ -87,12 +87,11 @@ struct BenchTrainStepCommand: ParsableCommand {
       ratio: peerMedian.map { ours / $0 }, peerSkipped: skipped)
     if json { return try JSONOutput.print(result, command: "bench.train-step") }
     print("MiniLM-L6 training step, batch \(batch) × sequence \(sequence), \(threads) threads, \(repeats) steps")
-    print(String(format: "PruneKit          median %9.1f ms  (first-step loss %.4f)", ours, loss))
+    var rows = [["PruneKit", String(format: "%.1f", ours), String(format: "%.4f", loss)]]
+    if let peerMedian { rows.append(["PyTorch", String(format: "%.1f", peerMedian), String(format: "%.4f", peerLoss ?? .nan)]) }
+    print(ReportTable(columns: ["engine", "median ms", "first-step loss"], rows: rows).text(), terminator: "")
     if let skipped { return print("PyTorch: \(skipped); comparison skipped") }
-    if let peerMedian {
-      print(String(format: "%@  median %9.1f ms  (first-step loss %.4f)", "PyTorch".padding(toLength: 16, withPad: " ", startingAt: 0), peerMedian, peerLoss ?? .nan))
-      print(String(format: "PruneKit / PyTorch: %.2f× the time", ours / peerMedian))
-    }
+    if let peerMedian { print(String(format: "PruneKit / PyTorch: %.2f× the time", ours / peerMedian)) }
   }
 
   /// Runs the PyTorch script on the same token ids; the failure says why it could not.
