@@ -140,6 +140,7 @@ struct FinetuneCommand: ParsableCommand {
     let held = FineTuneMasks.holdZeros(&graph)
     let teacherGraph = try teacher.map { try ModelFile.loadAny($0) }
     let (train, test, isText) = try loadData(graph)
+    try train.check(against: graph)
     var fedShape: [Int]? = nil
     if case .images(let images) = train { fedShape = [images.channels, images.height, images.width] }
     let kind = distill.map { FineTuneObjective.Distillation(rawValue: $0)! }
