@@ -65,7 +65,7 @@ import Testing
     try Self.writeImages(to: w.path + "/idx", count: 64)
     // 10 data classes, 5 model classes: refused before training, pointing at --new-head.
     try cli.refused(
-      ["finetune", "tiny.onnx", "--data", "idx", "--steps", "2", "-o", "x.onnx"], in: w, status: 1,
+      ["finetune", "tiny.onnx", "--data", "idx", "--steps", "2", "-q", "-o", "x.onnx"], in: w, status: 1,
       ["logits", "10 classes", "--new-head 10", "5 classes"], noOutput: "x.onnx")
     let r = try cli.ok(
       ["finetune", "tiny.onnx", "--data", "idx", "--new-head", "10", "--steps", "24", "--batch", "16", "--lr", "0.01",
@@ -88,7 +88,7 @@ import Testing
     let w = try Workspace()
     try ONNXExporter.save(Self.tinyMobileNet(), to: w.path + "/tiny.onnx")
     try Self.writeImages(to: w.path + "/idx", count: 16)
-    let base = ["finetune", "tiny.onnx", "--data", "idx", "--new-head", "10", "--steps", "1"]
+    let base = ["finetune", "tiny.onnx", "--data", "idx", "--new-head", "10", "--steps", "1", "-q"]
     try cli.refused(base + ["--image-size", "16", "-o", "x.onnx"], in: w, ["--image-size 16", "12×12"], noOutput: "x.onnx")
     try cli.refused(base + ["--image-size", "0x4", "-o", "x.onnx"], in: w, ["--image-size 0x4"])
     try cli.refused(base + ["--mean", "0.1,0.2", "-o", "x.onnx"], in: w, status: 1, ["mean", "1 or 3 values"], noOutput: "x.onnx")
