@@ -16,7 +16,9 @@ struct FinetuneCommand: ParsableCommand {
 
       Data: --data DIR, MNIST-format IDX files (labels: cross-entropy on the first output, which \
       must be logits [N, classes]); or --data FILE.csv:COLUMN[:ROWS], texts tokenized with the \
-      model's WordPiece tokenizer (no labels: needs --teacher).
+      model's WordPiece tokenizer (no labels: needs --teacher). With --teacher the loss is \
+      --distill (default: kl for logits, pooled-cosine for texts) against the teacher's output, \
+      plus the labelled loss when labels exist.
 
       Images are fed as the model reads them: resized bilinearly (half-pixel, as PyTorch's \
       interpolate without antialias) to the model input's height × width (or --image-size), grey \
@@ -24,9 +26,7 @@ struct FinetuneCommand: ParsableCommand {
       (default: MNIST's 0.1307 / 0.3081; ImageNet models: --mean 0.485,0.456,0.406 --std \
       0.229,0.224,0.225). A model for another class count is refused; --new-head N replaces the \
       layer producing the logits (Gemm, MatMul(+Add) or 1×1 Conv) by a fresh seeded one of N \
-      classes (transfer learning). With --teacher the loss is \
-      --distill (default: kl for logits, pooled-cosine for texts) against the teacher's output, \
-      plus the labelled loss when labels exist.
+      classes (transfer learning).
 
       AdamW, cosine decay by default. --checkpoint FILE saves weights and optimiser state every \
       --checkpoint-every steps (atomically); --resume continues an interrupted run from it.
