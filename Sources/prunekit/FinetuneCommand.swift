@@ -35,8 +35,8 @@ struct FinetuneCommand: ParsableCommand {
         prunekit finetune pruned.onnx --data mnist --epochs 1 -o tuned.onnx
         prunekit finetune p.onnx --teacher m.onnx --data t.csv:text -o d.onnx
         prunekit finetune p.onnx --data d --checkpoint c.safetensors -o t.onnx
-        prunekit finetune mobilenet.onnx --data fashion --new-head 10 \\
-          --image-size 32 --steps 100 -o tuned.onnx
+        prunekit finetune cnn.onnx --data fashion --new-head 10 -o tuned.onnx
+        prunekit finetune cnn.onnx --data mnist --image-size 64 --mean 0.5 -o t.onnx
       """)
 
   @Argument(help: "The model to fine-tune (.onnx, .safetensors).") var model: String
