@@ -48,7 +48,12 @@ public enum FineTuneData: Sendable {
           node: "model input '\(input.name)'", expected: "images \(dims[1...].map(\.description).joined(separator: "×"))",
           found: "data images \(have.map(String.init).joined(separator: "×"))")
       }
-      if let dims = graph.outputs.first?.shape, dims.count == 2, let classes = dims[1].value, classes != data.classCount {
+      // Too few logits for the labels, or more than the data set's classes (MNIST-format data sets
+      // count at least 10): a model made for another task, which needs a new head.
+      let needed = (data.source.labels.max() ?? 0) + 1
+      if let dims = graph.outputs.first?.shape, dims.count == 2, let classes = dims[1].value,
+        classes < needed || classes > data.classCount
+      {
         throw TrainingError.shapeMismatch(
           node: "model output '\(graph.outputs[0].name)'",
           expected: "logits for the data's \(data.classCount) classes (replace the classifier with --new-head \(data.classCount))",
