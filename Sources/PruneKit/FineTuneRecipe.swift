@@ -4,9 +4,10 @@ import Runtime
 import TensorCore
 import Training
 
-/// Where fine-tuning batches come from: labelled images (IDX folders) or texts (tokenized per batch).
+/// Where fine-tuning batches come from: labelled images (IDX folders; resized, channel-replicated and
+/// normalised per batch for the model's input) or texts (tokenized per batch).
 public enum FineTuneData: Sendable {
-  case images(ImageDataset)
+  case images(ModelImages)
   case texts([String], tokenizer: WordPieceTokenizer, maxLength: Int)
 
   public var count: Int {
@@ -31,7 +32,8 @@ public enum FineTuneData: Sendable {
   }
 
   /// Refuses data that does not fit the model before anything trains: image size against the
-  /// model's first input, text inputs against the graph's.
+  /// model's first input, the data's class count against the first output's declared width (a
+  /// model for another class count needs a new head), text inputs against the graph's.
   public func check(against graph: Graph) throws {
     switch self {
     case .images(let data):
@@ -45,6 +47,17 @@ public enum FineTuneData: Sendable {
         throw TrainingError.shapeMismatch(
           node: "model input '\(input.name)'", expected: "images \(dims[1...].map(\.description).joined(separator: "×"))",
           found: "data images \(have.map(String.init).joined(separator: "×"))")
+      }
+      // Too few logits for the labels, or more than the data set's classes (MNIST-format data sets
+      // count at least 10): a model made for another task, which needs a new head.
+      let needed = (data.source.labels.max() ?? 0) + 1
+      if let dims = graph.outputs.first?.shape, dims.count == 2, let classes = dims[1].value,
+        classes < needed || classes > data.classCount
+      {
+        throw TrainingError.shapeMismatch(
+          node: "model output '\(graph.outputs[0].name)'",
+          expected: "logits for the data's \(data.classCount) classes (replace the classifier with --new-head \(data.classCount))",
+          found: "\(classes) classes")
       }
     case .texts:
       guard graph.inputs.contains(where: { $0.name == "input_ids" }) else {

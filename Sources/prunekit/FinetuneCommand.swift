@@ -20,6 +20,14 @@ struct FinetuneCommand: ParsableCommand {
       --distill (default: kl for logits, pooled-cosine for texts) against the teacher's output, \
       plus the labelled loss when labels exist.
 
+      Images are fed as the model reads them: resized bilinearly (half-pixel, as PyTorch's \
+      interpolate without antialias) to the model input's height × width (or --image-size), grey \
+      replicated to its channels, normalised (x − mean) / std per channel on pixels in [0, 1] \
+      (default: MNIST's 0.1307 / 0.3081; ImageNet models: --mean 0.485,0.456,0.406 --std \
+      0.229,0.224,0.225). A model for another class count is refused; --new-head N replaces the \
+      layer producing the logits (Gemm, MatMul(+Add) or 1×1 Conv) by a fresh seeded one of N \
+      classes (transfer learning).
+
       AdamW, cosine decay by default. --checkpoint FILE saves weights and optimiser state every \
       --checkpoint-every steps (atomically); --resume continues an interrupted run from it.
 
@@ -27,6 +35,8 @@ struct FinetuneCommand: ParsableCommand {
         prunekit finetune pruned.onnx --data mnist --epochs 1 -o tuned.onnx
         prunekit finetune p.onnx --teacher m.onnx --data t.csv:text -o d.onnx
         prunekit finetune p.onnx --data d --checkpoint c.safetensors -o t.onnx
+        prunekit finetune cnn.onnx --data fashion --new-head 10 -o tuned.onnx
+        prunekit finetune cnn.onnx --data mnist --image-size 64 --mean 0.5 -o t.onnx
       """)
 
   @Argument(help: "The model to fine-tune (.onnx, .safetensors).") var model: String
@@ -43,6 +53,12 @@ struct FinetuneCommand: ParsableCommand {
   @Option(parsing: .unconditional, help: "Tokens per text (longer texts are truncated).") var maxLength: Int = 128
   @Option(help: "Tokenizer folder; default: beside the model.") var tokenizer: String?
   @Option(parsing: .unconditional, help: "Train on the first N examples only.") var limit: Int?
+  @Option(help: "Images: H×W (or N for N×N) fed to the model; default: the model input's.") var imageSize: String?
+  @Option(help: "Images: per-channel mean (1 or C values, comma-separated) on pixels in [0, 1].")
+  var mean: String = "\(MNIST.mean)"
+  @Option(help: "Images: per-channel std (1 or C values, comma-separated).") var std: String = "\(MNIST.std)"
+  @Option(parsing: .unconditional, help: "Replace the classifier head by a fresh one of N classes (seeded).")
+  var newHead: Int?
   @Option(help: "Checkpoint file (.safetensors), rewritten every --checkpoint-every steps.") var checkpoint: String?
   @Option(parsing: .unconditional, help: "Steps between checkpoints.") var checkpointEvery: Int = 50
   @Flag(help: "Continue from --checkpoint when it exists.") var resume = false
@@ -66,6 +82,10 @@ struct FinetuneCommand: ParsableCommand {
     let testAccuracyBefore: Double?
     let testAccuracyAfter: Double?
     let heldZeros: Int
+    /// Images: [channels, height, width] fed to the model.
+    let imageShape: [Int]?
+    /// The layer replaced by --new-head.
+    let newHead: ClassifierHead.Replacement?
     let seconds: Double
     let output: String
     let seed: UInt64
@@ -78,6 +98,9 @@ struct FinetuneCommand: ParsableCommand {
     try OptionCheck.int(maxLength, "--max-length", in: 2...8192)
     try OptionCheck.int(limit, "--limit", in: 1...Int(Int32.max))
     try OptionCheck.int(checkpointEvery, "--checkpoint-every", in: 1...100_000_000)
+    try OptionCheck.int(newHead, "--new-head", in: 1...1 << 24)
+    _ = try imageNormalisation()
+    _ = try requestedImageSize()
     try OptionCheck.learningRate(lr, "--lr")
     try OptionCheck.number(weightDecay, "--weight-decay", in: 0...1)
     try OptionCheck.number(temperature, "--temperature", in: 0.01...100)
@@ -110,9 +133,16 @@ struct FinetuneCommand: ParsableCommand {
       saved = state
     }
     var graph = try ModelFile.loadAny(model)
+    let head = try newHead.map { try ClassifierHead.replace(in: &graph, classes: $0, seed: seeds.seed) }
+    if let head {
+      note("new head: \(head.opType) '\(head.node)' \(head.oldClasses) → \(head.newClasses) classes (seed \(seeds.seed))")
+    }
     let held = FineTuneMasks.holdZeros(&graph)
     let teacherGraph = try teacher.map { try ModelFile.loadAny($0) }
     let (train, test, isText) = try loadData(graph)
+    try train.check(against: graph)
+    var fedShape: [Int]? = nil
+    if case .images(let images) = train { fedShape = [images.channels, images.height, images.width] }
     let kind = distill.map { FineTuneObjective.Distillation(rawValue: $0)! }
       ?? (teacher == nil ? nil : (isText ? .pooledCosine : .kl))
     let objective = FineTuneObjective(
@@ -152,7 +182,8 @@ struct FinetuneCommand: ParsableCommand {
         Output(
           model: model, teacher: teacher, data: data, examples: train.count, steps: total, resumedFromStep: resumedFrom,
           firstLoss: losses.first, finalLoss: losses.suffix(20).isEmpty ? nil : losses.suffix(20).reduce(0, +) / Double(losses.suffix(20).count),
-          losses: losses, testAccuracyBefore: before, testAccuracyAfter: after, heldZeros: held, seconds: seconds,
+          losses: losses, testAccuracyBefore: before, testAccuracyAfter: after, heldZeros: held,
+          imageShape: fedShape, newHead: head, seconds: seconds,
           output: output, seed: seeds.seed),
         command: "finetune")
     }
@@ -163,7 +194,7 @@ struct FinetuneCommand: ParsableCommand {
   }
 
   /// Training data (and the IDX test split when there is one); true for texts.
-  func loadData(_ graph: Graph) throws -> (FineTuneData, ImageDataset?, Bool) {
+  func loadData(_ graph: Graph) throws -> (FineTuneData, ModelImages?, Bool) {
     if data.lowercased().contains(".csv:") || data.lowercased().hasSuffix(".csv") {
       guard graph.inputs.contains(where: { $0.name == "input_ids" }) else {
         throw TrainingError.invalidArgument(
@@ -176,13 +207,63 @@ struct FinetuneCommand: ParsableCommand {
       note("data: \(texts.count) texts from \(spec.path)")
       return (.texts(texts, tokenizer: words, maxLength: maxLength), nil, true)
     }
-    let train = try MNIST.load(directory: data, split: .train, limit: limit)
-    let test = try? MNIST.load(directory: data, split: .test)
-    note("data: \(data) (\(train.count) training\(test.map { ", \($0.count) test" } ?? "") images)")
-    return (.images(train), test, false)
+    // One mean/std: normalised at load (exactly as before for unresized MNIST); per channel: after.
+    let (mean, std) = try imageNormalisation()
+    let atLoad = mean.count == 1 && std.count == 1
+    let (m, s) = atLoad ? (mean[0], std[0]) : (0, 1)
+    let train = try MNIST.load(directory: data, split: .train, limit: limit, mean: m, std: s)
+    let test = try? MNIST.load(directory: data, split: .test, mean: m, std: s)
+    let (c, h, w) = try imageShape(graph, train)
+    func adapted(_ images: ImageDataset) throws -> ModelImages {
+      try ModelImages(images, channels: c, height: h, width: w, mean: atLoad ? [0] : mean, std: atLoad ? [1] : std)
+    }
+    let fed = try adapted(train)
+    let resized = fed.adapts ? " fed as \(c)×\(h)×\(w)" : ""
+    note("data: \(data) (\(train.count) training\(test.map { ", \($0.count) test" } ?? "") images of \(train.channels)×\(train.height)×\(train.width)\(resized))")
+    return (.images(fed), try test.map(adapted), false)
   }
 
-  func accuracy(_ graph: Graph, _ test: ImageDataset) throws -> Double {
+  /// --mean / --std as lists (1 or C values).
+  func imageNormalisation() throws -> ([Float], [Float]) {
+    func list(_ text: String, _ flag: String) throws -> [Float] {
+      let values = text.split(separator: ",").map { Float($0.trimmingCharacters(in: .whitespaces)) }
+      guard !values.isEmpty, values.count <= 4096, values.allSatisfy({ $0?.isFinite ?? false }) else {
+        throw ValidationError("\(flag) \(text): expected finite numbers separated by commas (one per channel, or one)")
+      }
+      return values.map { $0! }
+    }
+    let (m, s) = (try list(mean, "--mean"), try list(std, "--std"))
+    if let bad = s.first(where: { $0 <= 0 }) { throw ValidationError("--std \(std): \(bad) is not > 0") }
+    return (m, s)
+  }
+
+  /// --image-size as (height, width); nil when not given.
+  func requestedImageSize() throws -> (Int, Int)? {
+    guard let imageSize else { return nil }
+    let parts = imageSize.lowercased().replacingOccurrences(of: "×", with: "x").split(separator: "x", omittingEmptySubsequences: false)
+    let values = parts.map { Int($0) }
+    guard (1...2).contains(values.count), values.allSatisfy({ ($0 ?? 0) >= 1 && ($0 ?? 0) <= 8192 }) else {
+      throw ValidationError("--image-size \(imageSize): expected H×W or N, each in 1…8192 (e.g. 32 or 224x224)")
+    }
+    return (values[0]!, values.count == 2 ? values[1]! : values[0]!)
+  }
+
+  /// Channels, height and width fed to the model: its first input's fixed dimensions, else
+  /// --image-size, else the data's; --image-size must agree with fixed dimensions.
+  func imageShape(_ graph: Graph, _ images: ImageDataset) throws -> (Int, Int, Int) {
+    let dims = graph.inputs.first?.shape.flatMap { $0.count == 4 ? $0.map(\.value) : nil } ?? [nil, nil, nil, nil]
+    let size = try requestedImageSize()
+    if let (h, w) = size, let mh = dims[2], let mw = dims[3], (h, w) != (mh, mw) {
+      throw ValidationError(
+        "--image-size \(imageSize ?? ""): the model's input '\(graph.inputs[0].name)' is fixed at \(mh)×\(mw); "
+          + "leave --image-size out to resize the images to it")
+    }
+    return (
+      dims[1] ?? images.channels, dims[2] ?? size?.0 ?? images.height, dims[3] ?? size?.1 ?? images.width
+    )
+  }
+
+  func accuracy(_ graph: Graph, _ test: ModelImages) throws -> Double {
     Double(try Trainer.evaluate(graph: graph, on: test).accuracy)
   }
 }

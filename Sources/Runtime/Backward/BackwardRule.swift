@@ -75,6 +75,7 @@ public enum BackwardRegistry {
     NormBackward.register(into: &table)
     MovementBackward.register(into: &table)
     ReduceBackward.register(into: &table)
+    ResizeBackward.register(into: &table)
     for op in [
       "Shape", "Size", "Range", "Equal", "Less", "LessOrEqual", "Greater", "GreaterOrEqual", "Not", "And",
       "Or", "Xor", "ConstantOfShape", "Constant", "NonZero", "ArgMax", "ArgMin", "IsNaN", "IsInf", "Sign",
