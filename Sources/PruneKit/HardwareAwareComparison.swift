@@ -91,11 +91,7 @@ public struct PlanComparison {
         r.prediction = .init(
           milliseconds: planned.allocation.predictedSeconds * 1e3, target: target,
           targetMilliseconds: planned.attempts.first?.budgetMilliseconds, loss: planned.allocation.predictedLoss,
-          attempts: planned.attempts.map {
-            .init(
-              budgetMilliseconds: $0.budgetMilliseconds, predictedMilliseconds: $0.predictedMilliseconds,
-              measuredMilliseconds: $0.measuredMilliseconds)
-          })
+          attempts: planned.attempts)
       }
       rows.append((row, r))
     }

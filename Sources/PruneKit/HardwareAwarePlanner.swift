@@ -1,6 +1,7 @@
 import Foundation
 import ModelGraph
 import Pruning
+import Report
 import Runtime
 import TensorCore
 
@@ -149,11 +150,9 @@ public struct HardwareAwarePlanner {
     return measurer.options.energy.run(cost, storage: .dense).total.joules
   }
 
-  public struct Attempt: Codable, Sendable, Equatable {
-    public var budgetMilliseconds: Double
-    public var predictedMilliseconds: Double
-    public var measuredMilliseconds: Double
-  }
+  /// One plan tried: the knapsack's budget, the table's prediction, the whole model measured (the
+  /// planned model's run record carries the same values).
+  public typealias Attempt = RunRecord.PlanAttempt
 
   public struct Result {
     public var allocation: LatencyAwareAllocator.Allocation
