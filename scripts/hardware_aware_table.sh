@@ -58,5 +58,6 @@ for model in $MODELS; do
   records=("$OUT/runs/$stem"-*.json)
   [ -e "${records[0]}" ] || continue
   for ext in html md; do "$BIN" report "${records[@]}" --title "Hardware-aware pruning: $model" -o "$OUT/report-$model.$ext" >/dev/null; done
-  sed -n '/<svg class="chart"[^>]*aria-label="Latency vs/,/<\/svg>/p' "$OUT/report-$model.html" > "$OUT/pareto-$model.svg"
+  sed -n '/<svg class="chart"[^>]*aria-label="Latency vs/,/<\/svg>/p' "$OUT/report-$model.html" \
+    | sed -e 's/^.*<svg class=/<svg class=/' -e 's#</svg>.*#</svg>#' > "$OUT/pareto-$model.svg"
 done
