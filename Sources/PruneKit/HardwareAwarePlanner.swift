@@ -245,8 +245,8 @@ public struct HardwareAwarePlanner {
 
   /// The allocation for `budget` and the graph with it applied. A N:M or block candidate on a layer
   /// whose input a chosen channel cut of another layer narrowed to a width the pattern does not divide
-  /// (2:4 on 75 inputs) is made dominated in `table` (the layer's slowest time, more than its largest
-  /// loss) and the knapsack solved again, so the plan returned is applicable and its prediction is
+  /// (2:4 on 75 inputs) is made dominated in `table` (the layer's slowest time and most energy, more
+  /// than its largest loss) and the knapsack solved again, so the plan returned is applicable and its prediction is
   /// what was applied.
   func allocateApplicable(_ table: inout CostTable, budget: LatencyAwareAllocator.Budget) throws
     -> (LatencyAwareAllocator.Allocation, Graph)
@@ -263,6 +263,7 @@ public struct HardwareAwarePlanner {
         let o = allocation.choice[l]
         log("\(name): \(table.layers[l].options[o].candidate) does not fit after the channel cut of its input; solving again without it")
         table.layers[l].options[o].seconds = table.layers[l].options.map(\.seconds).max()!
+        table.layers[l].options[o].joules = table.layers[l].options.map(\.joules).max()!
         table.layers[l].options[o].loss = table.layers[l].options.map(\.loss).max()! + 1
       }
     }
