@@ -86,7 +86,14 @@ public struct PlanComparison {
         method: method, target: target, measuredMilliseconds: seconds.median * 1e3,
         predictedMilliseconds: predicted.map { $0 * 1e3 }, speedup: table.denseSeconds / seconds.median,
         quality: q.value, kept: kept(g), detail: detail)
-      rows.append((row, try record(row, score: q, graph: g, seconds: seconds, table: table)))
+      var r = try record(row, score: q, graph: g, seconds: seconds, table: table)
+      if predicted != nil {
+        r.prediction = .init(
+          milliseconds: planned.allocation.predictedSeconds * 1e3, target: target,
+          targetMilliseconds: planned.attempts.first?.budgetMilliseconds, loss: planned.allocation.predictedLoss,
+          attempts: planned.attempts)
+      }
+      rows.append((row, r))
     }
     try add(
       "latency-aware", planned.graph, planned.measured, predicted: planned.allocation.predictedSeconds,
@@ -152,7 +159,6 @@ public struct PlanComparison {
       batch: table.batch, threads: table.threads, p50Milliseconds: seconds.median * 1e3,
       p99Milliseconds: seconds.p99 * 1e3, runs: seconds.runs, cpu: table.cpu)
     r.dense = .init(path: "dense", p50Milliseconds: table.denseSeconds * 1e3)
-    if let p = row.predictedMilliseconds { r.prediction = .init(milliseconds: p, target: row.target) }
     r.notes = [row.detail, "quality: \(setup.report?.name ?? "")", "timing inputs: \(setup.timingInputs)"]
     return r
   }

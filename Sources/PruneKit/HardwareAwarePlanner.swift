@@ -1,6 +1,7 @@
 import Foundation
 import ModelGraph
 import Pruning
+import Report
 import Runtime
 import TensorCore
 
@@ -149,11 +150,9 @@ public struct HardwareAwarePlanner {
     return measurer.options.energy.run(cost, storage: .dense).total.joules
   }
 
-  public struct Attempt: Codable, Sendable, Equatable {
-    public var budgetMilliseconds: Double
-    public var predictedMilliseconds: Double
-    public var measuredMilliseconds: Double
-  }
+  /// One plan tried: the knapsack's budget, the table's prediction, the whole model measured (the
+  /// planned model's run record carries the same values).
+  public typealias Attempt = RunRecord.PlanAttempt
 
   public struct Result {
     public var allocation: LatencyAwareAllocator.Allocation
@@ -166,7 +165,6 @@ public struct HardwareAwarePlanner {
   /// measured latency misses the target by more than `tolerance`. Energy budgets are modelled and
   /// not re-measured (one attempt).
   public func plan(_ table: CostTable, budget: LatencyAwareAllocator.Budget) throws -> Result {
-    let allocator = LatencyAwareAllocator()
     let target: Double? = {
       switch budget {
       case .latency(let f): return f * table.denseSeconds
@@ -178,19 +176,18 @@ public struct HardwareAwarePlanner {
     var history: [Attempt] = []
     var best: Result?
     var lastFraction = -1.0
+    // Options a chosen channel cut makes unusable (a 2:4 or block pattern on an input width the cut
+    // leaves undivisible) are made dominated here, so the knapsack sees only what can be applied.
+    var working = table
     for attempt in 0..<(target == nil ? 1 : attempts) {
       var allocation: LatencyAwareAllocator.Allocation
+      let graph: Graph
       do {
-        allocation = try allocator.allocate(table, budget: current)
+        (allocation, graph) = try allocateApplicable(&working, budget: current)
       } catch where attempt > 0 {
         log("re-solving with a tighter budget is not possible: \(error); keeping the closest plan")
         break
       }
-      let (fitted, graph) = try applyFitting(table, allocation.choice)
-      allocation.choice = fitted
-      let predicted = table.predicted(fitted)
-      (allocation.predictedSeconds, allocation.predictedJoules, allocation.predictedLoss) =
-        (predicted.seconds, predicted.joules, predicted.loss)
       let measured = try Self.measure(graph, inputs: measurer.inputs, threads: measurer.options.threads)
       let budgetSeconds: Double = {
         switch current {
@@ -219,40 +216,55 @@ public struct HardwareAwarePlanner {
         best = result
       }
       // Close enough on both sides: stop. Otherwise the table was off by measured / predicted: scale the
-      // knapsack's budget by target / measured (tighter when slow, looser when needlessly fast).
+      // knapsack's budget by target / measured (tighter when slow, looser when needlessly fast), but
+      // never below the fastest plan the table has, which is then tried as it is.
       if meets && measured.median >= target * (1 - 2 * tolerance) { break }
-      let fraction = min(1, (budgetSeconds / table.denseSeconds) * target / measured.median)
-      if abs(fraction - lastFraction) < 1e-9 { break }
+      let floor = Self.fastestPredicted(working) / table.denseSeconds
+      let fraction = min(1, max(floor * (1 + 1e-9), (budgetSeconds / table.denseSeconds) * target / measured.median))
+      if abs(fraction - lastFraction) < 1e-9 || abs(fraction - budgetSeconds / table.denseSeconds) < 1e-9 { break }
       lastFraction = fraction
       current = .latency(fraction: fraction)
     }
     guard var result = best else { throw PruningError.callbackFailed(what: "planning", reason: "no attempt ran") }
     result.attempts = history
+    if let target, result.measured.median > target * (1 + tolerance) {
+      log(
+        String(
+          format: "target missed: the fastest plan tried measured %.4g ms (%.2f× of the %.2f× asked, %.1f%% short); "
+            + "the table's fastest plan predicts %.2f×", result.measured.median * 1e3,
+          table.denseSeconds / result.measured.median, table.denseSeconds / target,
+          100 * (1 - target / result.measured.median), table.denseSeconds / Self.fastestPredicted(working)))
+    }
     return result
   }
 
-  /// The graph with `choice` applied. A N:M or block candidate on a layer whose input a channel cut of
-  /// another layer narrowed to a width the pattern does not divide (2:4 on 75 inputs) is replaced by
-  /// that layer's unstructured option of the nearest sparsity, so the returned choice is what was
-  /// applied (and the plan file says so).
-  func applyFitting(_ table: CostTable, _ choice: [Int]) throws -> ([Int], Graph) {
-    var choice = choice
-    for _ in 0...table.layers.count {
+  /// Predicted seconds of the fastest choice in `table` (every layer's cheapest option).
+  static func fastestPredicted(_ table: CostTable) -> Double {
+    table.overheadSeconds + table.layers.reduce(0) { $0 + ($1.options.map(\.seconds).min() ?? 0) }
+  }
+
+  /// The allocation for `budget` and the graph with it applied. A N:M or block candidate on a layer
+  /// whose input a chosen channel cut of another layer narrowed to a width the pattern does not divide
+  /// (2:4 on 75 inputs) is made dominated in `table` (the layer's slowest time and most energy, more
+  /// than its largest loss) and the knapsack solved again, so the plan returned is applicable and its prediction is
+  /// what was applied.
+  func allocateApplicable(_ table: inout CostTable, budget: LatencyAwareAllocator.Budget) throws
+    -> (LatencyAwareAllocator.Allocation, Graph)
+  {
+    let allocator = LatencyAwareAllocator()
+    for _ in 0...table.layers.reduce(0, { $0 + $1.options.count }) {
+      let allocation = try allocator.allocate(table, budget: budget)
       var graph = measurer.graph
       do {
-        try applyCandidates(choices(table, choice), to: &graph)
-        return (choice, graph)
+        try applyCandidates(choices(table, allocation.choice), to: &graph)
+        return (allocation, graph)
       } catch PruningError.unsupportedParameter(let name, let expected, _) where expected.hasPrefix("a shape that fits") {
         guard let l = table.layers.firstIndex(where: { $0.layer == name }) else { throw PruningError.missingParameter(name: name) }
-        let current = table.layers[l].options[choice[l]].candidate
-        let sparsity = current.sparsity ?? (1 - Double(current.n ?? 2) / Double(current.m ?? 4))
-        let unstructured = table.layers[l].options.indices.filter { table.layers[l].options[$0].candidate.kind == .unstructured }
-        choice[l] =
-          unstructured.min {
-            abs(table.layers[l].options[$0].candidate.sparsity! - sparsity)
-              < abs(table.layers[l].options[$1].candidate.sparsity! - sparsity)
-          } ?? 0
-        log("\(name): \(current) does not fit after the channel cut of its input; \(table.layers[l].options[choice[l]].candidate) instead")
+        let o = allocation.choice[l]
+        log("\(name): \(table.layers[l].options[o].candidate) does not fit after the channel cut of its input; solving again without it")
+        table.layers[l].options[o].seconds = table.layers[l].options.map(\.seconds).max()!
+        table.layers[l].options[o].joules = table.layers[l].options.map(\.joules).max()!
+        table.layers[l].options[o].loss = table.layers[l].options.map(\.loss).max()! + 1
       }
     }
     throw PruningError.callbackFailed(what: "applying the plan", reason: "patterns kept not fitting")

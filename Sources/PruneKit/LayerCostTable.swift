@@ -26,6 +26,9 @@ public struct LayerCostMeasurer {
     public var blockSparsities: [Double] = [0.75, 0.9]
     /// Fractions of a layer's channel (or head) group removed.
     public var ratios: [Double] = [0.25, 0.5, 0.75]
+    /// Each cut is also offered with the layer's remaining weight unstructured-sparse at these levels
+    /// (when unstructured candidates are offered): a cut narrows a layer, sparsity then thins it.
+    public var cutSparsities: [Double] = [0.5, 0.8]
     /// Runs per timing: at least `minimumRuns` and `minimumSeconds`; the median is kept.
     public var minimumRuns = 15
     public var minimumSeconds = 0.04
@@ -84,7 +87,9 @@ public struct LayerCostMeasurer {
       // A ratio that rounds to no removed unit (or to all) is not a candidate.
       for r in options.ratios {
         let removed = Int((r * Double(group.size / max(group.balancedBlocks, 1))).rounded())
-        if removed > 0 && removed < group.size / max(group.balancedBlocks, 1) { list.append(.channels(r)) }
+        guard removed > 0 && removed < group.size / max(group.balancedBlocks, 1) else { continue }
+        list.append(.channels(r))
+        if options.kinds.contains(.unstructured) { list += options.cutSparsities.map { .channels(r, sparsity: $0) } }
       }
     }
     return list
@@ -119,6 +124,10 @@ public struct LayerCostMeasurer {
       let (group, kept) = try groups.kept(weight, ratio: candidate.ratio!, in: graph)
       var cut = graph
       try applyStructured(StructuredPlan(groups: [group], kept: [group.id: kept]), to: &cut)
+      if let s = candidate.sparsity {
+        let builder = MaskBuilder(criterion: MagnitudeImportance(), scope: .layer, pattern: .unstructured)
+        try cut.setMasks(builder.masks(for: cut, parameters: [weight], sparsity: s))
+      }
       var seconds = dense.seconds
       var joules = dense.joules
       var kernels: [String] = []

@@ -406,16 +406,32 @@ extension RunRecord {
     public var loss: Double?
     /// The plan file.
     public var plan: String?
+    /// Every plan the planner applied and re-measured on the way (the kept one among them).
+    public var attempts: [PlanAttempt]?
 
     public init(
       milliseconds: Double, target: String? = nil, targetMilliseconds: Double? = nil, loss: Double? = nil,
-      plan: String? = nil
+      plan: String? = nil, attempts: [PlanAttempt]? = nil
     ) {
       self.milliseconds = milliseconds
       self.target = target
       self.targetMilliseconds = targetMilliseconds
       self.loss = loss
       self.plan = plan
+      self.attempts = attempts
+    }
+  }
+
+  /// One plan tried: the knapsack's latency budget, the cost table's prediction, the whole model measured.
+  public struct PlanAttempt: Codable, Sendable, Equatable {
+    public var budgetMilliseconds: Double
+    public var predictedMilliseconds: Double
+    public var measuredMilliseconds: Double
+
+    public init(budgetMilliseconds: Double, predictedMilliseconds: Double, measuredMilliseconds: Double) {
+      self.budgetMilliseconds = budgetMilliseconds
+      self.predictedMilliseconds = predictedMilliseconds
+      self.measuredMilliseconds = measuredMilliseconds
     }
   }
 }

@@ -322,6 +322,9 @@ extension RunReport {
     {
       plots.append(p)
     }
+    if let p = fidelityVsLatency(records) { plots.append(p) }
+    let plans = [predictionTable(records), predictionErrorTable(records)].compactMap { $0 }
+    if !plans.isEmpty { sections.append(ReportSection(heading: "Hardware-aware plans", tables: plans)) }
     if !plots.isEmpty {
       sections.append(
         ReportSection(

@@ -49,6 +49,8 @@ struct PlanCommand: ParsableCommand {
   var sparsities: String?
   @Option(help: "Channel/head cut candidates, comma-separated fractions (default 0.25,0.5,0.75).")
   var ratios: String?
+  @Option(help: "Each cut also with the layer's rest unstructured-sparse at these levels (default 0.5,0.8).")
+  var cutSparsities: String?
   @Option(help: "Candidate kinds offered, comma-separated: unstructured,nm,block,channels (default all).")
   var candidates: String?
   @Option(help: "Reuse the cost table and losses of an earlier plan file (same model, CPU, batch, threads).")
@@ -119,11 +121,15 @@ struct PlanCommand: ParsableCommand {
     }
     if table != nil {
       try OptionCheck.inapplicable(
-        ["--sparsities": sparsities != nil, "--ratios": ratios != nil, "--candidates": candidates != nil],
+        [
+          "--sparsities": sparsities != nil, "--ratios": ratios != nil, "--cut-sparsities": cutSparsities != nil,
+          "--candidates": candidates != nil,
+        ],
         because: "--table reuses the candidates of the earlier plan")
     }
     _ = try Self.fractions(sparsities, "--sparsities")
     _ = try Self.fractions(ratios, "--ratios")
+    _ = try Self.fractions(cutSparsities, "--cut-sparsities")
     _ = try Self.kinds(candidates)
     try OptionCheck.output(output, inputs: [model], extensions: ["json"])
   }
@@ -190,6 +196,7 @@ struct PlanCommand: ParsableCommand {
     options.threads = threadCount
     if let s = try Self.fractions(sparsities, "--sparsities") { options.sparsities = s }
     if let r = try Self.fractions(ratios, "--ratios") { options.ratios = r }
+    if let c = try Self.fractions(cutSparsities, "--cut-sparsities") { options.cutSparsities = c }
     if let k = try Self.kinds(candidates) { options.kinds = k }
     let measurer = try LayerCostMeasurer(graph: graph, inputs: setup.inputs, options: options)
     var planner = HardwareAwarePlanner(measurer: measurer, quality: setup.selection)
@@ -223,7 +230,10 @@ struct PlanCommand: ParsableCommand {
       let rows = try c.run(planned: result, table: table, baseline: baseline, target: Self.slug(budget))
       try FileManager.default.createDirectory(atPath: compare, withIntermediateDirectories: true)
       let stem = Self.stem(model)
-      for (row, record) in rows {
+      for (row, var record) in rows {
+        // The dense reference is the model file; the planned model's record names its plan file.
+        record.dense?.path = model
+        record.prediction?.plan = output
         let name = "\(stem)-\(Self.slug(budget))-\(row.method.replacingOccurrences(of: " ", with: "-")).json"
         try record.write(to: (compare as NSString).appendingPathComponent(name))
       }

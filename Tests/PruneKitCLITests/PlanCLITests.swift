@@ -22,7 +22,7 @@ import Testing
     let r = try CLI.run(
       [
         "plan", "lenet5.onnx", "--speedup", "1.3", "--validation", "200", "--sparsities", "0.5,0.9", "--ratios", "0.5",
-        "-o", "plan.json", "--json",
+        "--compare", "runs", "--test-limit", "200", "-o", "plan.json", "--json",
       ], in: w.path, timeout: 600)
     #expect(r.status == 0, "\(r.output)")
     struct Output: Decodable {
@@ -58,6 +58,18 @@ import Testing
     #expect(!saved.costTable.layers.isEmpty)
     // Each layer was offered dense, two sparsities, and where it fits 2:4, block and channel cuts.
     #expect(saved.costTable.layers.allSatisfy { $0.options.count >= 3 && $0.options[0].candidate == .dense })
+    // The comparison's run records: the report puts predicted beside measured latency and draws quality
+    // against measured latency for the three methods.
+    let report = try CLI.run(["report", "runs", "-o", "report.md"], in: w.path)
+    #expect(report.status == 0, "\(report.output)")
+    let page = try String(contentsOfFile: w.path + "/report.md", encoding: .utf8)
+    #expect(page.contains("Planned models: predicted and measured latency"), "\(page)")
+    #expect(page.contains("Cost-table prediction error over the plans tried"))
+    for method in ["latency-aware", "uniform magnitude", "sensitivity by sparsity"] { #expect(page.contains(method)) }
+    let html = try CLI.run(["report", "runs", "-o", "report.html"], in: w.path)
+    #expect(html.status == 0, "\(html.output)")
+    let chart = try String(contentsOfFile: w.path + "/report.html", encoding: .utf8)
+    #expect(chart.contains("aria-label=\"Latency vs accuracy\""))
     let applied = try CLI.run(["prune", "lenet5.onnx", "--plan", "plan.json", "-o", "p.onnx"], in: w.path)
     #expect(applied.status == 0, "\(applied.output)")
     #expect(applied.stdout.contains("predicted"), "\(applied.stdout)")

@@ -128,6 +128,21 @@ import Testing
     let groups = CandidateGroups(dense)
     let (_, kept) = try groups.kept("w1", ratio: 0.5, in: dense)
     #expect(kept.count == 3)
+    // A cut with a sparsity: the same neurons kept, then half of the cut weight's 24 entries zeroed
+    // (the smallest |w|), the reader narrowed and left dense.
+    var thinned = tinyMLP()
+    let both = PruningCandidate.channels(0.5, sparsity: 0.5)
+    #expect(both.isValid && both.pattern == .unstructured && both.description == "channels -50% + 50%")
+    try applyCandidates(["w1": both], to: &thinned)
+    #expect(thinned.initializers["w1"]!.shape == [3, 8] && thinned.initializers["w2"]!.shape == [4, 3])
+    #expect(thinned.initializers["w1"]!.floats.filter { $0 == 0 }.count == 12)
+    var plain = tinyMLP()
+    try applyCandidates(["w1": .channels(0.5)], to: &plain)
+    #expect(thinned.initializers["w2"]!.floats == plain.initializers["w2"]!.floats)
+    let cut = plain.initializers["w1"]!.floats
+    let threshold = cut.map(abs).sorted()[11]
+    #expect(zip(thinned.initializers["w1"]!.floats, cut).allSatisfy { $0 == 0 ? abs($1) <= threshold : $0 == $1 })
+    #expect(!PruningCandidate.channels(0.5, sparsity: 1).isValid)
     #expect(throws: PruningError.self) {
       var h = tinyMLP()
       try applyCandidates(["w1": .channels(0.5), "w2": .nOfM(2, 4)], to: &h)

@@ -1,12 +1,13 @@
 import Foundation
 
 /// One way to prune one layer: its weight made sparse (unstructured, N:M, block) or the coupled group
-/// whose channels/neurons/heads the layer creates cut physically (`channels`).
+/// whose channels/neurons/heads the layer creates cut physically (`channels`), optionally with the
+/// layer's remaining weight then made unstructured-sparse as well (`channels` with a `sparsity`).
 public struct PruningCandidate: Codable, Sendable, Hashable, CustomStringConvertible {
   public enum Kind: String, Codable, Sendable, CaseIterable { case dense, unstructured, nm, block, channels }
 
   public var kind: Kind
-  /// unstructured and block: fraction of the weight zeroed.
+  /// unstructured and block: fraction of the weight zeroed; channels: of the weight left after the cut.
   public var sparsity: Double?
   /// nm: N kept of every M along the input dimension.
   public var n: Int?
@@ -23,7 +24,9 @@ public struct PruningCandidate: Codable, Sendable, Hashable, CustomStringConvert
   public static func block(_ rows: Int, _ cols: Int, _ s: Double) -> PruningCandidate {
     .init(kind: .block, sparsity: s, rows: rows, cols: cols)
   }
-  public static func channels(_ ratio: Double) -> PruningCandidate { .init(kind: .channels, ratio: ratio) }
+  public static func channels(_ ratio: Double, sparsity: Double? = nil) -> PruningCandidate {
+    .init(kind: .channels, sparsity: sparsity, ratio: ratio)
+  }
 
   public init(
     kind: Kind, sparsity: Double? = nil, n: Int? = nil, m: Int? = nil, rows: Int? = nil, cols: Int? = nil,
@@ -38,13 +41,15 @@ public struct PruningCandidate: Codable, Sendable, Hashable, CustomStringConvert
     self.ratio = ratio
   }
 
-  /// The mask pattern of a sparse candidate (nil for dense and channels).
+  /// The mask pattern of a sparse candidate (nil for dense and a plain channel cut; unstructured for
+  /// a cut with a sparsity, applied to the weight as cut).
   public var pattern: SparsityPattern? {
     switch kind {
     case .unstructured: return .unstructured
     case .nm: return .nOfM(n: n ?? 2, m: m ?? 4)
     case .block: return .block(rows: rows ?? 4, cols: cols ?? 4)
-    case .dense, .channels: return nil
+    case .channels: return sparsity == nil ? nil : .unstructured
+    case .dense: return nil
     }
   }
 
@@ -57,7 +62,9 @@ public struct PruningCandidate: Codable, Sendable, Hashable, CustomStringConvert
     case .block:
       return rows.map { $0 > 0 } ?? false && cols.map { $0 > 0 } ?? false
         && sparsity.map { $0.isFinite && $0 >= 0 && $0 < 1 } ?? false
-    case .channels: return ratio.map { $0.isFinite && $0 > 0 && $0 < 1 } ?? false
+    case .channels:
+      return ratio.map { $0.isFinite && $0 > 0 && $0 < 1 } ?? false
+        && sparsity.map { $0.isFinite && $0 > 0 && $0 < 1 } ?? true
     }
   }
 
@@ -68,7 +75,7 @@ public struct PruningCandidate: Codable, Sendable, Hashable, CustomStringConvert
     case .unstructured: return "unstructured \(percent(sparsity))"
     case .nm: return "\(n ?? 0):\(m ?? 0)"
     case .block: return "block \(rows ?? 0)x\(cols ?? 0) \(percent(sparsity))"
-    case .channels: return "channels -\(percent(ratio))"
+    case .channels: return "channels -\(percent(ratio))" + (sparsity.map { " + \(percent($0))" } ?? "")
     }
   }
 }
