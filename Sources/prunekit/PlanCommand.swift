@@ -290,17 +290,16 @@ struct PlanCommand: ParsableCommand {
   }
 
   static func table(_ p: HardwareAwarePlan) -> String {
-    func pad(_ s: String, _ n: Int) -> String { String(s.prefix(n - 1)).padding(toLength: n, withPad: " ", startingAt: 0) }
-    var lines = [
-      "plan for \(p.target) on \(p.cpu), batch \(p.batch), \(p.threads) thread(s) (\(p.timingInputs))",
-      pad("layer", 26) + pad("candidate", 20) + "pred. loss    ms (dense)    kernel",
-    ]
-    for l in p.layers {
-      lines.append(
-        pad(l.layer, 26) + pad(l.candidate.description, 20)
-          + String(format: "%10.4f  %8.4f (%.4f)  ", l.predictedLoss, l.milliseconds, l.denseMilliseconds)
-          + l.kernels.joined(separator: ", "))
-    }
+    let layers = ReportTable(
+      title: "plan for \(p.target) on \(p.cpu), batch \(p.batch), \(p.threads) thread(s) (\(p.timingInputs))",
+      columns: ["layer", "candidate", "pred. loss", "ms", "dense ms", "kernel"],
+      rows: p.layers.map { l in
+        [
+          l.layer, l.candidate.description, String(format: "%.4f", l.predictedLoss), String(format: "%.4f", l.milliseconds),
+          String(format: "%.4f", l.denseMilliseconds), l.kernels.joined(separator: ", "),
+        ]
+      })
+    var lines = layers.text().split(separator: "\n").map(String.init)
     let error = 100 * (p.predictedMilliseconds - p.measuredMilliseconds) / p.measuredMilliseconds
     lines.append(
       String(
@@ -322,13 +321,16 @@ struct PlanCommand: ParsableCommand {
   }
 
   static func comparisonTable(_ rows: [PlanComparison.Row], metric: String) -> String {
-    var lines = ["same measured latency, reported on \(metric):", "method                    measured ms  speed-up  quality   kept"]
-    for r in rows {
-      lines.append(
-        r.method.padding(toLength: 26, withPad: " ", startingAt: 0)
-          + String(format: "%11.4f  %7.2f×  %7.4f  %5.1f%%", r.measuredMilliseconds, r.speedup, r.quality, 100 * r.kept))
-      lines.append("    " + r.detail)
-    }
+    let table = ReportTable(
+      title: "same measured latency, reported on \(metric):",
+      columns: ["method", "measured ms", "speed-up", "quality", "kept", "how"],
+      rows: rows.map { r in
+        [
+          r.method, String(format: "%.4f", r.measuredMilliseconds), String(format: "%.2f×", r.speedup),
+          String(format: "%.4f", r.quality), String(format: "%.1f%%", 100 * r.kept), r.detail,
+        ]
+      })
+    let lines = table.text().split(separator: "\n").map(String.init)
     return lines.joined(separator: "\n")
   }
 }

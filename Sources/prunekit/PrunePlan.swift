@@ -54,9 +54,8 @@ extension PruneCommand {
           measuredMilliseconds: measured, predictionError: error, measuredSpeedup: denseTime.median * 1e3 / measured),
         command: "prune")
     }
-    for l in plan.layers {
-      print(String(l.layer.prefix(35)).padding(toLength: 36, withPad: " ", startingAt: 0) + l.candidate.description)
-    }
+    let layers = ReportTable(columns: ["layer", "candidate"], rows: plan.layers.map { [$0.layer, $0.candidate.description] })
+    print(layers.text(), terminator: "")
     print(
       String(
         format: "dense %.4f ms (plan: %.4f ms); predicted %.4f ms, measured %.4f ms (%.2f×): error %+.1f%% "
