@@ -85,7 +85,7 @@ import Testing
         }
       }
     }
-    #expect(interior > 1000 && border > 1000, "interior \(interior), border \(border) windows")
+    #expect(interior > 500 && border > 500, "interior \(interior), border \(border) windows")
   }
 
   func input(_ g: Geometry, seed: UInt64) -> Tensor {
