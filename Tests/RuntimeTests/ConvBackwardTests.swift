@@ -16,21 +16,34 @@ import Testing
   }
 
   static let cases: [Case] = [
-    .init(x: [11, 1, 12, 12], w: [4, 1, 5, 5], group: 1, strides: [1, 1], dilations: [1, 1], pads: [0, 0, 0, 0], needs: [false, true, true]),
-    .init(x: [3, 4, 7, 6], w: [6, 2, 3, 2], group: 2, strides: [2, 1], dilations: [1, 2], pads: [1, 0, 2, 1], needs: [true, true, true]),
-    .init(x: [1, 3, 5, 5], w: [3, 1, 3, 3], group: 3, strides: [1, 1], dilations: [1, 1], pads: [1, 1, 1, 1], needs: [true, false, false]),
-    .init(x: [9, 2, 6, 5], w: [5, 2, 2, 3], group: 1, strides: [2, 2], dilations: [2, 1], pads: [0, 1, 1, 0], needs: [true, true, false]),
-    .init(x: [5, 2, 9], w: [3, 2, 3], group: 1, strides: [2], dilations: [1], pads: [1, 2], needs: [true, true, true]),
+    .init(
+      x: [11, 1, 12, 12], w: [4, 1, 5, 5], group: 1, strides: [1, 1], dilations: [1, 1], pads: [0, 0, 0, 0],
+      needs: [false, true, true]),
+    .init(
+      x: [3, 4, 7, 6], w: [6, 2, 3, 2], group: 2, strides: [2, 1], dilations: [1, 2], pads: [1, 0, 2, 1],
+      needs: [true, true, true]),
+    .init(
+      x: [1, 3, 5, 5], w: [3, 1, 3, 3], group: 3, strides: [1, 1], dilations: [1, 1], pads: [1, 1, 1, 1],
+      needs: [true, false, false]),
+    .init(
+      x: [9, 2, 6, 5], w: [5, 2, 2, 3], group: 1, strides: [2, 2], dilations: [2, 1], pads: [0, 1, 1, 0],
+      needs: [true, true, false]),
+    .init(
+      x: [5, 2, 9], w: [3, 2, 3], group: 1, strides: [2], dilations: [1], pads: [1, 2],
+      needs: [true, true, true]),
   ]
 
   func random(_ shape: [Int], seed: UInt64) -> Tensor {
     var rng = SeededGenerator(seed: seed)
-    return Tensor(shape: shape, floats: (0..<shape.reduce(1, *)).map { _ in Float.random(in: -1...1, using: &rng) })
+    return Tensor(
+      shape: shape, floats: (0..<shape.reduce(1, *)).map { _ in Float.random(in: -1...1, using: &rng) })
   }
 
   /// dX, dW, dB of y = conv(x, w) + b for the upstream gradient dy, by the formula (any spatial rank
   /// 1 or 2; 1-D read as height 1).
-  func reference(_ c: Case, x: [Float], w: [Float], dy: [Float], output: [Int]) -> (dx: [Double], dw: [Double], db: [Double]) {
+  func reference(_ c: Case, x: [Float], w: [Float], dy: [Float], output: [Int]) -> (
+    dx: [Double], dw: [Double], db: [Double]
+  ) {
     let spatial = c.x.count == 3 ? [1] + c.x[2...] : Array(c.x[2...])
     let kernel = c.w.count == 3 ? [1] + c.w[2...] : Array(c.w[2...])
     let (s, d) = c.x.count == 3 ? ([1] + c.strides, [1] + c.dilations) : (c.strides, c.dilations)
@@ -71,12 +84,14 @@ import Testing
     let node = Node(
       name: "conv", opType: "Conv", inputs: ["x", "w", "b"], outputs: ["y"],
       attributes: [
-        "group": .int(c.group), "strides": .ints(c.strides), "dilations": .ints(c.dilations), "pads": .ints(c.pads),
+        "group": .int(c.group), "strides": .ints(c.strides), "dilations": .ints(c.dilations),
+        "pads": .ints(c.pads),
       ])
     let forward = OpContext(node: node, opset: 17, inputs: [x, w, b])
     let y = try ConvOps.conv(forward)
     let dy = random(y.shape, seed: 4)
-    let ctx = BackwardContext(forward: forward, outputs: [y], saved: [], outputGrads: [dy], needsGrad: c.needs)
+    let ctx = BackwardContext(
+      forward: forward, outputs: [y], saved: [], outputGrads: [dy], needsGrad: c.needs)
     let grads = try ConvBackward.convBackward(ctx)
     let expected = reference(c, x: x.floats, w: w.floats, dy: dy.floats, output: Array(y.shape[2...]))
     for (i, (name, want)) in [("dX", expected.dx), ("dW", expected.dw), ("dB", expected.db)].enumerated() {

@@ -39,10 +39,12 @@ import Testing
     var rng = SeededGenerator(seed: seed)
     var result = [
       Geometry(
-        shape: [2, 3, 24, 24], kernel: [2, 2], strides: [2, 2], dilations: [1, 1], pads: [0, 0, 0, 0], ceil: false,
+        shape: [2, 3, 24, 24], kernel: [2, 2], strides: [2, 2], dilations: [1, 1], pads: [0, 0, 0, 0],
+        ceil: false,
         includePad: false),
       Geometry(
-        shape: [1, 2, 7, 9], kernel: [3, 3], strides: [2, 2], dilations: [1, 1], pads: [1, 1, 1, 1], ceil: true,
+        shape: [1, 2, 7, 9], kernel: [3, 3], strides: [2, 2], dilations: [1, 1], pads: [1, 1, 1, 1],
+        ceil: true,
         includePad: true),
     ]
     while result.count < count {
@@ -90,7 +92,8 @@ import Testing
 
   func input(_ g: Geometry, seed: UInt64) -> Tensor {
     var rng = SeededGenerator(seed: seed)
-    return Tensor(shape: g.shape, floats: (0..<g.shape.reduce(1, *)).map { _ in Float.random(in: -2...2, using: &rng) })
+    return Tensor(
+      shape: g.shape, floats: (0..<g.shape.reduce(1, *)).map { _ in Float.random(in: -2...2, using: &rng) })
   }
 
   /// Forward: exactly the N-D scalar walk's result (same taps, same order of the sums).
@@ -106,7 +109,9 @@ import Testing
 
   /// dX by plain loops: MaxPool routes dy to the first tap (row-major) equal to the output,
   /// AveragePool spreads dy / divisor over the taps inside the input.
-  func referenceBackward(_ g: Geometry, _ win: ConvWindow, x: [Float], y: [Float], dy: [Float], max isMax: Bool)
+  func referenceBackward(
+    _ g: Geometry, _ win: ConvWindow, x: [Float], y: [Float], dy: [Float], max isMax: Bool
+  )
     -> [Float]
   {
     let (h, w, oh, ow) = (g.shape[2], g.shape[3], win.output[0], win.output[1])
@@ -147,10 +152,12 @@ import Testing
       let x = input(g, seed: UInt64(i))
       let forward = OpContext(node: g.node(op), opset: 19, inputs: [x])
       let y = try PoolOps.pool(forward, max: isMax)
-      let dy = input(Geometry(
-        shape: y.shape, kernel: [], strides: [], dilations: [], pads: [], ceil: false, includePad: false),
+      let dy = input(
+        Geometry(
+          shape: y.shape, kernel: [], strides: [], dilations: [], pads: [], ceil: false, includePad: false),
         seed: UInt64(1000 + i))
-      let ctx = BackwardContext(forward: forward, outputs: [y], saved: [], outputGrads: [dy], needsGrad: [true])
+      let ctx = BackwardContext(
+        forward: forward, outputs: [y], saved: [], outputGrads: [dy], needsGrad: [true])
       let dx = try PoolBackward.windowBackward(ctx, max: isMax)
       let expected = referenceBackward(g, win, x: x.floats, y: y.floats, dy: dy.floats, max: isMax)
       #expect(dx.shape == x.shape && dx.floats == expected, "\(op) backward \(g)")

@@ -27,7 +27,8 @@ enum ConvBackward {
     let win = try ConvWindow(ctx.forward, spatial: Array(x.shape[2...]), kernel: kernel)
     let (batch, channels, m) = (x.shape[0], x.shape[1], w.shape[0])
     let g = try Conv2DGeometry(
-      channels: channels / group, height: win.input[0], width: win.input[1], kernel: win.kernel, stride: win.strides,
+      channels: channels / group, height: win.input[0], width: win.input[1], kernel: win.kernel,
+      stride: win.strides,
       padding: [win.padsBegin[0], win.padsBegin[1], win.padsEnd[0], win.padsEnd[1]], dilation: win.dilations)
     let p = g.columnCols
     let xv = x.floats, wv = w.floats, dy = ctx.outputGrad().floats
@@ -52,7 +53,8 @@ enum ConvBackward {
                 let dw = needsW ? DW.baseAddress.map(SendablePointer.init) : nil
                 ThreadPool.shared.parallelFor(slices) { slice in
                   backward(
-                    shape, images: (batch * slice / slices)..<(batch * (slice + 1) / slices), x: x.base, w: w.base,
+                    shape, images: (batch * slice / slices)..<(batch * (slice + 1) / slices), x: x.base,
+                    w: w.base,
                     dy: dy.base, dx: dx?.base, dw: dw.map { $0.base + slice * wv.count })
                 }
               }
@@ -82,7 +84,8 @@ enum ConvBackward {
       db = Tensor(shape: [m], floats: sums)
     }
     return [
-      ctx.needs(0) ? Tensor(shape: x.shape, floats: dx) : nil, ctx.needs(1) ? Tensor(shape: w.shape, floats: dw) : nil, db,
+      ctx.needs(0) ? Tensor(shape: x.shape, floats: dx) : nil,
+      ctx.needs(1) ? Tensor(shape: w.shape, floats: dw) : nil, db,
     ]
   }
 
@@ -96,7 +99,8 @@ enum ConvBackward {
   /// images, on the calling thread (nil `dx` / `dw`: not wanted). x [N, C, H, W], w [M, C/G, KH, KW],
   /// dy [N, M, P].
   static func backward(
-    _ s: Shape, images: Range<Int>, x: UnsafePointer<Float>, w: UnsafePointer<Float>, dy: UnsafePointer<Float>,
+    _ s: Shape, images: Range<Int>, x: UnsafePointer<Float>, w: UnsafePointer<Float>,
+    dy: UnsafePointer<Float>,
     dx: UnsafeMutablePointer<Float>?, dw: UnsafeMutablePointer<Float>?
   ) {
     let (plane, p, rows) = (s.g.height * s.g.width, s.g.columnCols, s.g.columnRows)
@@ -111,12 +115,14 @@ enum ConvBackward {
         if let dw {  // dW_g += dy_g · colᵀ
           im2col(s.g, image: x + xOffset, col: col)
           gemm(
-            transA: false, transB: true, m: mg, n: rows, k: p, alpha: 1, a: dyg, lda: p, b: col, ldb: p, beta: 1,
+            transA: false, transB: true, m: mg, n: rows, k: p, alpha: 1, a: dyg, lda: p, b: col, ldb: p,
+            beta: 1,
             c: dw + gi * mg * rows, ldc: rows)
         }
         if let dx {  // dx_g = col2im(W_gᵀ · dy_g)
           gemm(
-            transA: true, transB: false, m: rows, n: p, k: mg, alpha: 1, a: wg, lda: rows, b: dyg, ldb: p, beta: 0,
+            transA: true, transB: false, m: rows, n: p, k: mg, alpha: 1, a: wg, lda: rows, b: dyg, ldb: p,
+            beta: 0,
             c: col, ldc: p)
           col2im(s.g, col: col, image: dx + xOffset)
         }

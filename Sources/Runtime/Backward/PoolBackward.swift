@@ -25,14 +25,19 @@ enum PoolBackward {
     let planes = x.shape[0] * x.shape[1]
     let (inSize, outSize) = (walk.height * walk.width, walk.outHeight * walk.outWidth)
     let xv = x.floats, yv = ctx.outputs[0].floats, dy = ctx.outputGrad().floats
-    precondition(yv.count == planes * outSize && dy.count == yv.count, "pool backward: output \(yv.count), dy \(dy.count)")
+    precondition(
+      yv.count == planes * outSize && dy.count == yv.count,
+      "pool backward: output \(yv.count), dy \(dy.count)")
     var dx = [Float](repeating: 0, count: xv.count)
     guard inSize > 0, outSize > 0 else { return Tensor(shape: x.shape, floats: dx) }
     xv.withUnsafeBufferPointer { X in
       yv.withUnsafeBufferPointer { Y in
         dy.withUnsafeBufferPointer { DY in
           dx.withUnsafeMutableBufferPointer { DX in
-            let (xs, ys, dys) = (SendableConstPointer(X.baseAddress!), SendableConstPointer(Y.baseAddress!), SendableConstPointer(DY.baseAddress!))
+            let (xs, ys, dys) = (
+              SendableConstPointer(X.baseAddress!), SendableConstPointer(Y.baseAddress!),
+              SendableConstPointer(DY.baseAddress!)
+            )
             let dxs = SendablePointer(DX.baseAddress!)
             // A window never leaves its plane, so planes are independent.
             ThreadPool.shared.parallelFor(planes) { p in

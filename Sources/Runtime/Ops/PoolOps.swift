@@ -41,7 +41,8 @@ enum PoolOps {
         ThreadPool.shared.parallelFor(planes) { p in
           let (src, dst) = (X.base + p * inSize, Y.base + p * outSize)
           if isMax {
-            poolPlane(walk, src, dst, initial: -.infinity, { Swift.max($0, $1) }, finish: { acc, _, _ in acc })
+            poolPlane(
+              walk, src, dst, initial: -.infinity, { Swift.max($0, $1) }, finish: { acc, _, _ in acc })
           } else {
             poolPlane(walk, src, dst, initial: 0, { $0 + $1 }) { acc, inside, padded in
               acc / Float(Swift.max(includePad ? inside + padded : inside, 1))
@@ -121,8 +122,12 @@ struct WindowWalk2D {
   init(_ win: ConvWindow) {
     (height, width, outHeight, outWidth) = (win.input[0], win.input[1], win.output[0], win.output[1])
     (kernelH, kernelW) = (win.kernel[0], win.kernel[1])
-    (strideH, strideW, dilationH, dilationW) = (win.strides[0], win.strides[1], win.dilations[0], win.dilations[1])
-    (padTop, padLeft, padBottom, padRight) = (win.padsBegin[0], win.padsBegin[1], win.padsEnd[0], win.padsEnd[1])
+    (strideH, strideW, dilationH, dilationW) = (
+      win.strides[0], win.strides[1], win.dilations[0], win.dilations[1]
+    )
+    (padTop, padLeft, padBottom, padRight) = (
+      win.padsBegin[0], win.padsBegin[1], win.padsEnd[0], win.padsEnd[1]
+    )
     interiorRows = Self.interior(
       size: height, outputs: outHeight, kernel: kernelH, stride: strideH, dilation: dilationH, pad: padTop)
     interiorCols = Self.interior(
@@ -130,7 +135,9 @@ struct WindowWalk2D {
   }
 
   /// The outputs o in 0..<outputs with 0 ≤ o·stride − pad and o·stride − pad + (kernel − 1)·dilation < size.
-  static func interior(size: Int, outputs: Int, kernel: Int, stride: Int, dilation: Int, pad: Int) -> Range<Int> {
+  static func interior(size: Int, outputs: Int, kernel: Int, stride: Int, dilation: Int, pad: Int) -> Range<
+    Int
+  > {
     let first = Swift.min((pad + stride - 1) / stride, outputs)
     let lastStart = size - 1 - (kernel - 1) * dilation + pad  // the largest o·stride allowed
     let end = lastStart < 0 ? 0 : Swift.min(lastStart / stride + 1, outputs)
