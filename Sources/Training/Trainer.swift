@@ -113,7 +113,8 @@ public final class Trainer {
     var feed = parameters.tensors()
     for name in differentiable.stateNames { feed[name] = baseGraph.initializers[name] }
     let pass = try differentiable.forward(
-      [inputName: batch.inputs], parameters: feed, context: ForwardContext(training: training, seed: seed))
+      [inputName: batch.inputs], parameters: feed,
+      context: ForwardContext(training: training, seed: seed, inputGradients: false))
     guard let logits = pass.value(outputName) else {
       throw TrainingError.missingValue(node: "graph output", name: outputName)
     }

@@ -14,6 +14,9 @@ enum ConvBackward {
     table[OpKey("Conv")] = BackwardRule { ctx in try convBackward(ctx) }
   }
 
+  /// At most this many runs of images go in parallel (each holds its own dW).
+  static let maxSlices = 8
+
   static func convBackward(_ ctx: BackwardContext) throws -> [Tensor?] {
     let x = try ctx.forward.floatInput(0), w = try ctx.forward.floatInput(1)
     guard x.rank == 3 || x.rank == 4 else {
@@ -23,36 +26,49 @@ enum ConvBackward {
     let kernel = try ctx.forward.ints("kernel_shape") ?? Array(w.shape[2...])
     let win = try ConvWindow(ctx.forward, spatial: Array(x.shape[2...]), kernel: kernel)
     let (batch, channels, m) = (x.shape[0], x.shape[1], w.shape[0])
-    let (cg, mg) = (channels / group, m / group)
     let g = try Conv2DGeometry(
-      channels: cg, height: win.input[0], width: win.input[1], kernel: win.kernel, stride: win.strides,
+      channels: channels / group, height: win.input[0], width: win.input[1], kernel: win.kernel,
+      stride: win.strides,
       padding: [win.padsBegin[0], win.padsBegin[1], win.padsEnd[0], win.padsEnd[1]], dilation: win.dilations)
-    let (plane, p, rows) = (g.height * g.width, g.columnCols, g.columnRows)
+    let p = g.columnCols
     let xv = x.floats, wv = w.floats, dy = ctx.outputGrad().floats
-    var dx = [Float](repeating: 0, count: ctx.needs(0) ? xv.count : 0)
-    var dw = [Float](repeating: 0, count: ctx.needs(1) ? wv.count : 0)
-    var col = [Float](repeating: 0, count: rows * p)
-    var dcol = [Float](repeating: 0, count: ctx.needs(0) ? rows * p : 0)
-    for n in 0..<batch {
-      for gi in 0..<group {
-        let xOffset = (n * channels + gi * cg) * plane
-        let yOffset = (n * m + gi * mg) * p
-        let wOffset = gi * mg * rows
-        if ctx.needs(1) {
-          xv.withUnsafeBufferPointer { src in
-            col.withUnsafeMutableBufferPointer { im2col(g, image: src.baseAddress! + xOffset, col: $0.baseAddress!) }
+    let (needsX, needsW) = (ctx.needs(0), ctx.needs(1))
+    // The batch is cut into `slices` runs of images that go in parallel, each accumulating its own
+    // dW, summed in slice order afterwards. The count depends only on the shapes, not on the thread
+    // count, so the gradient is the same on any number of threads.
+    let slices = Swift.max(1, Swift.min(batch, maxSlices, (1 << 22) / Swift.max(wv.count, 1)))
+    var dx = [Float](repeating: 0, count: needsX ? xv.count : 0)
+    var dwSlices = [Float](repeating: 0, count: needsW ? slices * wv.count : 0)
+    if (needsX || needsW) && !xv.isEmpty && !wv.isEmpty && !dy.isEmpty {
+      let shape = Shape(g: g, group: group, channels: channels, m: m)
+      xv.withUnsafeBufferPointer { X in
+        wv.withUnsafeBufferPointer { W in
+          dy.withUnsafeBufferPointer { DY in
+            dx.withUnsafeMutableBufferPointer { DX in
+              dwSlices.withUnsafeMutableBufferPointer { DW in
+                let (x, w) = (SendableConstPointer(X.baseAddress!), SendableConstPointer(W.baseAddress!))
+                let dy = SendableConstPointer(DY.baseAddress!)
+                // (An empty array may still hand out a base address: the flags decide.)
+                let dx = needsX ? DX.baseAddress.map(SendablePointer.init) : nil
+                let dw = needsW ? DW.baseAddress.map(SendablePointer.init) : nil
+                ThreadPool.shared.parallelFor(slices) { slice in
+                  backward(
+                    shape, images: (batch * slice / slices)..<(batch * (slice + 1) / slices), x: x.base,
+                    w: w.base,
+                    dy: dy.base, dx: dx?.base, dw: dw.map { $0.base + slice * wv.count })
+                }
+              }
+            }
           }
-          LinearBackward.product(
-            &dw, wOffset, transA: false, transB: true, m: mg, n: rows, k: p, dy, yOffset, lda: p, col, ldb: p, beta: 1,
-            ldc: rows)
         }
-        if ctx.needs(0) {
-          LinearBackward.product(
-            &dcol, transA: true, transB: false, m: rows, n: p, k: mg, wv, wOffset, lda: rows, dy, yOffset, ldb: p, ldc: p)
-          dcol.withUnsafeBufferPointer { src in
-            dx.withUnsafeMutableBufferPointer { col2im(g, col: src.baseAddress!, image: $0.baseAddress! + xOffset) }
-          }
-        }
+      }
+    }
+    var dw = [Float]()
+    if needsW {
+      dw = Array(dwSlices[0..<wv.count])
+      for slice in 1..<slices {
+        let base = slice * wv.count
+        for i in 0..<dw.count { dw[i] += dwSlices[base + i] }
       }
     }
     var db: Tensor? = nil
@@ -68,7 +84,49 @@ enum ConvBackward {
       db = Tensor(shape: [m], floats: sums)
     }
     return [
-      ctx.needs(0) ? Tensor(shape: x.shape, floats: dx) : nil, ctx.needs(1) ? Tensor(shape: w.shape, floats: dw) : nil, db,
+      ctx.needs(0) ? Tensor(shape: x.shape, floats: dx) : nil,
+      ctx.needs(1) ? Tensor(shape: w.shape, floats: dw) : nil, db,
     ]
+  }
+
+  /// One convolution's sizes, for `backward(_:images:…)`: per group C/G input and M/G output channels.
+  struct Shape {
+    let g: Conv2DGeometry  // one group's im2col geometry (C/G channels)
+    let group, channels, m: Int
+  }
+
+  /// dW += Σ_{n ∈ images, g} dy[n, g] · im2col(x[n, g])ᵀ and dx[n, g] = col2im(W_gᵀ · dy[n, g]) for a run of
+  /// images, on the calling thread (nil `dx` / `dw`: not wanted). x [N, C, H, W], w [M, C/G, KH, KW],
+  /// dy [N, M, P].
+  static func backward(
+    _ s: Shape, images: Range<Int>, x: UnsafePointer<Float>, w: UnsafePointer<Float>,
+    dy: UnsafePointer<Float>,
+    dx: UnsafeMutablePointer<Float>?, dw: UnsafeMutablePointer<Float>?
+  ) {
+    let (plane, p, rows) = (s.g.height * s.g.width, s.g.columnCols, s.g.columnRows)
+    let (cg, mg) = (s.channels / s.group, s.m / s.group)
+    let col = UnsafeMutablePointer<Float>.allocate(capacity: rows * p)
+    defer { col.deallocate() }
+    for n in images {
+      for gi in 0..<s.group {
+        let xOffset = (n * s.channels + gi * cg) * plane
+        let dyg = dy + (n * s.m + gi * mg) * p  // dy[n, group gi]: [M/G, P]
+        let wg = w + gi * mg * rows  // W_g: [M/G, C/G·K]
+        if let dw {  // dW_g += dy_g · colᵀ
+          im2col(s.g, image: x + xOffset, col: col)
+          gemm(
+            transA: false, transB: true, m: mg, n: rows, k: p, alpha: 1, a: dyg, lda: p, b: col, ldb: p,
+            beta: 1,
+            c: dw + gi * mg * rows, ldc: rows)
+        }
+        if let dx {  // dx_g = col2im(W_gᵀ · dy_g)
+          gemm(
+            transA: true, transB: false, m: rows, n: p, k: mg, alpha: 1, a: wg, lda: rows, b: dyg, ldb: p,
+            beta: 0,
+            c: col, ldc: p)
+          col2im(s.g, col: col, image: dx + xOffset)
+        }
+      }
+    }
   }
 }

@@ -21,28 +21,32 @@ enum PoolBackward {
     let ceilMode = try ctx.forward.int("ceil_mode", default: 0) != 0
     let includePad = try ctx.forward.int("count_include_pad", default: 0) != 0
     let win = try ConvWindow(ctx.forward, spatial: Array(x.shape[2...]), kernel: kernel, ceilMode: ceilMode)
+    let walk = WindowWalk2D(win)
     let planes = x.shape[0] * x.shape[1]
-    let (h, w, oh, ow) = (win.input[0], win.input[1], win.output[0], win.output[1])
+    let (inSize, outSize) = (walk.height * walk.width, walk.outHeight * walk.outWidth)
     let xv = x.floats, yv = ctx.outputs[0].floats, dy = ctx.outputGrad().floats
+    precondition(
+      yv.count == planes * outSize && dy.count == yv.count,
+      "pool backward: output \(yv.count), dy \(dy.count)")
     var dx = [Float](repeating: 0, count: xv.count)
+    guard inSize > 0, outSize > 0 else { return Tensor(shape: x.shape, floats: dx) }
     xv.withUnsafeBufferPointer { X in
-      dx.withUnsafeMutableBufferPointer { DX in
-        for plane in 0..<planes {
-          let base = plane * h * w
-          for oy in 0..<oh {
-            for ox in 0..<ow {
-              let o = plane * oh * ow + oy * ow + ox
+      yv.withUnsafeBufferPointer { Y in
+        dy.withUnsafeBufferPointer { DY in
+          dx.withUnsafeMutableBufferPointer { DX in
+            let (xs, ys, dys) = (
+              SendableConstPointer(X.baseAddress!), SendableConstPointer(Y.baseAddress!),
+              SendableConstPointer(DY.baseAddress!)
+            )
+            let dxs = SendablePointer(DX.baseAddress!)
+            // A window never leaves its plane, so planes are independent.
+            ThreadPool.shared.parallelFor(planes) { p in
+              let (x, dx) = (xs.base + p * inSize, dxs.base + p * inSize)
+              let (y, dy) = (ys.base + p * outSize, dys.base + p * outSize)
               if isMax {
-                var hit = -1
-                _ = win.forEachTap2D(oy: oy, ox: ox) { t in
-                  if hit < 0, X[base + t] == yv[o] { hit = base + t }
-                }
-                if hit >= 0 { DX[hit] += dy[o] }
+                maxPlaneBackward(walk, x, y, dy, dx)
               } else {
-                var count = 0
-                let padded = win.forEachTap2D(oy: oy, ox: ox) { _ in count += 1 }
-                let share = dy[o] / Float(Swift.max(includePad ? count + padded : count, 1))
-                _ = win.forEachTap2D(oy: oy, ox: ox) { t in DX[base + t] += share }
+                averagePlaneBackward(walk, dy, dx, includePad: includePad)
               }
             }
           }
@@ -50,6 +54,38 @@ enum PoolBackward {
       }
     }
     return Tensor(shape: x.shape, floats: dx)
+  }
+
+  /// dx[first tap equal to y[o]] += dy[o] over one plane (the tap the forward's max picked).
+  static func maxPlaneBackward(
+    _ walk: WindowWalk2D, _ x: UnsafePointer<Float>, _ y: UnsafePointer<Float>, _ dy: UnsafePointer<Float>,
+    _ dx: UnsafeMutablePointer<Float>
+  ) {
+    for oy in 0..<walk.outHeight {
+      for ox in 0..<walk.outWidth {
+        let o = oy &* walk.outWidth &+ ox
+        let target = y[o]
+        var hit = -1
+        _ = walk.forEachTap(oy: oy, ox: ox) { t in
+          if hit < 0, x[t] == target { hit = t }
+        }
+        if hit >= 0 { dx[hit] += dy[o] }
+      }
+    }
+  }
+
+  /// dx[t] += dy[o] / divisor for every tap t of window o over one plane (the forward's divisor).
+  static func averagePlaneBackward(
+    _ walk: WindowWalk2D, _ dy: UnsafePointer<Float>, _ dx: UnsafeMutablePointer<Float>, includePad: Bool
+  ) {
+    for oy in 0..<walk.outHeight {
+      for ox in 0..<walk.outWidth {
+        var count = 0
+        let padded = walk.forEachTap(oy: oy, ox: ox) { _ in count &+= 1 }
+        let share = dy[oy &* walk.outWidth &+ ox] / Float(Swift.max(includePad ? count + padded : count, 1))
+        _ = walk.forEachTap(oy: oy, ox: ox) { dx[$0] += share }
+      }
+    }
   }
 
   /// Mean: dy / size to every position; max: dy to the first position holding the maximum.

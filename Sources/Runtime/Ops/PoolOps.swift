@@ -29,34 +29,65 @@ enum PoolOps {
     let includePad = try ctx.int("count_include_pad", default: 0) != 0
     let win = try ConvWindow(ctx, spatial: Array(x.shape[2...]), kernel: kernel, ceilMode: ceilMode)
     if x.rank >= 5 { return ConvND.pool(x, win: win, max: isMax, includePad: includePad) }
+    let walk = WindowWalk2D(win)
     let planes = x.shape[0] * x.shape[1]
-    let (h, w) = (win.input[0], win.input[1])
-    let (oh, ow) = (win.output[0], win.output[1])
-    var out = [Float](repeating: 0, count: planes * oh * ow)
-    let xv = x.floats
+    let (inSize, outSize) = (walk.height * walk.width, walk.outHeight * walk.outWidth)
+    var out = [Float](repeating: 0, count: planes * outSize)
+    let xv = inSize > 0 ? x.floats : [0]  // an empty input plane has no tap inside: nothing is read
     xv.withUnsafeBufferPointer { px in
       out.withUnsafeMutableBufferPointer { po in
+        guard po.count > 0 else { return }
         let (X, Y) = (SendableConstPointer(px.baseAddress!), SendablePointer(po.baseAddress!))
         ThreadPool.shared.parallelFor(planes) { p in
-          let src = X.base + p * h * w
-          let dst = Y.base + p * oh * ow
-          for oy in 0..<oh {
-            for ox in 0..<ow {
-              var acc: Float = isMax ? -.infinity : 0
-              var count = 0
-              let padded = win.forEachTap2D(oy: oy, ox: ox) { t in
-                let v = src[t]
-                if isMax { acc = Swift.max(acc, v) } else { acc += v }
-                count += 1
-              }
-              let divisor = includePad ? count + padded : count
-              dst[oy * ow + ox] = isMax ? acc : acc / Float(Swift.max(divisor, 1))
+          let (src, dst) = (X.base + p * inSize, Y.base + p * outSize)
+          if isMax {
+            poolPlane(
+              walk, src, dst, initial: -.infinity, { Swift.max($0, $1) }, finish: { acc, _, _ in acc })
+          } else {
+            poolPlane(walk, src, dst, initial: 0, { $0 + $1 }) { acc, inside, padded in
+              acc / Float(Swift.max(includePad ? inside + padded : inside, 1))
             }
           }
         }
       }
     }
     return Tensor(shape: Array(x.shape[..<2]) + Array(win.output.suffix(x.rank - 2)), floats: out)
+  }
+
+  /// One [H, W] plane: dst[oy·OW + ox] = finish(fold of `combine` from `initial` over the window's taps
+  /// inside the input in row-major order, taps inside, taps in the explicit padding). Max: −∞ for a
+  /// window wholly in padding; mean: the divisor is chosen by `finish`.
+  @inline(__always)
+  static func poolPlane(
+    _ walk: WindowWalk2D, _ src: UnsafePointer<Float>, _ dst: UnsafeMutablePointer<Float>, initial: Float,
+    _ combine: (Float, Float) -> Float, finish: (_ acc: Float, _ inside: Int, _ padded: Int) -> Float
+  ) {
+    let taps = walk.kernelH &* walk.kernelW
+    for oy in 0..<walk.outHeight {
+      let row = dst + oy &* walk.outWidth
+      let fast = walk.interiorRows.contains(oy) ? walk.interiorCols : 0..<0
+      for ox in 0..<walk.outWidth where !fast.contains(ox) {  // windows that reach outside: checked walk
+        var acc = initial
+        var inside = 0
+        let padded = walk.forEachCheckedTap(oy: oy, ox: ox) {
+          acc = combine(acc, src[$0])
+          inside &+= 1
+        }
+        row[ox] = finish(acc, inside, padded)
+      }
+      guard !fast.isEmpty else { continue }
+      // Fast path, tap-major across the row's interior windows: all of them take tap (i, j), then
+      // (i, j + 1), … Each output still folds its own taps in row-major order (the same result as the
+      // per-window walk), with no bounds test, and neighbouring outputs no longer wait on each other.
+      let out = row + fast.lowerBound
+      let (count, step) = (fast.count, walk.strideW)
+      for k in 0..<count { out[k] = initial }
+      walk.forEachInteriorTap(oy: oy, ox: fast.lowerBound) { t in
+        let tap = src + t  // this tap of window fast.lowerBound; window + k reads tap[k · strideW]
+        for k in 0..<count { out[k] = combine(out[k], tap[k &* step]) }
+      }
+      for k in 0..<count { out[k] = finish(out[k], taps, 0) }
+    }
   }
 
   /// Mean or max over all spatial positions: [N, C, …] → [N, C, 1, …, 1].
@@ -75,24 +106,86 @@ enum PoolOps {
   }
 }
 
-extension ConvWindow {
-  /// Calls `body` with the in-plane index `iy · width + ix` of every tap of the 2-D window at output
-  /// (`oy`, `ox`) that falls inside the input, and returns how many taps fell in the explicit padding
-  /// (not the ceil_mode overhang), which count_include_pad adds to a mean's divisor. Pooling's
-  /// forward and backward walk their windows through this one loop.
+/// The window walk of 2-D pooling (forward and backward), read off a `ConvWindow` (the one place
+/// kernel, strides, dilations, pads and output size are worked out) as plain integers, plus the
+/// output rows and columns whose windows lie wholly inside the input. `forEachTap` walks those
+/// windows with no bounds test per tap (the fast path) and every other window with one.
+struct WindowWalk2D {
+  let height, width, outHeight, outWidth: Int
+  let kernelH, kernelW, strideH, strideW, dilationH, dilationW: Int
+  let padTop, padLeft, padBottom, padRight: Int
+  /// Output rows (oy) and columns (ox) whose windows touch neither padding nor the ceil_mode
+  /// overhang: oy·sh − pt ≥ 0 and oy·sh − pt + (kh − 1)·dh ≤ h − 1 (likewise across).
+  let interiorRows: Range<Int>
+  let interiorCols: Range<Int>
+
+  init(_ win: ConvWindow) {
+    (height, width, outHeight, outWidth) = (win.input[0], win.input[1], win.output[0], win.output[1])
+    (kernelH, kernelW) = (win.kernel[0], win.kernel[1])
+    (strideH, strideW, dilationH, dilationW) = (
+      win.strides[0], win.strides[1], win.dilations[0], win.dilations[1]
+    )
+    (padTop, padLeft, padBottom, padRight) = (
+      win.padsBegin[0], win.padsBegin[1], win.padsEnd[0], win.padsEnd[1]
+    )
+    interiorRows = Self.interior(
+      size: height, outputs: outHeight, kernel: kernelH, stride: strideH, dilation: dilationH, pad: padTop)
+    interiorCols = Self.interior(
+      size: width, outputs: outWidth, kernel: kernelW, stride: strideW, dilation: dilationW, pad: padLeft)
+  }
+
+  /// The outputs o in 0..<outputs with 0 ≤ o·stride − pad and o·stride − pad + (kernel − 1)·dilation < size.
+  static func interior(size: Int, outputs: Int, kernel: Int, stride: Int, dilation: Int, pad: Int) -> Range<
+    Int
+  > {
+    let first = Swift.min((pad + stride - 1) / stride, outputs)
+    let lastStart = size - 1 - (kernel - 1) * dilation + pad  // the largest o·stride allowed
+    let end = lastStart < 0 ? 0 : Swift.min(lastStart / stride + 1, outputs)
+    return first..<Swift.max(first, end)
+  }
+
+  /// Calls `body` with the in-plane index `iy · width + ix` of every tap of the window at output
+  /// (`oy`, `ox`) that falls inside the input, row by row, and returns how many taps fell in the
+  /// explicit padding (not the ceil_mode overhang), which count_include_pad adds to a mean's divisor.
+  /// Pooling's forward and backward walk their windows through this one loop.
   @inline(__always)
-  func forEachTap2D(oy: Int, ox: Int, _ body: (Int) -> Void) -> Int {
-    let (h, w) = (input[0], input[1])
+  func forEachTap(oy: Int, ox: Int, _ body: (Int) -> Void) -> Int {
+    guard interiorRows.contains(oy), interiorCols.contains(ox) else {
+      return forEachCheckedTap(oy: oy, ox: ox, body)
+    }
+    forEachInteriorTap(oy: oy, ox: ox, body)
+    return 0
+  }
+
+  /// The fast path: the taps of a window wholly inside the input (`oy` in `interiorRows`, `ox` in
+  /// `interiorCols`), row by row, each a plain offset from the window's corner.
+  @inline(__always)
+  func forEachInteriorTap(oy: Int, ox: Int, _ body: (Int) -> Void) {
+    var row = (oy &* strideH &- padTop) &* width &+ (ox &* strideW &- padLeft)
+    let rowStep = dilationH &* width
+    for _ in 0..<kernelH {
+      var t = row
+      for _ in 0..<kernelW {
+        body(t)
+        t &+= dilationW
+      }
+      row &+= rowStep
+    }
+  }
+
+  /// The general walk, for any window: each tap is tested against the input's bounds.
+  @inline(__always)
+  func forEachCheckedTap(oy: Int, ox: Int, _ body: (Int) -> Void) -> Int {
     var padded = 0
-    for i in 0..<kernel[0] {
-      let iy = oy * strides[0] - padsBegin[0] + i * dilations[0]
-      for j in 0..<kernel[1] {
-        let ix = ox * strides[1] - padsBegin[1] + j * dilations[1]
-        guard iy >= 0, iy < h, ix >= 0, ix < w else {
-          if iy < h + padsEnd[0], ix < w + padsEnd[1] { padded += 1 }
+    for i in 0..<kernelH {
+      let iy = oy * strideH - padTop + i * dilationH
+      for j in 0..<kernelW {
+        let ix = ox * strideW - padLeft + j * dilationW
+        guard iy >= 0, iy < height, ix >= 0, ix < width else {
+          if iy < height + padBottom, ix < width + padRight { padded += 1 }
           continue
         }
-        body(iy * w + ix)
+        body(iy * width + ix)
       }
     }
     return padded

@@ -9,10 +9,14 @@ public struct ForwardContext: Sendable {
   public var training: Bool
   /// Seeds Dropout's masks (with each node's position).
   public var seed: UInt64
+  /// Whether `backward` also returns dLoss/dInput for the float graph inputs. Training, which needs
+  /// only the parameters' gradients, turns it off and skips the first layer's input gradient.
+  public var inputGradients: Bool
 
-  public init(training: Bool, seed: UInt64 = 0) {
+  public init(training: Bool, seed: UInt64 = 0, inputGradients: Bool = true) {
     self.training = training
     self.seed = seed
+    self.inputGradients = inputGradients
   }
 }
 
@@ -58,10 +62,10 @@ public final class DifferentiableGraph: Sendable {
   ) throws -> ForwardPass {
     var feed = inputs
     for name in parameterNames + stateNames { feed[name] = parameters[name] ?? graph.initializers[name] }
+    let wrt = Set(parameterNames + (context.inputGradients ? floatInputs : []))
     do {
-      let tape = try executor.record(
-        feed, differentiating: Set(parameterNames + floatInputs), training: context.training, seed: context.seed)
-      return ForwardPass(tape: tape, wrt: Set(parameterNames + floatInputs))
+      let tape = try executor.record(feed, differentiating: wrt, training: context.training, seed: context.seed)
+      return ForwardPass(tape: tape, wrt: wrt)
     } catch let error as ModelGraphError {
       throw TrainingError.graph(error.description)
     }
@@ -98,7 +102,8 @@ public struct ForwardPass {
   public func value(_ name: String) -> Tensor? { tape.value(name) }
 
   /// Reverse-mode sweep. `seeds` holds dLoss/dValue for the values the loss reads (e.g. the logits).
-  /// Returns dLoss/dValue for the parameters and float inputs the loss reaches.
+  /// Returns dLoss/dValue for the parameters and (unless the context turned `inputGradients` off) the
+  /// float inputs the loss reaches.
   public func backward(seeds: [String: Tensor]) throws -> [String: Tensor] {
     do {
       return try tape.backward(seeds: seeds, wrt: wrt)
