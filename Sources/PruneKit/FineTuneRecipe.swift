@@ -30,6 +30,12 @@ public enum FineTuneData: Sendable {
     }
   }
 
+  /// Tokens per example (texts: after truncation, with [CLS]/[SEP]); nil for images (all one size).
+  public func lengths() -> [Int]? {
+    guard case .texts(let texts, let tokenizer, let maxLength) = self else { return nil }
+    return texts.map { tokenizer.encodeOne($0, maxLength: maxLength).ids.count }
+  }
+
   /// Refuses data that does not fit the model before anything trains: image size against the
   /// model's first input, text inputs against the graph's.
   public func check(against graph: Graph) throws {
@@ -68,12 +74,21 @@ public struct FineTuneRecipe: Sendable {
   public var checkpointEvery: Int
   /// Learning rate over the steps (cosine decay to 0 by default).
   public var schedule: LearningRateSchedule
+  /// Steps of linear warm-up (rate·(s+1)/warmup) before `schedule` runs over the remaining steps.
+  public var warmupSteps: Int
+  /// Texts of similar length share a batch (padding only to the batch's longest): each epoch's
+  /// permutation is cut into pools of `bucketSize` batches, each pool sorted by length and cut into
+  /// batches, and the epoch's batches shuffled. 0 or 1: plain random batches.
+  public var bucketSize: Int
 
   public init(
     steps: Int, batchSize: Int, learningRate: Float, weightDecay: Float = 0.01, seed: UInt64 = 1,
-    checkpointPath: String? = nil, checkpointEvery: Int = 50, schedule: LearningRateSchedule = .cosine(minimumFactor: 0)
+    checkpointPath: String? = nil, checkpointEvery: Int = 50, schedule: LearningRateSchedule = .cosine(minimumFactor: 0),
+    warmupSteps: Int = 0, bucketSize: Int = 0
   ) {
     self.schedule = schedule
+    self.warmupSteps = warmupSteps
+    self.bucketSize = bucketSize
     self.steps = steps
     self.batchSize = batchSize
     self.learningRate = learningRate
@@ -90,12 +105,32 @@ public struct FineTuneRecipe: Sendable {
 
   /// The example indices of step `step`: epoch e = step / stepsPerEpoch walks a permutation seeded
   /// by seed + e (so a resumed run sees the same batches).
-  public func indices(step: Int, count: Int) -> [Int] {
+  /// With `lengths` and `bucketSize` > 1 the epoch's batches are length-bucketed (same seeds, so
+  /// a resumed run sees the same batches too).
+  public func indices(step: Int, count: Int, lengths: [Int]? = nil) -> [Int] {
     let perEpoch = (count + batchSize - 1) / batchSize
     let (epoch, position) = (step / perEpoch, step % perEpoch)
     var order = Array(0..<count)
     seededShuffle(&order, seed: seed &+ UInt64(epoch))
-    return Array(order[(position * batchSize)..<Swift.min(count, (position + 1) * batchSize)])
+    guard let lengths, bucketSize > 1 else {
+      return Array(order[(position * batchSize)..<Swift.min(count, (position + 1) * batchSize)])
+    }
+    var batches: [[Int]] = []
+    let pool = bucketSize * batchSize
+    for start in stride(from: 0, to: count, by: pool) {
+      let sorted = order[start..<Swift.min(count, start + pool)].sorted { (lengths[$0], $0) < (lengths[$1], $1) }
+      for b in stride(from: 0, to: sorted.count, by: batchSize) {
+        batches.append(Array(sorted[b..<Swift.min(sorted.count, b + batchSize)]))
+      }
+    }
+    seededShuffle(&batches, seed: (seed &+ UInt64(epoch)) ^ 0x9E37_79B9_7F4A_7C15)
+    return batches[position]
+  }
+
+  /// The learning rate of `step`: linear warm-up, then `schedule` over the steps after it.
+  public func rate(step: Int) -> Float {
+    if step < warmupSteps { return learningRate * Float(step + 1) / Float(warmupSteps) }
+    return schedule.rate(base: learningRate, epoch: 0, step: step - warmupSteps, totalSteps: steps - warmupSteps)
   }
 
   /// Runs the remaining steps of `tuner` (from `tuner.step`), checkpointing as configured.
@@ -107,10 +142,14 @@ public struct FineTuneRecipe: Sendable {
     }
     try data.check(against: tuner.student.graph)
     var reports: [FineTuneStepReport] = []
-    if tuner.step == 0 { try tuner.check(data.batch(indices(step: 0, count: data.count), for: tuner.student.graph)) }
+    let lengths = bucketSize > 1 ? data.lengths() : nil
+    func batch(_ step: Int) -> FineTuneBatch {
+      data.batch(indices(step: step, count: data.count, lengths: lengths), for: tuner.student.graph)
+    }
+    if tuner.step == 0 { try tuner.check(batch(0)) }
     while tuner.step < steps {
-      let batch = data.batch(indices(step: tuner.step, count: data.count), for: tuner.student.graph)
-      let rate = schedule.rate(base: learningRate, epoch: 0, step: tuner.step, totalSteps: steps)
+      let batch = batch(tuner.step)
+      let rate = rate(step: tuner.step)
       let report = try tuner.step(batch, learningRate: rate, seed: seed)
       reports.append(report)
       progress(report)

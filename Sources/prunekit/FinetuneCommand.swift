@@ -18,7 +18,9 @@ struct FinetuneCommand: ParsableCommand {
       must be logits [N, classes]); or --data FILE.csv:COLUMN[:ROWS], texts tokenized with the \
       model's WordPiece tokenizer (no labels: needs --teacher). With --teacher the loss is \
       --distill (default: kl for logits, pooled-cosine for texts) against the teacher's output, \
-      plus the labelled loss when labels exist.
+      plus the labelled loss when labels exist. --distill hidden matches hidden states \
+      layer by layer (--distill-layers, default all: every LayerNormalization output; per-token \
+      --layer-loss); --distill-layers with another --distill adds that term to it.
 
       AdamW, cosine decay by default. --checkpoint FILE saves weights and optimiser state every \
       --checkpoint-every steps (atomically); --resume continues an interrupted run from it.
@@ -27,6 +29,8 @@ struct FinetuneCommand: ParsableCommand {
         prunekit finetune pruned.onnx --data mnist --epochs 1 -o tuned.onnx
         prunekit finetune p.onnx --teacher m.onnx --data t.csv:text -o d.onnx
         prunekit finetune p.onnx --data d --checkpoint c.safetensors -o t.onnx
+        prunekit finetune p.onnx --teacher m.onnx --data t.csv:text \\
+          --distill hidden --lr 1e-3 --warmup 20 -o d.onnx
       """)
 
   @Argument(help: "The model to fine-tune (.onnx, .safetensors).") var model: String
@@ -38,7 +42,12 @@ struct FinetuneCommand: ParsableCommand {
   @Option(parsing: .unconditional, help: "Mini-batch size.") var batch: Int = 32
   @Option(parsing: .unconditional, help: "AdamW decoupled weight decay.") var weightDecay: Float = 0.01
   @Option(help: "Learning-rate schedule: cosine (decay to 0) or constant.") var schedule: String = "cosine"
-  @Option(help: "Distillation loss: mse, cosine, pooled-cosine or kl.") var distill: String?
+  @Option(parsing: .unconditional, help: "Linear warm-up steps before the schedule.") var warmup: Int = 0
+  @Option(parsing: .unconditional, help: "Texts: length-sorted pools of N batches (0: off).") var bucket: Int = 8
+  @Option(help: "Distillation loss: mse, cosine, pooled-cosine, kl or hidden.") var distill: String?
+  @Option(help: "Hidden states matched layer-wise: all, or indices/value names.") var distillLayers: String?
+  @Option(help: "Per-token loss of the hidden states: mse or cosine.") var layerLoss: String = "mse"
+  @Option(parsing: .unconditional, help: "Weight of the hidden-state term.") var layerWeight: Float = 1
   @Option(parsing: .unconditional, help: "Temperature of the kl loss.") var temperature: Float = 2
   @Option(parsing: .unconditional, help: "Tokens per text (longer texts are truncated).") var maxLength: Int = 128
   @Option(help: "Tokenizer folder; default: beside the model.") var tokenizer: String?
@@ -82,6 +91,13 @@ struct FinetuneCommand: ParsableCommand {
     try OptionCheck.number(weightDecay, "--weight-decay", in: 0...1)
     try OptionCheck.number(temperature, "--temperature", in: 0.01...100)
     try OptionCheck.exclusive(["--epochs": epochs != nil, "--steps": steps != nil])
+    try OptionCheck.int(warmup, "--warmup", in: 0...100_000_000)
+    try OptionCheck.int(bucket, "--bucket", in: 0...1_000_000)
+    try OptionCheck.number(layerWeight, "--layer-weight", in: 0...1000)
+    guard ["mse", "cosine"].contains(layerLoss) else {
+      throw ValidationError("--layer-loss \(layerLoss): expected mse or cosine")
+    }
+    if distillLayers != nil && teacher == nil { throw ValidationError("--distill-layers needs --teacher DENSE") }
     if let distill, FineTuneObjective.Distillation(rawValue: distill) == nil {
       throw ValidationError(
         "--distill \(distill): expected one of \(FineTuneObjective.Distillation.allCases.map(\.rawValue).joined(separator: ", "))")
@@ -115,9 +131,12 @@ struct FinetuneCommand: ParsableCommand {
     let (train, test, isText) = try loadData(graph)
     let kind = distill.map { FineTuneObjective.Distillation(rawValue: $0)! }
       ?? (teacher == nil ? nil : (isText ? .pooledCosine : .kl))
+    let layers = try (distillLayers ?? (kind == .hidden ? "all" : nil)).map { try DistillationLayers.resolve($0, in: graph) }
     let objective = FineTuneObjective(
       distillation: kind, temperature: temperature, labelWeight: isText ? 0 : 1,
-      maskInput: isText ? "attention_mask" : nil)
+      maskInput: isText ? "attention_mask" : nil, hiddenStates: layers ?? [],
+      layerLoss: layerLoss == "cosine" ? .cosine : .mse, layerWeight: layerWeight)
+    if let layers { note("distilling \(layers.count) hidden states (\(layerLoss))") }
     let tuner = try FineTuner(
       student: graph, teacher: teacherGraph, objective: objective,
       optimizer: .adamW(learningRate: lr, weightDecay: weightDecay))
@@ -125,7 +144,8 @@ struct FinetuneCommand: ParsableCommand {
     let recipe = FineTuneRecipe(
       steps: total, batchSize: batch, learningRate: lr, weightDecay: weightDecay, seed: seeds.seed,
       checkpointPath: checkpoint, checkpointEvery: checkpointEvery,
-      schedule: schedule == "constant" ? .constant : .cosine(minimumFactor: 0))
+      schedule: schedule == "constant" ? .constant : .cosine(minimumFactor: 0), warmupSteps: warmup,
+      bucketSize: isText ? bucket : 0)
     if let saved, let checkpoint {
       try tuner.restore(saved)
       note("resumed from \(checkpoint) at step \(saved.step) of \(total)")
