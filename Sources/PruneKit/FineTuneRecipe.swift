@@ -1,4 +1,5 @@
 import Foundation
+import Evaluation
 import ModelGraph
 import Runtime
 import TensorCore
@@ -135,7 +136,7 @@ public struct FineTuneRecipe: Sendable {
 
   /// Runs the remaining steps of `tuner` (from `tuner.step`), checkpointing as configured.
   public func run(
-    _ tuner: FineTuner, data: FineTuneData, progress: (FineTuneStepReport) -> Void = { _ in }
+    _ tuner: FineTuner, data: FineTuneData, progress: (FineTuneStepReport) throws -> Void = { _ in }
   ) throws -> [FineTuneStepReport] {
     guard data.count > 0 else {
       throw TrainingError.invalidArgument(what: "training data", message: "no examples (an empty data set)")
@@ -152,11 +153,39 @@ public struct FineTuneRecipe: Sendable {
       let rate = rate(step: tuner.step)
       let report = try tuner.step(batch, learningRate: rate, seed: seed)
       reports.append(report)
-      progress(report)
+      try progress(report)
       if let path = checkpointPath, tuner.step % checkpointEvery == 0 || tuner.step == steps {
         try tuner.checkpoint().write(to: path, metadata: ["seed": "\(seed)", "steps": "\(steps)"])
       }
     }
     return reports
+  }
+}
+
+/// Sentence-embedding fidelity of a student to its teacher on held-out texts (the one-shot
+/// protocol's metric: mean-pooled, L2-normalised embeddings, cosine per text) — the curve a
+/// distillation run reports every few steps, and what its settings are tuned on.
+public struct EmbeddingValidation {
+  public let texts: [String]
+  let tokenizer: WordPieceTokenizer
+  let maxLength: Int
+  let reference: [Float]
+  let hidden: Int
+
+  /// Embeds `texts` once with the teacher.
+  public init(teacher: Graph, texts: [String], tokenizer: WordPieceTokenizer, maxLength: Int) throws {
+    guard !texts.isEmpty else {
+      throw TrainingError.invalidArgument(what: "validation texts", message: "none (an empty row range?)")
+    }
+    self.texts = texts
+    self.tokenizer = tokenizer
+    self.maxLength = maxLength
+    (reference, hidden) = try SentenceEmbedder(graph: teacher, tokenizer: tokenizer, maxLength: maxLength).embed(texts)
+  }
+
+  /// The student's fidelity (mean and minimum cosine) on the validation texts.
+  public func fidelity(of student: Graph) throws -> EmbeddingFidelity {
+    let (values, width) = try SentenceEmbedder(graph: student, tokenizer: tokenizer, maxLength: maxLength).embed(texts)
+    return try EmbeddingFidelity(reference, values, hidden: width == 0 ? hidden : width)
   }
 }

@@ -50,6 +50,8 @@ struct FinetuneCommand: ParsableCommand {
   @Option(parsing: .unconditional, help: "Weight of the hidden-state term.") var layerWeight: Float = 1
   @Option(parsing: .unconditional, help: "Temperature of the kl loss.") var temperature: Float = 2
   @Option(parsing: .unconditional, help: "Tokens per text (longer texts are truncated).") var maxLength: Int = 128
+  @Option(help: "Texts: embedding fidelity to the teacher on FILE.csv:COLUMN[:ROWS].") var validate: String?
+  @Option(parsing: .unconditional, help: "Steps between --validate measurements.") var validateEvery: Int = 25
   @Option(help: "Tokenizer folder; default: beside the model.") var tokenizer: String?
   @Option(parsing: .unconditional, help: "Train on the first N examples only.") var limit: Int?
   @Option(help: "Checkpoint file (.safetensors), rewritten every --checkpoint-every steps.") var checkpoint: String?
@@ -75,9 +77,18 @@ struct FinetuneCommand: ParsableCommand {
     let testAccuracyBefore: Double?
     let testAccuracyAfter: Double?
     let heldZeros: Int
+    /// --validate: fidelity to the teacher after `step` steps, `seconds` of training (validation excluded).
+    let validation: [ValidationPoint]?
     let seconds: Double
     let output: String
     let seed: UInt64
+  }
+
+  struct ValidationPoint: Encodable {
+    let step: Int
+    let seconds: Double
+    let fidelity: Double
+    let fidelityMin: Double
   }
 
   func validate() throws {
@@ -98,6 +109,8 @@ struct FinetuneCommand: ParsableCommand {
       throw ValidationError("--layer-loss \(layerLoss): expected mse or cosine")
     }
     if distillLayers != nil && teacher == nil { throw ValidationError("--distill-layers needs --teacher DENSE") }
+    try OptionCheck.int(validateEvery, "--validate-every", in: 1...100_000_000)
+    if validate != nil && teacher == nil { throw ValidationError("--validate needs --teacher DENSE") }
     if let distill, FineTuneObjective.Distillation(rawValue: distill) == nil {
       throw ValidationError(
         "--distill \(distill): expected one of \(FineTuneObjective.Distillation.allCases.map(\.rawValue).joined(separator: ", "))")
@@ -153,12 +166,28 @@ struct FinetuneCommand: ParsableCommand {
     let resumedFrom = tuner.step
     let before = try test.map { try accuracy(tuner.graph, $0) }
     if let before { note(String(format: "test accuracy before: %.2f%%", 100 * before)) }
+    let validation = try validationSet(teacherGraph)
+    var curve: [ValidationPoint] = []
+    var validating = 0.0  // seconds spent validating, left out of the curve's training time
+    let trainingStart = Date()
+    func measure(_ step: Int) throws {
+      guard let validation else { return }
+      let start = Date()
+      let f = try validation.fidelity(of: tuner.graph)
+      curve.append(
+        ValidationPoint(
+          step: step, seconds: start.timeIntervalSince(trainingStart) - validating, fidelity: f.mean, fidelityMin: f.min))
+      validating += Date().timeIntervalSince(start)
+      note(String(format: "step %d: validation fidelity %.4f (min %.4f)", step, f.mean, f.min))
+    }
+    try measure(resumedFrom)
     var bar = ProgressBar(total: total - resumedFrom, label: "finetune")
     var losses: [Double] = []
     var done = 0
     _ = try recipe.run(tuner, data: train) { report in
       losses.append(Double(report.loss))
       done += 1
+      if (report.step + 1) % validateEvery == 0 || report.step + 1 == total { try measure(report.step + 1) }
       let recent = losses.suffix(20)
       bar.update(
         done: done, unitsDone: done * batch, unit: isText ? "text" : "img",
@@ -172,7 +201,8 @@ struct FinetuneCommand: ParsableCommand {
         Output(
           model: model, teacher: teacher, data: data, examples: train.count, steps: total, resumedFromStep: resumedFrom,
           firstLoss: losses.first, finalLoss: losses.suffix(20).isEmpty ? nil : losses.suffix(20).reduce(0, +) / Double(losses.suffix(20).count),
-          losses: losses, testAccuracyBefore: before, testAccuracyAfter: after, heldZeros: held, seconds: seconds,
+          losses: losses, testAccuracyBefore: before, testAccuracyAfter: after, heldZeros: held,
+          validation: validation == nil ? nil : curve, seconds: seconds,
           output: output, seed: seeds.seed),
         command: "finetune")
     }
@@ -200,6 +230,16 @@ struct FinetuneCommand: ParsableCommand {
     let test = try? MNIST.load(directory: data, split: .test)
     note("data: \(data) (\(train.count) training\(test.map { ", \($0.count) test" } ?? "") images)")
     return (.images(train), test, false)
+  }
+
+  /// --validate's texts, embedded once by the teacher; nil without --validate.
+  func validationSet(_ teacher: Graph?) throws -> EmbeddingValidation? {
+    guard let validate, let teacher, let teacherPath = self.teacher else { return nil }
+    let spec = try CSVColumnSpec(parsing: validate, option: "--validate", columnCount: 1)
+    let texts = try spec.read(option: "--validate").values[0]
+    let words = try WordPieceTokenizer.forModel(URL(fileURLWithPath: teacherPath).path, folder: tokenizer)
+    note("validation: \(texts.count) texts from \(spec.path)")
+    return try EmbeddingValidation(teacher: teacher, texts: texts, tokenizer: words, maxLength: maxLength)
   }
 
   func accuracy(_ graph: Graph, _ test: ImageDataset) throws -> Double {
