@@ -15,6 +15,7 @@ set -euo pipefail
 out=${1:-/tmp/distill}
 prunekit=${2:-.build/release/prunekit}
 model=../shared/models/all-MiniLM-L6-v2/onnx/model.onnx
+words=../shared/models/all-MiniLM-L6-v2   # the tokenizer (the pruned .onnx is written without one)
 tweets=../shared/data/tweets-sentiment/tweets.csv
 export PRUNEKIT_THREADS=${PRUNEKIT_THREADS:-2}
 distill=${DISTILL:---distill hidden --layer-loss cosine --steps 300 --batch 16 --lr 1e-3 --warmup 20}
@@ -25,7 +26,7 @@ if [[ ! -f "$out/sgpt70.onnx" ]]; then
 fi
 if [[ "${TUNE:-0}" == 1 ]]; then
   # shellcheck disable=SC2086
-  "$prunekit" finetune "$out/sgpt70.onnx" --teacher "$model" --data "$tweets:text:3000..4799" $distill \
+  "$prunekit" finetune "$out/sgpt70.onnx" --teacher "$model" --tokenizer "$words" --data "$tweets:text:3000..4799" $distill \
     --validate "$tweets:text:4800..4999" --validate-every "${VALIDATE_EVERY:-50}" -o "$out/tuned.onnx" --json \
     > "$out/tune.json"
   python3 -c "import json,sys; r=json.load(open(sys.argv[1]))['result']
@@ -36,7 +37,7 @@ fi
 # The timed distillation: wall time and the process's user+sys CPU time.
 # shellcheck disable=SC2086
 /usr/bin/time -f "distillation: %e s wall, %U s user, %S s sys" \
-  "$prunekit" finetune "$out/sgpt70.onnx" --teacher "$model" --data "$tweets:text:3000..4999" $distill \
+  "$prunekit" finetune "$out/sgpt70.onnx" --teacher "$model" --tokenizer "$words" --data "$tweets:text:3000..4999" $distill \
   -o "$out/distilled.onnx" --json > "$out/distill.json"
 "$prunekit" eval-embeddings "$out/sgpt70.onnx" "$out/distilled.onnx" --dense "$model" \
   --texts "$tweets:text:1000..2999" --probe "$tweets:text:sentiment:5000.." --probe-where 'confidence>=0.6' \

@@ -81,12 +81,16 @@ public struct FineTuneRecipe: Sendable {
   /// permutation is cut into pools of `bucketSize` batches, each pool sorted by length and cut into
   /// batches, and the epoch's batches shuffled. 0 or 1: plain random batches.
   public var bucketSize: Int
+  /// Seconds after which `run` checkpoints (to `checkpointPath`) and returns before `steps`, so a
+  /// job with a wall-clock limit resumes later (nil: run to the end).
+  public var timeLimit: Double?
 
   public init(
     steps: Int, batchSize: Int, learningRate: Float, weightDecay: Float = 0.01, seed: UInt64 = 1,
     checkpointPath: String? = nil, checkpointEvery: Int = 50, schedule: LearningRateSchedule = .cosine(minimumFactor: 0),
-    warmupSteps: Int = 0, bucketSize: Int = 0
+    warmupSteps: Int = 0, bucketSize: Int = 0, timeLimit: Double? = nil
   ) {
+    self.timeLimit = timeLimit
     self.schedule = schedule
     self.warmupSteps = warmupSteps
     self.bucketSize = bucketSize
@@ -148,7 +152,12 @@ public struct FineTuneRecipe: Sendable {
       data.batch(indices(step: step, count: data.count, lengths: lengths), for: tuner.student.graph)
     }
     if tuner.step == 0 { try tuner.check(batch(0)) }
+    let start = Date()
     while tuner.step < steps {
+      if let timeLimit, Date().timeIntervalSince(start) >= timeLimit, let path = checkpointPath {
+        try tuner.checkpoint().write(to: path, metadata: ["seed": "\(seed)", "steps": "\(steps)"])
+        break
+      }
       let batch = batch(tuner.step)
       let rate = rate(step: tuner.step)
       let report = try tuner.step(batch, learningRate: rate, seed: seed)

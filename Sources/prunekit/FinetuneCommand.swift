@@ -23,7 +23,9 @@ struct FinetuneCommand: ParsableCommand {
       --layer-loss); --distill-layers with another --distill adds that term to it.
 
       AdamW, cosine decay by default. --checkpoint FILE saves weights and optimiser state every \
-      --checkpoint-every steps (atomically); --resume continues an interrupted run from it.
+      --checkpoint-every steps (atomically); --resume continues an interrupted run from it. \
+      --time-limit S checkpoints and stops after S seconds (exit status 75, no output model yet) \
+      so that a job with a wall-clock limit continues later with --resume.
 
       Examples:
         prunekit finetune pruned.onnx --data mnist --epochs 1 -o tuned.onnx
@@ -50,13 +52,16 @@ struct FinetuneCommand: ParsableCommand {
   @Option(parsing: .unconditional, help: "Weight of the hidden-state term.") var layerWeight: Float = 1
   @Option(parsing: .unconditional, help: "Temperature of the kl loss.") var temperature: Float = 2
   @Option(parsing: .unconditional, help: "Tokens per text (longer texts are truncated).") var maxLength: Int = 128
-  @Option(help: "Texts: embedding fidelity to the teacher on FILE.csv:COLUMN[:ROWS].") var validate: String?
+  @Option(name: .customLong("validate"), help: "Texts: embedding fidelity to the teacher on FILE.csv:COLUMN[:ROWS].")
+  var validationTexts: String?
   @Option(parsing: .unconditional, help: "Steps between --validate measurements.") var validateEvery: Int = 25
   @Option(help: "Tokenizer folder; default: beside the model.") var tokenizer: String?
   @Option(parsing: .unconditional, help: "Train on the first N examples only.") var limit: Int?
   @Option(help: "Checkpoint file (.safetensors), rewritten every --checkpoint-every steps.") var checkpoint: String?
   @Option(parsing: .unconditional, help: "Steps between checkpoints.") var checkpointEvery: Int = 50
   @Flag(help: "Continue from --checkpoint when it exists.") var resume = false
+  @Option(parsing: .unconditional, help: "Seconds; then checkpoint and stop (exit 75) for a --resume.")
+  var timeLimit: Double?
   @Option(name: .shortAndLong, help: "Output model: .onnx or .safetensors.") var output: String
   @OptionGroup var seeds: SeedOption
   @OptionGroup var threads: ThreadsOption
@@ -110,7 +115,7 @@ struct FinetuneCommand: ParsableCommand {
     }
     if distillLayers != nil && teacher == nil { throw ValidationError("--distill-layers needs --teacher DENSE") }
     try OptionCheck.int(validateEvery, "--validate-every", in: 1...100_000_000)
-    if validate != nil && teacher == nil { throw ValidationError("--validate needs --teacher DENSE") }
+    if validationTexts != nil && teacher == nil { throw ValidationError("--validate needs --teacher DENSE") }
     if let distill, FineTuneObjective.Distillation(rawValue: distill) == nil {
       throw ValidationError(
         "--distill \(distill): expected one of \(FineTuneObjective.Distillation.allCases.map(\.rawValue).joined(separator: ", "))")
@@ -120,6 +125,10 @@ struct FinetuneCommand: ParsableCommand {
     }
     if distill != nil && teacher == nil { throw ValidationError("--distill needs --teacher DENSE") }
     if resume && checkpoint == nil { throw ValidationError("--resume needs --checkpoint FILE") }
+    if let timeLimit {
+      try OptionCheck.number(timeLimit, "--time-limit", in: 1...1e9)
+      if checkpoint == nil { throw ValidationError("--time-limit needs --checkpoint FILE to resume from") }
+    }
     try OptionCheck.output(output, inputs: [model] + (teacher.map { [$0] } ?? []), extensions: ["onnx", "safetensors"])
     if let checkpoint {
       try OptionCheck.output(checkpoint, "--checkpoint", inputs: [model, output], extensions: ["safetensors"])
@@ -129,6 +138,7 @@ struct FinetuneCommand: ParsableCommand {
   func run() throws {
     threads.apply()
     verbosity.apply()
+    AllocatorTuning.retainFreedMemory()
     let wall = Date()
     var saved: FineTuneCheckpoint? = nil
     if resume, let checkpoint, FileManager.default.fileExists(atPath: checkpoint) {
@@ -158,7 +168,7 @@ struct FinetuneCommand: ParsableCommand {
       steps: total, batchSize: batch, learningRate: lr, weightDecay: weightDecay, seed: seeds.seed,
       checkpointPath: checkpoint, checkpointEvery: checkpointEvery,
       schedule: schedule == "constant" ? .constant : .cosine(minimumFactor: 0), warmupSteps: warmup,
-      bucketSize: isText ? bucket : 0)
+      bucketSize: isText ? bucket : 0, timeLimit: timeLimit)
     if let saved, let checkpoint {
       try tuner.restore(saved)
       note("resumed from \(checkpoint) at step \(saved.step) of \(total)")
@@ -192,6 +202,11 @@ struct FinetuneCommand: ParsableCommand {
       bar.update(
         done: done, unitsDone: done * batch, unit: isText ? "text" : "img",
         fields: String(format: "step %d/%d loss %.4f", report.step + 1, total, recent.reduce(0, +) / Double(recent.count)))
+    }
+    if tuner.step < total, let checkpoint {
+      // --time-limit: the checkpoint holds the run; no output model is written until it ends.
+      note("stopped at step \(tuner.step) of \(total) (--time-limit); continue with --resume from \(checkpoint)")
+      throw ExitCode(75)
     }
     let after = try test.map { try accuracy(tuner.graph, $0) }
     try Checkpoint.save(tuner.graph, to: output)
@@ -234,8 +249,8 @@ struct FinetuneCommand: ParsableCommand {
 
   /// --validate's texts, embedded once by the teacher; nil without --validate.
   func validationSet(_ teacher: Graph?) throws -> EmbeddingValidation? {
-    guard let validate, let teacher, let teacherPath = self.teacher else { return nil }
-    let spec = try CSVColumnSpec(parsing: validate, option: "--validate", columnCount: 1)
+    guard let validationTexts, let teacher, let teacherPath = self.teacher else { return nil }
+    let spec = try CSVColumnSpec(parsing: validationTexts, option: "--validate", columnCount: 1)
     let texts = try spec.read(option: "--validate").values[0]
     let words = try WordPieceTokenizer.forModel(URL(fileURLWithPath: teacherPath).path, folder: tokenizer)
     note("validation: \(texts.count) texts from \(spec.path)")
