@@ -62,7 +62,8 @@ import Testing
     let w = try Workspace()
     let (model, tweets) = (OneShotCLITests.model, OneShotCLITests.tweets)
     let common = [
-      "--teacher", model, "--data", "\(tweets):text:3000..3011", "--distill", "hidden", "--steps", "3", "--batch", "4",
+      "--teacher", model, "--tokenizer", CLI.packageRoot + "/../shared/models/all-MiniLM-L6-v2",
+      "--data", "\(tweets):text:3000..3011", "--distill", "hidden", "--steps", "3", "--batch", "4",
       "--lr", "1e-4", "--warmup", "1", "--json",
     ]
     let same = try cli.json(try cli.ok(["finetune", model] + common + ["-o", "same.onnx"], in: w), schema: "finetune")
