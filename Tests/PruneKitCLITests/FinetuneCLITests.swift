@@ -77,6 +77,26 @@ import Testing
     #expect(FileManager.default.fileExists(atPath: w.path + "/d.onnx"))
   }
 
+  /// --time-limit: the run checkpoints and stops with exit status 75 and no output model; a
+  /// --resume picks it up from the step it reached.
+  @Test func timeLimitCheckpointsAndStopsForAResume() throws {
+    let w = try Workspace()
+    let run = [
+      "finetune", "mlp.onnx", "--data", Self.mnist, "--limit", "128", "--batch", "16", "--steps", "100000000",
+      "--checkpoint", "c.safetensors", "--time-limit", "1", "-o", "t.onnx",
+    ]
+    let first = try CLI.run(run, in: w.path)
+    #expect(first.status == 75, "\(first.output)")
+    #expect(first.stderr.contains("--resume") && !FileManager.default.fileExists(atPath: w.path + "/t.onnx"))
+    let reached = try FineTuneCheckpoint.read(from: w.path + "/c.safetensors").0.step
+    #expect(reached > 0)
+    let second = try CLI.run(run + ["--resume"], in: w.path)
+    #expect(second.status == 75 && second.stderr.contains("resumed from"), "\(second.output)")
+    #expect(try FineTuneCheckpoint.read(from: w.path + "/c.safetensors").0.step > reached)
+    try cli.refused(
+      ["finetune", "mlp.onnx", "--data", Self.mnist, "--time-limit", "5", "-o", "x.onnx"], in: w, ["--checkpoint"])
+  }
+
   @Test func badInputFailsBeforeTrainingNamingWhatIsWrong() throws {
     let w = try Workspace()
     try "text\nhello\n".write(toFile: w.path + "/t.csv", atomically: true, encoding: .utf8)
