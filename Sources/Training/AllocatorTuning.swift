@@ -13,9 +13,14 @@ public enum AllocatorTuning {
   /// the largest step needed); call once before a training loop. No-op off glibc.
   public static func retainFreedMemory() {
     #if canImport(Glibc)
-      _ = mallopt(M_MMAP_THRESHOLD, Int32.max)
-      _ = mallopt(M_TRIM_THRESHOLD, Int32.max)
-      _ = mallopt(M_TOP_PAD, 512 << 20)
+      // mallopt is declared in <malloc.h>, which the Glibc module does not import: looked up by name.
+      // Parameters of <malloc.h>: M_TRIM_THRESHOLD −1, M_TOP_PAD −2, M_MMAP_THRESHOLD −3.
+      typealias Mallopt = @convention(c) (Int32, Int32) -> Int32
+      guard let symbol = dlsym(nil, "mallopt") else { return }
+      let mallopt = unsafeBitCast(symbol, to: Mallopt.self)
+      _ = mallopt(-3, Int32.max)
+      _ = mallopt(-1, Int32.max)
+      _ = mallopt(-2, 512 << 20)
     #endif
   }
 }

@@ -151,10 +151,10 @@ struct FinetuneCommand: ParsableCommand {
     var graph = try ModelFile.loadAny(model)
     let held = FineTuneMasks.holdZeros(&graph)
     let teacherGraph = try teacher.map { try ModelFile.loadAny($0) }
+    let layers = try (distillLayers ?? (distill == "hidden" ? "all" : nil)).map { try DistillationLayers.resolve($0, in: graph) }
     let (train, test, isText) = try loadData(graph)
     let kind = distill.map { FineTuneObjective.Distillation(rawValue: $0)! }
       ?? (teacher == nil ? nil : (isText ? .pooledCosine : .kl))
-    let layers = try (distillLayers ?? (kind == .hidden ? "all" : nil)).map { try DistillationLayers.resolve($0, in: graph) }
     let objective = FineTuneObjective(
       distillation: kind, temperature: temperature, labelWeight: isText ? 0 : 1,
       maskInput: isText ? "attention_mask" : nil, hiddenStates: layers ?? [],
