@@ -31,8 +31,6 @@ struct FinetuneCommand: ParsableCommand {
         prunekit finetune pruned.onnx --data mnist --epochs 1 -o tuned.onnx
         prunekit finetune p.onnx --teacher m.onnx --data t.csv:text -o d.onnx
         prunekit finetune p.onnx --data d --checkpoint c.safetensors -o t.onnx
-        prunekit finetune p.onnx --teacher m.onnx --data t.csv:text \\
-          --distill hidden --lr 1e-3 --warmup 20 -o d.onnx
       """)
 
   @Argument(help: "The model to fine-tune (.onnx, .safetensors).") var model: String
