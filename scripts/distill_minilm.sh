@@ -18,7 +18,7 @@ model=../shared/models/all-MiniLM-L6-v2/onnx/model.onnx
 words=../shared/models/all-MiniLM-L6-v2   # the tokenizer (the pruned .onnx is written without one)
 tweets=../shared/data/tweets-sentiment/tweets.csv
 export PRUNEKIT_THREADS=${PRUNEKIT_THREADS:-2}
-distill=${DISTILL:---distill hidden --layer-loss cosine --steps 300 --batch 16 --lr 1e-3 --warmup 20}
+distill=${DISTILL:---distill hidden --layer-loss cosine --steps 1000 --batch 16 --lr 2e-3 --warmup 50}
 mkdir -p "$out"
 lscpu | sed -n 's/^Model name: *//p'
 if [[ ! -f "$out/sgpt70.onnx" ]]; then
