@@ -138,3 +138,55 @@ extension Loss {
     return (rows, d, w)
   }
 }
+
+/// The hidden states a layer-wise distillation matches (TinyBERT, Jiao et al. 2020; the layer
+/// losses of oBERT's and movement pruning's recovery runs): values of the student graph read under
+/// the same name from the teacher, which must share the student's architecture.
+public enum DistillationLayers {
+  /// The residual-stream states of a transformer: the output of every LayerNormalization node in
+  /// graph order (for BERT: the embeddings, then each layer's attention output and layer output; the
+  /// last is the model's output).
+  public static func normalizationOutputs(of graph: Graph) -> [String] {
+    graph.nodes.filter { $0.opType == "LayerNormalization" }.compactMap(\.outputs.first).filter { !$0.isEmpty }
+  }
+
+  /// Resolves a `--distill-layers` list: `all` (every normalisation output), or comma-separated
+  /// entries that are 0-based indices into those outputs (negative counts from the end) or value
+  /// names of the graph. Throws naming the entry that is neither.
+  public static func resolve(_ spec: String, in graph: Graph) throws -> [String] {
+    let states = normalizationOutputs(of: graph)
+    let entries = spec.split(separator: ",", omittingEmptySubsequences: false).map {
+      String($0.drop(while: \.isWhitespace).reversed().drop(while: \.isWhitespace).reversed())
+    }
+    guard !entries.isEmpty, !entries.contains(where: \.isEmpty) else {
+      throw TrainingError.invalidArgument(what: "distilled layers '\(spec)'", message: "expected all, or indices/value names separated by commas")
+    }
+    var names: [String] = []
+    for entry in entries {
+      if entry == "all" {
+        guard !states.isEmpty else {
+          throw TrainingError.invalidArgument(
+            what: "distilled layers 'all'",
+            message: "model '\(graph.name)' has no LayerNormalization node; name the hidden states instead")
+        }
+        names += states
+      } else if let i = Int(entry) {
+        let index = i < 0 ? states.count + i : i
+        guard states.indices.contains(index) else {
+          throw TrainingError.invalidArgument(
+            what: "distilled layer \(entry)",
+            message: "model '\(graph.name)' has \(states.count) LayerNormalization outputs (indices 0..\(states.count - 1))")
+        }
+        names.append(states[index])
+      } else {
+        guard graph.producer(of: entry) != nil else {
+          throw TrainingError.invalidArgument(
+            what: "distilled layer '\(entry)'", message: "is not a value computed by model '\(graph.name)'")
+        }
+        names.append(entry)
+      }
+    }
+    var seen = Set<String>()
+    return names.filter { seen.insert($0).inserted }
+  }
+}

@@ -57,6 +57,7 @@ struct BenchTrainStepCommand: ParsableCommand {
 
   func run() throws {
     ThreadPool.shared.threadCount = threads
+    AllocatorTuning.retainFreedMemory()
     let graph = try ModelFile.load(model)
     let inputs = BenchMiniLMCommand.inputs(batch: batch, sequence: sequence, seed: seeds.seed)
     let tuner = try TrainStepProbe(graph: graph)

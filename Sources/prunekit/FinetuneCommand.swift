@@ -18,7 +18,9 @@ struct FinetuneCommand: ParsableCommand {
       must be logits [N, classes]); or --data FILE.csv:COLUMN[:ROWS], texts tokenized with the \
       model's WordPiece tokenizer (no labels: needs --teacher). With --teacher the loss is \
       --distill (default: kl for logits, pooled-cosine for texts) against the teacher's output, \
-      plus the labelled loss when labels exist.
+      plus the labelled loss when labels exist. --distill hidden matches hidden states \
+      layer by layer (--distill-layers, default all: every LayerNormalization output; per-token \
+      --layer-loss); --distill-layers with another --distill adds that term to it.
 
       Images are fed as the model reads them: resized bilinearly (half-pixel, as PyTorch's \
       interpolate without antialias) to the model input's height × width (or --image-size), grey \
@@ -29,7 +31,9 @@ struct FinetuneCommand: ParsableCommand {
       classes (transfer learning).
 
       AdamW, cosine decay by default. --checkpoint FILE saves weights and optimiser state every \
-      --checkpoint-every steps (atomically); --resume continues an interrupted run from it.
+      --checkpoint-every steps (atomically); --resume continues an interrupted run from it. \
+      --time-limit S checkpoints and stops after S seconds (exit status 75, no output model yet) \
+      so that a job with a wall-clock limit continues later with --resume.
 
       Examples:
         prunekit finetune pruned.onnx --data mnist --epochs 1 -o tuned.onnx
@@ -48,9 +52,17 @@ struct FinetuneCommand: ParsableCommand {
   @Option(parsing: .unconditional, help: "Mini-batch size.") var batch: Int = 32
   @Option(parsing: .unconditional, help: "AdamW decoupled weight decay.") var weightDecay: Float = 0.01
   @Option(help: "Learning-rate schedule: cosine (decay to 0) or constant.") var schedule: String = "cosine"
-  @Option(help: "Distillation loss: mse, cosine, pooled-cosine or kl.") var distill: String?
+  @Option(parsing: .unconditional, help: "Linear warm-up steps before the schedule.") var warmup: Int = 0
+  @Option(parsing: .unconditional, help: "Texts: length-sorted pools of N batches (0: off).") var bucket: Int = 8
+  @Option(help: "Distillation loss: mse, cosine, pooled-cosine, kl or hidden.") var distill: String?
+  @Option(help: "Hidden states matched layer-wise: all, or indices/value names.") var distillLayers: String?
+  @Option(help: "Per-token loss of the hidden states: mse or cosine.") var layerLoss: String = "mse"
+  @Option(parsing: .unconditional, help: "Weight of the hidden-state term.") var layerWeight: Float = 1
   @Option(parsing: .unconditional, help: "Temperature of the kl loss.") var temperature: Float = 2
   @Option(parsing: .unconditional, help: "Tokens per text (longer texts are truncated).") var maxLength: Int = 128
+  @Option(name: .customLong("validate"), help: "Texts: embedding fidelity to the teacher on FILE.csv:COLUMN[:ROWS].")
+  var validationTexts: String?
+  @Option(parsing: .unconditional, help: "Steps between --validate measurements.") var validateEvery: Int = 25
   @Option(help: "Tokenizer folder; default: beside the model.") var tokenizer: String?
   @Option(parsing: .unconditional, help: "Train on the first N examples only.") var limit: Int?
   @Option(help: "Images: H×W (or N for N×N) fed to the model; default: the model input's.") var imageSize: String?
@@ -62,6 +74,8 @@ struct FinetuneCommand: ParsableCommand {
   @Option(help: "Checkpoint file (.safetensors), rewritten every --checkpoint-every steps.") var checkpoint: String?
   @Option(parsing: .unconditional, help: "Steps between checkpoints.") var checkpointEvery: Int = 50
   @Flag(help: "Continue from --checkpoint when it exists.") var resume = false
+  @Option(parsing: .unconditional, help: "Seconds; then checkpoint and stop (exit 75) for a --resume.")
+  var timeLimit: Double?
   @Option(name: .shortAndLong, help: "Output model: .onnx or .safetensors.") var output: String
   @OptionGroup var seeds: SeedOption
   @OptionGroup var threads: ThreadsOption
@@ -86,9 +100,18 @@ struct FinetuneCommand: ParsableCommand {
     let imageShape: [Int]?
     /// The layer replaced by --new-head.
     let newHead: ClassifierHead.Replacement?
+    /// --validate: fidelity to the teacher after `step` steps, `seconds` of training (validation excluded).
+    let validation: [ValidationPoint]?
     let seconds: Double
     let output: String
     let seed: UInt64
+  }
+
+  struct ValidationPoint: Encodable {
+    let step: Int
+    let seconds: Double
+    let fidelity: Double
+    let fidelityMin: Double
   }
 
   func validate() throws {
@@ -105,6 +128,15 @@ struct FinetuneCommand: ParsableCommand {
     try OptionCheck.number(weightDecay, "--weight-decay", in: 0...1)
     try OptionCheck.number(temperature, "--temperature", in: 0.01...100)
     try OptionCheck.exclusive(["--epochs": epochs != nil, "--steps": steps != nil])
+    try OptionCheck.int(warmup, "--warmup", in: 0...100_000_000)
+    try OptionCheck.int(bucket, "--bucket", in: 0...1_000_000)
+    try OptionCheck.number(layerWeight, "--layer-weight", in: 0...1000)
+    guard ["mse", "cosine"].contains(layerLoss) else {
+      throw ValidationError("--layer-loss \(layerLoss): expected mse or cosine")
+    }
+    if distillLayers != nil && teacher == nil { throw ValidationError("--distill-layers needs --teacher DENSE") }
+    try OptionCheck.int(validateEvery, "--validate-every", in: 1...100_000_000)
+    if validationTexts != nil && teacher == nil { throw ValidationError("--validate needs --teacher DENSE") }
     if let distill, FineTuneObjective.Distillation(rawValue: distill) == nil {
       throw ValidationError(
         "--distill \(distill): expected one of \(FineTuneObjective.Distillation.allCases.map(\.rawValue).joined(separator: ", "))")
@@ -114,6 +146,10 @@ struct FinetuneCommand: ParsableCommand {
     }
     if distill != nil && teacher == nil { throw ValidationError("--distill needs --teacher DENSE") }
     if resume && checkpoint == nil { throw ValidationError("--resume needs --checkpoint FILE") }
+    if let timeLimit {
+      try OptionCheck.number(timeLimit, "--time-limit", in: 1...1e9)
+      if checkpoint == nil { throw ValidationError("--time-limit needs --checkpoint FILE to resume from") }
+    }
     try OptionCheck.output(output, inputs: [model] + (teacher.map { [$0] } ?? []), extensions: ["onnx", "safetensors"])
     if let checkpoint {
       try OptionCheck.output(checkpoint, "--checkpoint", inputs: [model, output], extensions: ["safetensors"])
@@ -123,6 +159,7 @@ struct FinetuneCommand: ParsableCommand {
   func run() throws {
     threads.apply()
     verbosity.apply()
+    AllocatorTuning.retainFreedMemory()
     let wall = Date()
     var saved: FineTuneCheckpoint? = nil
     if resume, let checkpoint, FileManager.default.fileExists(atPath: checkpoint) {
@@ -139,6 +176,7 @@ struct FinetuneCommand: ParsableCommand {
     }
     let held = FineTuneMasks.holdZeros(&graph)
     let teacherGraph = try teacher.map { try ModelFile.loadAny($0) }
+    let layers = try (distillLayers ?? (distill == "hidden" ? "all" : nil)).map { try DistillationLayers.resolve($0, in: graph) }
     let (train, test, isText) = try loadData(graph)
     try train.check(against: graph)
     var fedShape: [Int]? = nil
@@ -147,7 +185,9 @@ struct FinetuneCommand: ParsableCommand {
       ?? (teacher == nil ? nil : (isText ? .pooledCosine : .kl))
     let objective = FineTuneObjective(
       distillation: kind, temperature: temperature, labelWeight: isText ? 0 : 1,
-      maskInput: isText ? "attention_mask" : nil)
+      maskInput: isText ? "attention_mask" : nil, hiddenStates: layers ?? [],
+      layerLoss: layerLoss == "cosine" ? .cosine : .mse, layerWeight: layerWeight)
+    if let layers { note("distilling \(layers.count) hidden states (\(layerLoss))") }
     let tuner = try FineTuner(
       student: graph, teacher: teacherGraph, objective: objective,
       optimizer: .adamW(learningRate: lr, weightDecay: weightDecay))
@@ -155,7 +195,8 @@ struct FinetuneCommand: ParsableCommand {
     let recipe = FineTuneRecipe(
       steps: total, batchSize: batch, learningRate: lr, weightDecay: weightDecay, seed: seeds.seed,
       checkpointPath: checkpoint, checkpointEvery: checkpointEvery,
-      schedule: schedule == "constant" ? .constant : .cosine(minimumFactor: 0))
+      schedule: schedule == "constant" ? .constant : .cosine(minimumFactor: 0), warmupSteps: warmup,
+      bucketSize: isText ? bucket : 0, timeLimit: timeLimit)
     if let saved, let checkpoint {
       try tuner.restore(saved)
       note("resumed from \(checkpoint) at step \(saved.step) of \(total)")
@@ -163,16 +204,37 @@ struct FinetuneCommand: ParsableCommand {
     let resumedFrom = tuner.step
     let before = try test.map { try accuracy(tuner.graph, $0) }
     if let before { note(String(format: "test accuracy before: %.2f%%", 100 * before)) }
+    let validation = try validationSet(teacherGraph)
+    var curve: [ValidationPoint] = []
+    var validating = 0.0  // seconds spent validating, left out of the curve's training time
+    let trainingStart = Date()
+    func measure(_ step: Int) throws {
+      guard let validation else { return }
+      let start = Date()
+      let f = try validation.fidelity(of: tuner.graph)
+      curve.append(
+        ValidationPoint(
+          step: step, seconds: start.timeIntervalSince(trainingStart) - validating, fidelity: f.mean, fidelityMin: f.min))
+      validating += Date().timeIntervalSince(start)
+      note(String(format: "step %d: validation fidelity %.4f (min %.4f)", step, f.mean, f.min))
+    }
+    try measure(resumedFrom)
     var bar = ProgressBar(total: total - resumedFrom, label: "finetune")
     var losses: [Double] = []
     var done = 0
     _ = try recipe.run(tuner, data: train) { report in
       losses.append(Double(report.loss))
       done += 1
+      if (report.step + 1) % validateEvery == 0 || report.step + 1 == total { try measure(report.step + 1) }
       let recent = losses.suffix(20)
       bar.update(
         done: done, unitsDone: done * batch, unit: isText ? "text" : "img",
         fields: String(format: "step %d/%d loss %.4f", report.step + 1, total, recent.reduce(0, +) / Double(recent.count)))
+    }
+    if tuner.step < total, let checkpoint {
+      // --time-limit: the checkpoint holds the run; no output model is written until it ends.
+      note("stopped at step \(tuner.step) of \(total) (--time-limit); continue with --resume from \(checkpoint)")
+      throw ExitCode(75)
     }
     let after = try test.map { try accuracy(tuner.graph, $0) }
     try Checkpoint.save(tuner.graph, to: output)
@@ -183,7 +245,7 @@ struct FinetuneCommand: ParsableCommand {
           model: model, teacher: teacher, data: data, examples: train.count, steps: total, resumedFromStep: resumedFrom,
           firstLoss: losses.first, finalLoss: losses.suffix(20).isEmpty ? nil : losses.suffix(20).reduce(0, +) / Double(losses.suffix(20).count),
           losses: losses, testAccuracyBefore: before, testAccuracyAfter: after, heldZeros: held,
-          imageShape: fedShape, newHead: head, seconds: seconds,
+          imageShape: fedShape, newHead: head, validation: validation == nil ? nil : curve, seconds: seconds,
           output: output, seed: seeds.seed),
         command: "finetune")
     }
@@ -261,6 +323,16 @@ struct FinetuneCommand: ParsableCommand {
     return (
       dims[1] ?? images.channels, dims[2] ?? size?.0 ?? images.height, dims[3] ?? size?.1 ?? images.width
     )
+  }
+
+  /// --validate's texts, embedded once by the teacher; nil without --validate.
+  func validationSet(_ teacher: Graph?) throws -> EmbeddingValidation? {
+    guard let validationTexts, let teacher, let teacherPath = self.teacher else { return nil }
+    let spec = try CSVColumnSpec(parsing: validationTexts, option: "--validate", columnCount: 1)
+    let texts = try spec.read(option: "--validate").values[0]
+    let words = try WordPieceTokenizer.forModel(URL(fileURLWithPath: teacherPath).path, folder: tokenizer)
+    note("validation: \(texts.count) texts from \(spec.path)")
+    return try EmbeddingValidation(teacher: teacher, texts: texts, tokenizer: words, maxLength: maxLength)
   }
 
   func accuracy(_ graph: Graph, _ test: ModelImages) throws -> Double {

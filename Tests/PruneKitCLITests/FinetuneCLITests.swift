@@ -55,6 +55,48 @@ import Testing
        "c.safetensors", "--resume", "-o", "x.onnx"], in: w, ["--seed 3"], noOutput: "x.onnx")
   }
 
+  /// Layer-wise distillation of all-MiniLM-L6-v2 (../shared): distilling the dense model from itself
+  /// starts at a zero loss; a 70 %-magnitude-pruned student starts above it, keeps its zeros, and
+  /// length-bucketed batches with warm-up run.
+  @Test(.enabled(if: OneShotCLITests.available)) func hiddenStateDistillationOfMiniLM() throws {
+    let w = try Workspace()
+    let (model, tweets) = (OneShotCLITests.model, OneShotCLITests.tweets)
+    let common = [
+      "--teacher", model, "--tokenizer", CLI.packageRoot + "/../shared/models/all-MiniLM-L6-v2",
+      "--data", "\(tweets):text:3000..3011", "--distill", "hidden", "--steps", "3", "--batch", "4",
+      "--lr", "1e-4", "--warmup", "1", "--json",
+    ]
+    let same = try cli.json(try cli.ok(["finetune", model] + common + ["-o", "same.onnx"], in: w), schema: "finetune")
+    #expect(try #require(same["first_loss"] as? Double) < 1e-6, "\(same)")
+    try cli.ok(
+      ["prune", model, "--method", "magnitude", "--sparsity", "0.7", "--calib", "\(tweets):text:0..3", "-o", "m.onnx"],
+      in: w)
+    let pruned = try cli.json(try cli.ok(["finetune", "m.onnx"] + common + ["-o", "d.onnx"], in: w), schema: "finetune")
+    #expect(try #require(pruned["first_loss"] as? Double) > 1e-3, "\(pruned)")
+    #expect((pruned["held_zeros"] as? Int ?? 0) >= 7_400_000)
+    #expect(FileManager.default.fileExists(atPath: w.path + "/d.onnx"))
+  }
+
+  /// --time-limit: the run checkpoints and stops with exit status 75 and no output model; a
+  /// --resume picks it up from the step it reached.
+  @Test func timeLimitCheckpointsAndStopsForAResume() throws {
+    let w = try Workspace()
+    let run = [
+      "finetune", "mlp.onnx", "--data", Self.mnist, "--limit", "128", "--batch", "16", "--steps", "100000000",
+      "--checkpoint", "c.safetensors", "--time-limit", "1", "-o", "t.onnx",
+    ]
+    let first = try CLI.run(run, in: w.path)
+    #expect(first.status == 75, "\(first.output)")
+    #expect(first.stderr.contains("--resume") && !FileManager.default.fileExists(atPath: w.path + "/t.onnx"))
+    let reached = try FineTuneCheckpoint.read(from: w.path + "/c.safetensors").0.step
+    #expect(reached > 0)
+    let second = try CLI.run(run + ["--resume"], in: w.path)
+    #expect(second.status == 75 && second.stderr.contains("resumed from"), "\(second.output)")
+    #expect(try FineTuneCheckpoint.read(from: w.path + "/c.safetensors").0.step > reached)
+    try cli.refused(
+      ["finetune", "mlp.onnx", "--data", Self.mnist, "--time-limit", "5", "-o", "x.onnx"], in: w, ["--checkpoint"])
+  }
+
   @Test func badInputFailsBeforeTrainingNamingWhatIsWrong() throws {
     let w = try Workspace()
     try "text\nhello\n".write(toFile: w.path + "/t.csv", atomically: true, encoding: .utf8)
@@ -69,6 +111,15 @@ import Testing
     try cli.refused(
       ["finetune", "mlp.onnx", "--data", Self.mnist, "--steps", "2", "--epochs", "1", "-o", "x.onnx"], in: w,
       ["--epochs", "--steps"])
+    try cli.refused(
+      ["finetune", "mlp.onnx", "--data", Self.mnist, "--teacher", "mlp.onnx", "--layer-loss", "kl", "-o", "x.onnx"],
+      in: w, ["--layer-loss kl", "mse or cosine"])
+    try cli.refused(
+      ["finetune", "mlp.onnx", "--data", Self.mnist, "--distill-layers", "all", "-o", "x.onnx"], in: w, ["--teacher"])
+    // The MLP has no LayerNormalization: --distill hidden has nothing to match by default.
+    try cli.refused(
+      ["finetune", "mlp.onnx", "--data", Self.mnist, "--teacher", "mlp.onnx", "--distill", "hidden", "-o", "x.onnx"],
+      in: w, status: 1, ["LayerNormalization"], noOutput: "x.onnx")
     // A teacher whose output does not match the student's: refused before any step.
     try cli.refused(
       ["finetune", "mlp.onnx", "--data", Self.mnist, "--limit", "64", "--teacher", "resblock.onnx", "-q", "-o", "x.onnx"],

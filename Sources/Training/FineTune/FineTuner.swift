@@ -14,6 +14,8 @@ public struct FineTuneObjective: Sendable {
     case pooledCosine = "pooled-cosine"
     /// KL divergence of temperature-softened logits, × T².
     case kl
+    /// No output term: only the layer-wise hidden-state terms (`hiddenStates`).
+    case hidden
   }
 
   public var distillation: Distillation?
@@ -24,10 +26,18 @@ public struct FineTuneObjective: Sendable {
   public var labelWeight: Float
   /// The graph input holding the attention mask [N, T] (texts): padded tokens leave the loss.
   public var maskInput: String?
+  /// Layer-wise distillation (TinyBERT, Jiao et al. 2020): student values matched to the teacher's
+  /// values of the same name (same architecture), e.g. `DistillationLayers.resolve("all", in:)`.
+  public var hiddenStates: [String]
+  /// The per-token loss of each hidden state: `.mse` or `.cosine` (padded tokens excluded).
+  public var layerLoss: Distillation
+  /// Weight of the hidden-state term: layerWeight × the mean of the per-state losses.
+  public var layerWeight: Float
 
   public init(
     distillation: Distillation? = nil, output: String? = nil, temperature: Float = 2, distillationWeight: Float = 1,
-    labelWeight: Float = 1, maskInput: String? = nil
+    labelWeight: Float = 1, maskInput: String? = nil, hiddenStates: [String] = [], layerLoss: Distillation = .mse,
+    layerWeight: Float = 1
   ) {
     self.distillation = distillation
     self.output = output
@@ -35,7 +45,13 @@ public struct FineTuneObjective: Sendable {
     self.distillationWeight = distillationWeight
     self.labelWeight = labelWeight
     self.maskInput = maskInput
+    self.hiddenStates = hiddenStates
+    self.layerLoss = layerLoss
+    self.layerWeight = layerWeight
   }
+
+  /// Whether any term needs a teacher.
+  var distils: Bool { distillation != nil || !hiddenStates.isEmpty }
 }
 
 /// One mini-batch: the graph inputs by name (batch first) and, optionally, 0-based class labels.
@@ -53,6 +69,8 @@ public struct FineTuneStepReport: Sendable, Codable {
   public var step: Int
   public var loss: Float
   public var distillationLoss: Float?
+  /// The mean per-state loss of the hidden-state term, when there is one.
+  public var layerLoss: Float?
   public var labelLoss: Float?
   public var correct: Int?
   public var count: Int
@@ -82,8 +100,19 @@ public final class FineTuner {
         what: "distilled output '\(output)'", message: "is not a value of model '\(graph.name)'")
     }
     outputName = output
-    if objective.distillation != nil, teacher == nil {
+    if objective.distils, teacher == nil {
       throw TrainingError.invalidArgument(what: "distillation", message: "needs a teacher model (--teacher)")
+    }
+    if objective.distillation == .hidden, objective.hiddenStates.isEmpty {
+      throw TrainingError.invalidArgument(what: "hidden-state distillation", message: "names no hidden states")
+    }
+    guard [.mse, .cosine].contains(objective.layerLoss) else {
+      throw TrainingError.invalidArgument(
+        what: "layer loss \(objective.layerLoss.rawValue)", message: "hidden states are matched with mse or cosine")
+    }
+    for name in objective.hiddenStates where graph.producer(of: name) == nil {
+      throw TrainingError.invalidArgument(
+        what: "distilled hidden state '\(name)'", message: "is not a value computed by model '\(graph.name)'")
     }
     if objective.distillation == .pooledCosine, objective.maskInput == nil {
       throw TrainingError.invalidArgument(what: "pooled-cosine distillation", message: "needs the attention-mask input")
@@ -171,16 +200,10 @@ public final class FineTuner {
     }
     let count = y.rank > 0 ? y.shape[0] : 1
     var report = FineTuneStepReport(step: step, loss: 0, count: count, learningRate: 0)
-    var seed = Tensor.zeros(y.shape)
-    if let kind = objective.distillation, let teacher {
-      let t: Tensor
-      do {
-        let outputs = try teacher.run(batch.inputs, keeping: [outputName])
-        guard let value = outputs[outputName] else { throw TrainingError.missingValue(node: "teacher", name: outputName) }
-        t = value
-      } catch let error as ModelGraphError {
-        throw TrainingError.graph("teacher: \(error.description)")
-      }
+    var seeds = [outputName: Tensor.zeros(y.shape)]
+    if objective.distils, let teacher {
+      let kept = try teacherValues(teacher, batch, [outputName] + objective.hiddenStates)
+      let t = kept[outputName]!
       guard t.shape == y.shape else {
         throw TrainingError.shapeMismatch(
           node: "teacher output '\(outputName)'", expected: "the student's \(y.shape)", found: "\(t.shape)")
@@ -189,17 +212,46 @@ public final class FineTuner {
         guard let m = batch.inputs[name] else { throw TrainingError.missingValue(node: "graph input", name: name) }
         return m.asFloats()
       }
-      let rowWeights = mask.flatMap { $0.count == y.count / Swift.max(y.shape.last ?? 1, 1) ? $0 : nil }
-      let (loss, grad): (Float, Tensor)
-      switch kind {
-      case .mse: (loss, grad) = try Loss.meanSquaredError(student: y, teacher: t, rowWeights: rowWeights)
-      case .cosine: (loss, grad) = try Loss.cosineDistance(student: y, teacher: t, rowWeights: rowWeights)
-      case .pooledCosine: (loss, grad) = try Loss.pooledCosineDistance(student: y, teacher: t, mask: mask ?? [])
-      case .kl: (loss, grad) = try Loss.klDivergence(student: y, teacher: t, temperature: objective.temperature)
+      /// The attention mask as one weight per row of `x`'s last axis (tokens of hidden states), if it fits.
+      func rowWeights(_ x: Tensor) -> [Float]? {
+        mask.flatMap { $0.count == x.count / Swift.max(x.shape.last ?? 1, 1) ? $0 : nil }
       }
-      report.distillationLoss = loss
-      report.loss += objective.distillationWeight * loss
-      seed = try add(seed, grad.multiplied(by: objective.distillationWeight))
+      var total: Float = 0
+      if let kind = objective.distillation, kind != .hidden {
+        let (loss, grad): (Float, Tensor)
+        switch kind {
+        case .mse: (loss, grad) = try Loss.meanSquaredError(student: y, teacher: t, rowWeights: rowWeights(y))
+        case .cosine: (loss, grad) = try Loss.cosineDistance(student: y, teacher: t, rowWeights: rowWeights(y))
+        case .pooledCosine: (loss, grad) = try Loss.pooledCosineDistance(student: y, teacher: t, mask: mask ?? [])
+        case .kl: (loss, grad) = try Loss.klDivergence(student: y, teacher: t, temperature: objective.temperature)
+        case .hidden: preconditionFailure("no output term")
+        }
+        total += objective.distillationWeight * loss
+        try addSeed(&seeds, outputName, grad.multiplied(by: objective.distillationWeight))
+      }
+      if !objective.hiddenStates.isEmpty {
+        // layerWeight × mean over the states of each state's per-token loss.
+        let scale = objective.layerWeight / Float(objective.hiddenStates.count)
+        var layers: Float = 0
+        for name in objective.hiddenStates {
+          guard let s = pass.value(name) else { throw TrainingError.missingValue(node: "student", name: name) }
+          let t = kept[name]!
+          guard t.shape == s.shape else {
+            throw TrainingError.shapeMismatch(
+              node: "teacher hidden state '\(name)'", expected: "the student's \(s.shape)", found: "\(t.shape)")
+          }
+          let (loss, grad) =
+            objective.layerLoss == .cosine
+            ? try Loss.cosineDistance(student: s, teacher: t, rowWeights: rowWeights(s))
+            : try Loss.meanSquaredError(student: s, teacher: t, rowWeights: rowWeights(s))
+          layers += loss
+          try addSeed(&seeds, name, grad.multiplied(by: scale))
+        }
+        report.layerLoss = layers / Float(objective.hiddenStates.count)
+        total += scale * layers
+      }
+      report.distillationLoss = total
+      report.loss += total
     }
     if let labels = batch.labels {
       guard y.rank == 2, y.shape[0] == labels.count else {
@@ -215,12 +267,12 @@ public final class FineTuner {
       report.labelLoss = loss
       report.correct = correct
       report.loss += objective.labelWeight * loss
-      seed = try add(seed, grad.multiplied(by: objective.labelWeight))
+      try addSeed(&seeds, outputName, grad.multiplied(by: objective.labelWeight))
     }
     guard report.distillationLoss != nil || report.labelLoss != nil else {
       throw TrainingError.invalidArgument(what: "fine-tuning", message: "needs labels or a teacher to distil from")
     }
-    let grads = try pass.backward(seeds: [outputName: seed])
+    let grads = try pass.backward(seeds: seeds)
     var result: [[Float]] = []
     for (i, name) in parameters.names.enumerated() {
       var g = grads[name]?.floats ?? [Float](repeating: 0, count: parameters.values[i].count)
@@ -228,6 +280,25 @@ public final class FineTuner {
       result.append(g)
     }
     return (report, result, pass.stateUpdates)
+  }
+}
+
+extension FineTuner {
+  /// The teacher's values `names` on `batch` (its fused inference executor), each one checked present.
+  func teacherValues(_ teacher: Executor, _ batch: FineTuneBatch, _ names: [String]) throws -> [String: Tensor] {
+    let outputs: [String: Tensor]
+    do {
+      outputs = try teacher.run(batch.inputs, keeping: Set(names))
+    } catch let error as ModelGraphError {
+      throw TrainingError.graph("teacher: \(error.description)")
+    }
+    for name in names where outputs[name] == nil { throw TrainingError.missingValue(node: "teacher", name: name) }
+    return outputs
+  }
+
+  /// Adds `gradient` to the seed of `name` (a value may be both the output and a distilled state).
+  func addSeed(_ seeds: inout [String: Tensor], _ name: String, _ gradient: Tensor) throws {
+    seeds[name] = try seeds[name].map { try add($0, gradient) } ?? gradient
   }
 }
 
