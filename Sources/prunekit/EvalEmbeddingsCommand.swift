@@ -47,6 +47,13 @@ struct EvalEmbeddingsCommand: ParsableCommand {
     }
   }
 
+  /// A long path cut to its last 44 characters at a folder boundary, marked with "…".
+  static func shortPath(_ path: String, width: Int = 44) -> String {
+    guard path.count > width else { return path }
+    let tail = path.suffix(width - 1)
+    return "…" + (tail.firstIndex(of: "/").map { tail[$0...] } ?? tail)
+  }
+
   func run() throws {
     let fidelity = try CSVColumnSpec(parsing: texts, option: "--texts", columnCount: 1).read(option: "--texts")
     let probeData = try probe.map { try readProbe($0) }
@@ -60,7 +67,7 @@ struct EvalEmbeddingsCommand: ParsableCommand {
     var columns = ["model", "fidelity cos", "min"]
     if probeData != nil { columns += ["probe-test cos", "probe acc", "flips"] }
     let rows = ([result.dense] + result.models).map { s -> [String] in
-      var row = [String(s.model.suffix(43)), String(format: "%.4f", s.fidelity.mean), String(format: "%.4f", s.fidelity.min)]
+      var row = [Self.shortPath(s.model), String(format: "%.4f", s.fidelity.mean), String(format: "%.4f", s.fidelity.min)]
       if probeData != nil {
         if let c = s.probeTestCosine, let a = s.probeAccuracy, let f = s.flips {
           row += [String(format: "%.4f", c), String(format: "%.2f%%", 100 * a), String(format: "%.1f%%", 100 * f)]
