@@ -49,6 +49,15 @@ import Testing
       graph: graph, inputs: ["a": randn([2, 3, 4], seed: 1), "b": randn([2, 4, 5], seed: 2)]
     ).run()
   }
+
+  /// Batch axes broadcast against each other ([2, 1] with [3] → [2, 3]): each input's gradient is
+  /// summed back over the axes it was broadcast along.
+  @Test func matMulBroadcastBatch() throws {
+    let graph = singleOpGraph("MatMul", inputs: ["a", "b"])
+    try GradientCheck(
+      graph: graph, inputs: ["a": randn([2, 1, 3, 4], seed: 1), "b": randn([3, 4, 5], seed: 2)]
+    ).run()
+  }
 }
 
 /// Direct 2-D convolution in Float64, the definition the im2col path is checked against.

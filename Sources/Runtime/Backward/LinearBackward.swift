@@ -54,7 +54,8 @@ enum LinearBackward {
     let batchA = Array(a2.shape.dropLast(2)), batchB = Array(b2.shape.dropLast(2))
     let batch = try broadcastShape(batchA, batchB)
     let count = batch.reduce(1, *)
-    let offA = broadcastOffsets(batchA, to: batch), offB = broadcastOffsets(batchB, to: batch)
+    let offA = Indexing.offsets(shape: batch, strides: Indexing.broadcastStrides(batchA, to: batch))
+    let offB = Indexing.offsets(shape: batch, strides: Indexing.broadcastStrides(batchB, to: batch))
     var daFull = [Float](repeating: 0, count: needs.0 ? count * m * k : 0)
     var dbFull = [Float](repeating: 0, count: needs.1 ? count * k * n : 0)
     for i in 0..<count {
@@ -72,28 +73,6 @@ enum LinearBackward {
     if needs.0 { da = try sumToShape(Tensor(shape: batch + [m, k], floats: daFull), a2.shape).floats }
     if needs.1 { db = try sumToShape(Tensor(shape: batch + [k, n], floats: dbFull), b2.shape).floats }
     return [da.map { Tensor(shape: a.shape, floats: $0) }, db.map { Tensor(shape: b.shape, floats: $0) }]
-  }
-
-  /// For each index of `target` (row-major), the flat index of the element of `shape` it reads
-  /// under numpy broadcasting.
-  static func broadcastOffsets(_ shape: [Int], to target: [Int]) -> [Int] {
-    let lead = target.count - shape.count
-    let strides = Tensor.strides(of: shape)
-    var result = [Int](repeating: 0, count: target.reduce(1, *))
-    var index = [Int](repeating: 0, count: target.count)
-    for flat in 0..<result.count {
-      var offset = 0
-      for d in 0..<shape.count where shape[d] != 1 { offset += index[lead + d] * strides[d] }
-      result[flat] = offset
-      var d = target.count - 1
-      while d >= 0 {
-        index[d] += 1
-        if index[d] < target[d] { break }
-        index[d] = 0
-        d -= 1
-      }
-    }
-    return result
   }
 
   /// Gemm: Y = alpha·A'·B' + beta·C, A' = transA ? Aᵀ : A ([M, K]), B' likewise ([K, N]).
