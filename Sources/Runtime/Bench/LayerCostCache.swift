@@ -45,7 +45,7 @@ public final class LayerCostCache: Sendable {
       hash ^= UInt64(t.count)
     }
     let attributes = node.attributes.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: ",")
-    return "\(KernelChoiceCache.cpuModel)|\(CPUFeatures.kernel)|\(threads)T|\(node.opType)(\(attributes))|"
+    return "\(KernelChoiceCache.cpuModel)|\(CPUFeatures.kernel)|r\(KernelChoiceCache.timingRevision)|\(threads)T|\(node.opType)(\(attributes))|"
       + "\(inputShape)|\(String(hash, radix: 16))|\(inputs)"
   }
 

@@ -42,12 +42,16 @@ public final class KernelChoiceCache: Sendable {
     return "unknown CPU"
   }()
 
+  /// Raised whenever the way candidates are timed changes, so that choices made the old way are not
+  /// reused (2: one-row dense layers timed as the GEMV the executor runs, not a packed GEMM).
+  public static let timingRevision = 2
+
   static func key(
     op: String, m: Int, k: Int, n: Int, sparsity: Double, candidates: [LinearKernel], threads: Int,
     inputs: String
   ) -> String {
     let percent = Int((sparsity * 100).rounded())
-    return "\(cpuModel)|\(CPUFeatures.kernel)|\(op)|\(m)x\(k)x\(n)|\(percent)%|"
+    return "\(cpuModel)|\(CPUFeatures.kernel)|r\(timingRevision)|\(op)|\(m)x\(k)x\(n)|\(percent)%|"
       + "\(candidates.map(\.description).joined(separator: ","))|\(threads)T|\(inputs)"
   }
 

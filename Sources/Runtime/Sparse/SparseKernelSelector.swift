@@ -184,7 +184,22 @@ public struct SparseKernelSelector: KernelSelector {
     let w = layer.weight.floats
     for candidate in candidates {
       let run: () -> Void
-      if candidate == .dense {
+      if candidate == .dense && rows == 1 {
+        // One row: the executor's dense kernel runs the GEMV on the weight in place (no packing), so
+        // that is what dense is timed as; a packed GEMM of one row would take about twice as long.
+        run = {
+          x.withUnsafeBufferPointer { xp in
+            w.withUnsafeBufferPointer { wp in
+              y.withUnsafeMutableBufferPointer { yp in
+                gemm(
+                  transA: false, transB: layer.transposed, m: 1, n: layer.n, k: layer.k, alpha: 1,
+                  a: xp.baseAddress!, lda: layer.k, b: wp.baseAddress!, ldb: layer.weight.shape[1], beta: 0,
+                  c: yp.baseAddress!, ldc: layer.n, threads: options.threads)
+              }
+            }
+          }
+        }
+      } else if candidate == .dense {
         let packed = w.withUnsafeBufferPointer {
           PackedMatrix(
             b: $0.baseAddress!, ldb: layer.weight.shape[1], transposed: layer.transposed, k: layer.k,
