@@ -5,11 +5,13 @@ import Report
 import Runtime
 import TensorCore
 
-/// The planned model beside the two allocations it must beat at the same *measured* latency:
-/// uniform magnitude (one sparsity for every layer) and sensitivity-by-sparsity (the least-loss
-/// per-layer sparsities for a weight budget, `SparsityAllocator`, from the same validation losses).
-/// Each baseline's sparsity (or weight budget) is found by bisection on the whole model's measured
-/// latency until it is no slower than the planned model; all are reported on the test data.
+/// The planned model beside the allocations it must beat at the same *measured* latency: uniform
+/// magnitude (one sparsity for every layer), uniform channels (one cut ratio for every channel/head
+/// group the table offers cuts of: structured pruning's uniform baseline) and sensitivity-by-sparsity
+/// (the least-loss per-layer sparsities for a weight budget, `SparsityAllocator`, from the same
+/// validation losses). Each baseline's sparsity, ratio or weight budget is found by bisection on the
+/// whole model's measured latency until it is no slower than the planned model; all are reported on
+/// the test data.
 public struct PlanComparison {
   public struct Row: Codable, Sendable {
     public var method: String
@@ -63,7 +65,7 @@ public struct PlanComparison {
     return (high, best, bestSeconds)
   }
 
-  /// Rows for the planned model and both baselines, and their run records.
+  /// Rows for the planned model and the baselines, and their run records.
   public func run(planned: HardwareAwarePlanner.Result, table: CostTable, baseline: Double, target: String)
     throws -> [(Row, RunRecord)]
   {
@@ -106,6 +108,24 @@ public struct PlanComparison {
       return g
     }
     try add("uniform magnitude", uniform, uniformSeconds, predicted: nil, String(format: "every layer %.1f%%", 100 * s))
+    // Structured pruning's own uniform baseline: one channel/head ratio for every group the table
+    // offers cuts of, up to the deepest ratio offered.
+    let cuttable = table.layers.filter { $0.options.contains { $0.candidate.kind == .channels } }.map(\.layer)
+    let deepest = table.layers.flatMap(\.options).compactMap { $0.candidate.kind == .channels ? $0.candidate.ratio : nil }
+      .max()
+    if !cuttable.isEmpty, let deepest {
+      log("uniform channels: matching \(String(format: "%.4g", goal * 1e3)) ms")
+      let (r, cut, cutSeconds) = try match(goal: goal, upper: deepest) { r in
+        var g = dense
+        if r > 0 {
+          try applyCandidates(Dictionary(uniqueKeysWithValues: cuttable.map { ($0, PruningCandidate.channels(r)) }), to: &g)
+        }
+        return g
+      }
+      try add(
+        "uniform channels", cut, cutSeconds, predicted: nil,
+        String(format: "%.1f%% of every channel/head group of %d layers cut", 100 * r, cuttable.count))
+    }
     log("sensitivity by sparsity: matching \(String(format: "%.4g", goal * 1e3)) ms")
     let curves = Self.sensitivityReport(table, baseline: baseline, graph: dense)
     let most = curves.curves.reduce(0.0) { $0 + Double($1.parameters) * ($1.sparsities.max() ?? 0) }
@@ -149,7 +169,8 @@ public struct PlanComparison {
         path: "(in memory: \(row.method))", format: "onnx", sizeBytes: cost.totals.weightBytes,
         parameters: cost.totals.parameters, nonzeroParameters: cost.totals.nonzeroParameters, macs: cost.totals.macs,
         macsInput: setup.timingInputs))
-    r.recipe = .init(method: row.method, pattern: row.method == "latency-aware" ? "mixed" : "unstructured")
+    let pattern = ["latency-aware": "mixed", "uniform channels": "structured"][row.method] ?? "unstructured"
+    r.recipe = .init(method: row.method, pattern: pattern)
     if setup.metric == "accuracy" {
       r.accuracy = .init(top1: row.quality)
     } else {

@@ -14,8 +14,8 @@ public struct HardwareAwarePlan: Codable, Sendable, Equatable {
     public var node: String
     public var candidate: PruningCandidate
     public var predictedLoss: Double
-    /// Measured milliseconds of the layer with the candidate (channels: with the change to the layers
-    /// reading the cut channels), and dense.
+    /// Predicted milliseconds of the layer in the planned model: its measured time with its candidate,
+    /// narrowed by the chosen cuts of other layers it is a member of (`CostTable.composed`); and dense.
     public var milliseconds: Double
     public var denseMilliseconds: Double
     /// Modelled microjoules per run.
@@ -50,6 +50,9 @@ public struct HardwareAwarePlan: Codable, Sendable, Equatable {
   public var predictedMicrojoules: Double
   /// Budget the knapsack's cost discretisation may leave unused, ms.
   public var discretisationMilliseconds: Double
+  /// The chosen cuts' change to the ops that are no layer (pooling, activations, attention products),
+  /// measured inside the cut models; nil in plans written before it was measured.
+  public var surroundingMilliseconds: Double?
   public var attempts: [HardwareAwarePlanner.Attempt]
   public var layers: [Layer]
   public var costTable: CostTable
@@ -134,11 +137,14 @@ public struct HardwareAwarePlan: Codable, Sendable, Equatable {
     predictedMicrojoules = result.allocation.predictedJoules * 1e6
     discretisationMilliseconds = result.allocation.discretisationError * 1e3
     attempts = result.attempts
-    layers = zip(table.layers, result.allocation.choice).map { layer, i in
+    let composed = table.composed(result.allocation.choice)
+    surroundingMilliseconds = composed.surrounding * 1e3
+    layers = zip(table.layers, result.allocation.choice).enumerated().map { l, pair in
+      let (layer, i) = pair
       let o = layer.options[i]
       return Layer(
         layer: layer.layer, node: layer.node, candidate: o.candidate, predictedLoss: o.loss,
-        milliseconds: o.seconds * 1e3, denseMilliseconds: layer.options[0].seconds * 1e3,
+        milliseconds: composed.layers[l] * 1e3, denseMilliseconds: layer.options[0].seconds * 1e3,
         microjoules: o.joules * 1e6, kernels: o.kernels)
     }
     costTable = table

@@ -67,18 +67,18 @@ public struct HardwareAwarePlanner {
     return (ModelBenchmark.percentile(runs, 0.5), ModelBenchmark.percentile(runs, 0.99), runs.count)
   }
 
-  /// Median seconds per run of each layer inside the whole model (`layers`: node names), from the
-  /// executor's per-node callbacks: a node's time runs from the previous node's end to its own; nodes
-  /// the fusion made from a layer (`name/…`) count to it.
-  public static func inGraphSeconds(_ graph: Graph, inputs: [String: Tensor], threads: Int, layers: [String])
-    throws -> [String: Double]
+  /// Every node the executor runs (after fusion), by name: its median seconds per run inside the whole
+  /// model (from the previous node's end to its own, over ≥ 20 runs and ≥ 0.3 s) and its output shapes.
+  static func nodeTimes(_ graph: Graph, inputs: [String: Tensor], threads: Int) throws
+    -> [String: (seconds: Double, shapes: [[Int]])]
   {
     var options = SparseKernelSelector.Options()
     options.threads = threads
     let selector = SparseKernelSelector(
       graph: graph, inputShapes: inputs.mapValues(\.shape), sample: inputs, options: options)
     let executor = try Executor(graph: graph, selector: selector)
-    _ = try executor.run(inputs)
+    var shapes: [String: [[Int]]] = [:]
+    _ = try executor.run(inputs) { node, outputs in shapes[node.name] = outputs.map(\.shape) }
     var samples: [String: [Double]] = [:]
     let start = DispatchTime.now().uptimeNanoseconds
     var runs = 0
@@ -87,16 +87,35 @@ public struct HardwareAwarePlanner {
       var last = DispatchTime.now().uptimeNanoseconds
       _ = try executor.run(inputs) { node, _ in
         let now = DispatchTime.now().uptimeNanoseconds
-        if let layer = layers.first(where: { node.name == $0 || node.name.hasPrefix($0 + "/") }) {
-          per[layer, default: 0] += Double(now - last) / 1e9
-        }
+        per[node.name, default: 0] += Double(now - last) / 1e9
         last = now
       }
-      for (layer, t) in per { samples[layer, default: []].append(t) }
+      for (name, t) in per { samples[name, default: []].append(t) }
       runs += 1
       if runs >= 10_000 { break }
     }
-    return samples.mapValues { ModelBenchmark.percentile($0, 0.5) }
+    return samples.reduce(into: [:]) { result, entry in
+      result[entry.key] = (ModelBenchmark.percentile(entry.value, 0.5), shapes[entry.key] ?? [])
+    }
+  }
+
+  /// What a cut changes in the time of the ops that are no measured layer (pooling, activations,
+  /// softmax, attention products, normalisation): Σ over the nodes whose output shape the cut changed
+  /// (or that exist in one model only) of their in-model time in `cut` less that in the dense model.
+  /// Nodes the cut leaves alone are not counted, so their timing noise does not enter.
+  static func surroundingSeconds(
+    dense: [String: (seconds: Double, shapes: [[Int]])], cut: [String: (seconds: Double, shapes: [[Int]])],
+    layers: [String]
+  ) -> Double {
+    func isLayer(_ name: String) -> Bool { layers.contains { name == $0 || name.hasPrefix($0 + "/") } }
+    var delta = 0.0
+    for name in Set(dense.keys).union(cut.keys) where !isLayer(name) {
+      let before = dense[name]
+      let after = cut[name]
+      guard before?.shapes != after?.shapes else { continue }
+      delta += (after?.seconds ?? 0) - (before?.seconds ?? 0)
+    }
+    return delta
   }
 
   /// The cost table with every candidate's predicted loss (baseline − quality with that candidate
@@ -109,14 +128,24 @@ public struct HardwareAwarePlanner {
     var layers = try measurer.measure { done, total in self.log("  layer \(done)/\(total) timed") }
     // One-node timings miss what a layer costs inside the model (fused epilogues, caches warm or cold):
     // each layer's options are scaled by its dense time in the whole model over its one-node time.
-    let inGraph = try Self.inGraphSeconds(
-      graph, inputs: measurer.inputs, threads: measurer.options.threads, layers: layers.map(\.node))
+    let denseNodes = try Self.nodeTimes(graph, inputs: measurer.inputs, threads: measurer.options.threads)
+    let layerNodes = layers.map(\.node)
+    var inGraph: [String: Double] = [:]
+    for (name, node) in denseNodes {
+      if let layer = layerNodes.first(where: { name == $0 || name.hasPrefix($0 + "/") }) {
+        inGraph[layer, default: 0] += node.seconds
+      }
+    }
     for l in layers.indices {
       guard let t = inGraph[layers[l].node], t > 0, layers[l].options[0].seconds > 0 else { continue }
       let scale = min(4, max(0.25, t / layers[l].options[0].seconds))
       layers[l].inGraphScale = scale
-      for o in layers[l].options.indices { layers[l].options[o].seconds *= scale }
+      for o in layers[l].options.indices {
+        layers[l].options[o].seconds *= scale
+        layers[l].options[o].cut?.ownSeconds *= scale
+      }
     }
+    try addSurroundings(&layers, denseNodes: denseNodes)
     let baseline = try quality.evaluate(graph)
     log(String(format: "%@ of the dense model: %.4f", quality.name, baseline))
     for l in layers.indices {
@@ -142,6 +171,34 @@ public struct HardwareAwarePlanner {
         denseJoules: denseJoules, layers: layers),
       baseline
     )
+  }
+
+  /// Completes every channel cut's timing with what it changes outside the measured layers, timed
+  /// inside the whole cut model (once per layer and ratio), and re-prices the cut as `CutTiming` says:
+  /// own time + Σ (scale − 1) × member's dense time + surrounding change.
+  func addSurroundings(_ layers: inout [LayerCosts], denseNodes: [String: (seconds: Double, shapes: [[Int]])]) throws {
+    let layerNodes = layers.map(\.node)
+    let denseSeconds = Dictionary(layers.map { ($0.layer, $0.options[0].seconds) }, uniquingKeysWith: { a, _ in a })
+    for l in layers.indices {
+      var byRatio: [Double: Double] = [:]
+      for o in layers[l].options.indices {
+        guard var cut = layers[l].options[o].cut, let ratio = layers[l].options[o].candidate.ratio else { continue }
+        if byRatio[ratio] == nil {
+          let model = try measurer.cutGraph(layers[l].layer, ratio: ratio)
+          let nodes = try Self.nodeTimes(model, inputs: measurer.inputs, threads: measurer.options.threads)
+          byRatio[ratio] = Self.surroundingSeconds(dense: denseNodes, cut: nodes, layers: layerNodes)
+          log(
+            String(
+              format: "  %@ cut %.0f%%: ops around it %+.4g ms", layers[l].node, 100 * ratio, byRatio[ratio]! * 1e3))
+        }
+        cut.surroundingSeconds = byRatio[ratio]!
+        layers[l].options[o].cut = cut
+        // May be negative: a cut can save more in the layers and ops it narrows than its layer costs.
+        layers[l].options[o].seconds =
+          cut.ownSeconds + cut.surroundingSeconds
+          + cut.memberScales.reduce(0) { $0 + ($1.value - 1) * (denseSeconds[$1.key] ?? 0) }
+      }
+    }
   }
 
   /// Modelled joules of one dense run of the whole graph at the timing inputs' shapes.
@@ -239,9 +296,7 @@ public struct HardwareAwarePlanner {
   }
 
   /// Predicted seconds of the fastest choice in `table` (every layer's cheapest option).
-  static func fastestPredicted(_ table: CostTable) -> Double {
-    table.overheadSeconds + table.layers.reduce(0) { $0 + ($1.options.map(\.seconds).min() ?? 0) }
-  }
+  static func fastestPredicted(_ table: CostTable) -> Double { table.fastest.seconds }
 
   /// The allocation for `budget` and the graph with it applied. A N:M or block candidate on a layer
   /// whose input a chosen channel cut of another layer narrowed to a width the pattern does not divide

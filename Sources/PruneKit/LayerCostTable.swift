@@ -98,8 +98,10 @@ public struct LayerCostMeasurer {
   /// Measured cost of every candidate of every layer (losses left 0: see `HardwareAwarePlanner`).
   public func measure(progress: ((Int, Int) -> Void)? = nil) throws -> [LayerCosts] {
     var result: [LayerCosts] = []
+    // Every layer's dense time first: a cut prices the layers it narrows against these same timings.
+    var dense: [String: Timed] = [:]
+    for (_, node) in layers { dense[node.name] = try time(node, in: graph, input: activations[node.inputs[0]]!) }
     for (index, (weight, node)) in layers.enumerated() {
-      let dense = try time(node, in: graph, input: activations[node.inputs[0]]!)
       var options: [CostedCandidate] = []
       for candidate in candidates(for: weight) {
         options.append(try cost(of: candidate, weight: weight, node: node, dense: dense))
@@ -110,7 +112,11 @@ public struct LayerCostMeasurer {
     return result
   }
 
-  func cost(of candidate: PruningCandidate, weight: String, node: Node, dense: Timed) throws -> CostedCandidate {
+  /// `denseTimes`: every layer's dense timing, by node name.
+  func cost(of candidate: PruningCandidate, weight: String, node: Node, dense denseTimes: [String: Timed]) throws
+    -> CostedCandidate
+  {
+    let dense = denseTimes[node.name]!
     switch candidate.kind {
     case .dense:
       return CostedCandidate(candidate: candidate, seconds: dense.seconds, joules: dense.joules, kernels: [dense.kernel])
@@ -122,8 +128,7 @@ public struct LayerCostMeasurer {
     case .channels:
       // The cut graph; every Conv/Gemm/MatMul member of the group re-timed there.
       let (group, kept) = try groups.kept(weight, ratio: candidate.ratio!, in: graph)
-      var cut = graph
-      try applyStructured(StructuredPlan(groups: [group], kept: [group.id: kept]), to: &cut)
+      var cut = try cutGraph(weight, ratio: candidate.ratio!)
       if let s = candidate.sparsity {
         let builder = MaskBuilder(criterion: MagnitudeImportance(), scope: .layer, pattern: .unstructured)
         try cut.setMasks(builder.masks(for: cut, parameters: [weight], sparsity: s))
@@ -131,6 +136,8 @@ public struct LayerCostMeasurer {
       var seconds = dense.seconds
       var joules = dense.joules
       var kernels: [String] = []
+      var own = dense.seconds
+      var scales: [String: Double] = [:]
       let keptSet = Set(kept)
       for name in Set(group.members.map(\.node)).sorted() {
         guard let original = graph.nodes.first(where: { $0.name == name }),
@@ -141,14 +148,30 @@ public struct LayerCostMeasurer {
         let narrowed = try Self.narrowInput(
           x, of: original, members: group.members.filter { $0.node == name && $0.role == .input },
           keptUnits: keptSet, groupSize: group.size)
-        let was = name == node.name ? dense : try time(original, in: graph, input: x)
+        let was = try denseTimes[name] ?? time(original, in: graph, input: x)
         let now = try time(after, in: cut, input: narrowed)
         seconds += now.seconds - was.seconds
         joules += now.joules - was.joules
         kernels.append("\(name): \(now.kernel)")
+        if name == node.name {
+          own = now.seconds
+        } else if was.seconds > 0 {
+          scales[before.inputs[1]] = now.seconds / was.seconds
+        }
       }
-      return CostedCandidate(candidate: candidate, seconds: max(seconds, 0), joules: max(joules, 0), kernels: kernels)
+      return CostedCandidate(
+        candidate: candidate, seconds: seconds, joules: max(joules, 0), kernels: kernels,
+        cut: CutTiming(ownSeconds: own, memberScales: scales))
     }
+  }
+
+  /// The model with `ratio` of the group that `weight`'s layer creates cut (the least important units
+  /// by the group's magnitude, as `applyCandidates` cuts them).
+  func cutGraph(_ weight: String, ratio: Double) throws -> Graph {
+    let (group, kept) = try groups.kept(weight, ratio: ratio, in: graph)
+    var cut = graph
+    try applyStructured(StructuredPlan(groups: [group], kept: [group.id: kept]), to: &cut)
+    return cut
   }
 
   struct Timed {

@@ -300,6 +300,9 @@ struct PlanCommand: ParsableCommand {
         ]
       })
     var lines = layers.text().split(separator: "\n").map(String.init)
+    if let around = p.surroundingMilliseconds, around != 0 {
+      lines.append(String(format: "ops between the layers (pooling, activations, attention): %+.4f ms from the cuts", around))
+    }
     let error = 100 * (p.predictedMilliseconds - p.measuredMilliseconds) / p.measuredMilliseconds
     lines.append(
       String(

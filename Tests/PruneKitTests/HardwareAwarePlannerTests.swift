@@ -52,4 +52,42 @@ import Testing
     // The fastest plan of a table: overhead + every layer's cheapest option.
     #expect(abs(HardwareAwarePlanner.fastestPredicted(table) - 1.0) < 1e-12)
   }
+
+  /// A cut's timing names what it narrows: fc1's cut carries fc1's own time and fc2's scale (fc2 reads
+  /// the cut neurons), and prices itself as own + (scale − 1) × fc2's dense time.
+  @Test func aCutRecordsWhatItNarrows() throws {
+    var options = LayerCostMeasurer.Options()
+    options.cache = nil
+    options.kinds = [.channels]
+    options.ratios = [0.5]
+    options.minimumRuns = 3
+    options.minimumSeconds = 0
+    let measurer = try LayerCostMeasurer(graph: Self.mlp(), inputs: ["x": Tensor.normal([1, 8], seed: 5)], options: options)
+    let layers = try measurer.measure()
+    #expect(layers.map(\.layer) == ["w1", "w2"])
+    let cut = try #require(layers[0].options.first { $0.candidate == .channels(0.5) })
+    let timing = try #require(cut.cut)
+    #expect(Array(timing.memberScales.keys) == ["w2"])
+    #expect(timing.memberScales["w2"]! > 0 && timing.ownSeconds >= 0)
+    let priced = timing.ownSeconds + (timing.memberScales["w2"]! - 1) * layers[1].options[0].seconds
+    #expect(abs(cut.seconds - priced) < 1e-9 * max(1, abs(priced)))
+    // fc2 creates no group (its outputs are the model's): dense only.
+    #expect(layers[1].options.map(\.candidate) == [.dense])
+  }
+
+  /// The ops around a cut: only nodes whose output shape changed (or that one model lacks) count, never
+  /// a layer or a node fused from one.
+  @Test func surroundingsCountOnlyWhatTheCutChanged() {
+    let dense: [String: (seconds: Double, shapes: [[Int]])] = [
+      "conv": (5, [[1, 8, 4, 4]]), "conv/fused_relu": (1, [[1, 8, 4, 4]]), "pool": (2, [[1, 8, 2, 2]]),
+      "flatten": (0.5, [[1, 32]]), "softmax": (0.3, [[1, 10]]), "gone": (0.2, [[1]]),
+    ]
+    let cut: [String: (seconds: Double, shapes: [[Int]])] = [
+      "conv": (3, [[1, 4, 4, 4]]), "conv/fused_relu": (0.5, [[1, 4, 4, 4]]), "pool": (1, [[1, 4, 2, 2]]),
+      "flatten": (0.4, [[1, 16]]), "softmax": (0.35, [[1, 10]]), "new": (0.1, [[2]]),
+    ]
+    // pool −1, flatten −0.1, gone −0.2, new +0.1; conv (a layer) and softmax (unchanged) left out.
+    let delta = HardwareAwarePlanner.surroundingSeconds(dense: dense, cut: cut, layers: ["conv"])
+    #expect(abs(delta - (-1.2)) < 1e-12)
+  }
 }

@@ -92,6 +92,60 @@ import Testing
     #expect(energy.choice == [1, 0])
   }
 
+  /// Two layers of 1 ms, 0.2 ms overhead. a's 50 % cut: a itself 0.6 ms, b (which reads the cut
+  /// channels) at 0.8 of its time, the ops between them 0.05 ms faster; priced alone 0.6 − 0.2 − 0.05 =
+  /// 0.35 ms. a's 75 % cut: 0.3 ms, b at 0.9, −0.05 ms: 0.15 ms. b can go 90 % sparse: 0.2 ms.
+  static func coupledTable() -> CostTable {
+    let half = CutTiming(ownSeconds: 0.6e-3, memberScales: ["b": 0.8], surroundingSeconds: -0.05e-3)
+    let most = CutTiming(ownSeconds: 0.3e-3, memberScales: ["b": 0.9], surroundingSeconds: -0.05e-3)
+    return CostTable(
+      cpu: "test CPU", batch: 1, threads: 1, denseSeconds: 2.2e-3, denseJoules: 2.2e-6,
+      layers: [
+        LayerCosts(
+          layer: "a", node: "a",
+          options: [
+            CostedCandidate(candidate: .dense, seconds: 1e-3, joules: 1e-6),
+            CostedCandidate(candidate: .channels(0.5), seconds: 0.35e-3, joules: 0.5e-6, loss: 0.02, cut: half),
+            CostedCandidate(candidate: .channels(0.75), seconds: 0.15e-3, joules: 0.3e-6, loss: 0.1, cut: most),
+          ]),
+        LayerCosts(
+          layer: "b", node: "b",
+          options: [
+            CostedCandidate(candidate: .dense, seconds: 1e-3, joules: 1e-6),
+            CostedCandidate(candidate: .unstructured(0.9), seconds: 0.2e-3, joules: 0.2e-6, loss: 0.01),
+          ]),
+      ])
+  }
+
+  /// A cut and a pruned reader compose: b's own 0.2 ms at the cut's scale, not b's saving and the
+  /// cut's narrowing of b both taken off the dense b.
+  @Test func cutsComposeWithWhatTheyNarrow() {
+    let table = Self.coupledTable()
+    // One candidate alone: composed and added agree (0.2 + 0.35 + 1.0 = 0.2 + 0.6 + 0.8 − 0.05).
+    #expect(abs(table.predicted([1, 0]).seconds - 1.55e-3) < 1e-12)
+    #expect(abs(table.additiveSeconds([1, 0]) - 1.55e-3) < 1e-12)
+    #expect(abs(table.predicted([0, 1]).seconds - 1.4e-3) < 1e-12)
+    // Both: 0.2 + 0.6 + 0.2 × 0.8 − 0.05 = 0.91 ms, where adding the options says 0.75 ms.
+    #expect(abs(table.predicted([1, 1]).seconds - 0.91e-3) < 1e-12)
+    #expect(abs(table.additiveSeconds([1, 1]) - 0.75e-3) < 1e-12)
+    #expect(abs(table.predicted([1, 1]).loss - 0.03) < 1e-12)
+  }
+
+  /// At 0.8 ms the additive knapsack's least loss is the 50 % cut with sparse b (0.75 ms added, loss
+  /// 0.03), which composes to 0.91 ms: the allocator shrinks its capacity by the 0.11 ms miss and gets
+  /// the 75 % cut with sparse b (0.2 + 0.3 + 0.18 − 0.05 = 0.63 ms composed, loss 0.11). At 0.6 ms no
+  /// answer composes within the limit: the fastest composed one is kept and reported as it composes.
+  @Test func allocatorChecksTheComposedLatency() throws {
+    let table = Self.coupledTable()
+    let plan = try LatencyAwareAllocator().allocate(table, budget: .latency(fraction: 0.8e-3 / 2.2e-3))
+    #expect(plan.choice == [2, 1])
+    #expect(abs(plan.predictedSeconds - 0.63e-3) < 1e-12)
+    #expect(abs(plan.predictedLoss - 0.11) < 1e-12)
+    let tight = try LatencyAwareAllocator().allocate(table, budget: .latency(fraction: 0.6e-3 / 2.2e-3))
+    #expect(tight.choice == [2, 1])
+    #expect(tight.predictedSeconds > 0.6e-3)
+  }
+
   /// A reused table re-timed on a busier machine keeps its proportions: same plan, overhead scaled.
   @Test func rescaledTableKeepsItsProportions() throws {
     var table = Self.fakeTable()

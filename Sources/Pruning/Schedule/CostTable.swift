@@ -92,14 +92,43 @@ public struct CostedCandidate: Codable, Sendable, Equatable {
   public var loss: Double
   /// Kernels the executor picked for the timed nodes (e.g. "csr", "dense").
   public var kernels: [String]
+  /// `channels` only: how the cut is built into `seconds`, so that cuts and sparsity chosen together
+  /// can be composed (`CostTable.predicted`) instead of added. nil in tables written before.
+  public var cut: CutTiming?
 
-  public init(candidate: PruningCandidate, seconds: Double, joules: Double, loss: Double = 0, kernels: [String] = [])
-  {
+  public init(
+    candidate: PruningCandidate, seconds: Double, joules: Double, loss: Double = 0, kernels: [String] = [],
+    cut: CutTiming? = nil
+  ) {
     self.candidate = candidate
     self.seconds = seconds
     self.joules = joules
     self.loss = loss
     self.kernels = kernels
+    self.cut = cut
+  }
+}
+
+/// What a channel cut does to the time of the model: the layer that creates the group at its own new
+/// time, every other layer of the group (readers narrowed on their input, parallel producers such as
+/// K and V narrowed on their output) at a fraction of its time, and the ops between them that are no
+/// layer (pooling, activations, softmax, attention products, normalisation) measured inside the cut
+/// model against the dense one.
+///
+/// `seconds` of the candidate = `ownSeconds` + Σ (scale − 1) × member's dense seconds +
+/// `surroundingSeconds`: what the cut saves with every other layer left dense.
+public struct CutTiming: Codable, Sendable, Equatable {
+  /// The creating layer's seconds with the candidate (narrowed output, and its sparsity if any).
+  public var ownSeconds: Double
+  /// Other layers of the group (by weight): their time with the cut over their time without.
+  public var memberScales: [String: Double]
+  /// Change of the non-layer ops' time inside the whole model (negative: faster).
+  public var surroundingSeconds: Double
+
+  public init(ownSeconds: Double, memberScales: [String: Double], surroundingSeconds: Double = 0) {
+    self.ownSeconds = ownSeconds
+    self.memberScales = memberScales
+    self.surroundingSeconds = surroundingSeconds
   }
 }
 
@@ -158,13 +187,53 @@ public struct CostTable: Codable, Sendable, Equatable {
   }
 
   /// Predicted whole-model seconds and joules for one option index per layer.
+  ///
+  /// Seconds compose cuts with what else is chosen: a layer's time (its own with its candidate) is
+  /// multiplied by the scale of every chosen cut it is a member of, so a layer whose input channels
+  /// another layer's cut removes *and* whose weight is sparse (or cut itself) is counted once, at
+  /// both reductions, and not with both savings added up as if each applied to the dense layer. Joules
+  /// and losses add up.
   public func predicted(_ choice: [Int]) -> (seconds: Double, joules: Double, loss: Double) {
-    var (s, j, l) = (overheadSeconds, overheadJoules, 0.0)
+    var (j, l) = (overheadJoules, 0.0)
     for (layer, i) in zip(layers, choice) {
-      s += layer.options[i].seconds
       j += layer.options[i].joules
       l += layer.options[i].loss
     }
-    return (s, j, l)
+    let parts = composed(choice)
+    return (parts.layers.reduce(overheadSeconds + parts.surrounding, +), j, l)
+  }
+
+  /// Each layer's predicted seconds in the model with `choice` applied (its own candidate, times the
+  /// scale of every chosen cut it is a member of), and the chosen cuts' change to the non-layer ops.
+  public func composed(_ choice: [Int]) -> (layers: [Double], surrounding: Double) {
+    var factor = [Double](repeating: 1, count: layers.count)
+    var surrounding = 0.0
+    let index = Dictionary(layers.enumerated().map { ($1.layer, $0) }, uniquingKeysWith: { a, _ in a })
+    for (layer, i) in zip(layers, choice) {
+      guard let cut = layer.options[i].cut else { continue }
+      surrounding += cut.surroundingSeconds
+      for (member, scale) in cut.memberScales {
+        if let m = index[member] { factor[m] *= scale }
+      }
+    }
+    let seconds = zip(layers, choice).enumerated().map { l, pair in
+      (pair.0.options[pair.1].cut?.ownSeconds ?? pair.0.options[pair.1].seconds) * factor[l]
+    }
+    return (seconds, surrounding)
+  }
+
+  /// Every layer's fastest option (its least seconds), and their composed seconds: the fastest plan
+  /// the table offers, up to what composing cuts with what they narrow takes back.
+  public var fastest: (choice: [Int], seconds: Double) {
+    let choice = layers.map { layer in layer.options.indices.min { layer.options[$0].seconds < layer.options[$1].seconds }! }
+    return (choice, predicted(choice).seconds)
+  }
+
+  /// Predicted seconds as the knapsack sees them: each chosen option's seconds added up, each priced
+  /// against an otherwise dense model. Equal to `predicted` when no chosen cut touches another chosen
+  /// candidate, otherwise (a pruned layer also narrowed by a cut) below it: the saving of the narrowing
+  /// and of the layer's own candidate are both counted on the dense layer.
+  public func additiveSeconds(_ choice: [Int]) -> Double {
+    zip(layers, choice).reduce(overheadSeconds) { $0 + $1.0.options[$1.1].seconds }
   }
 }

@@ -4,8 +4,12 @@ import Foundation
 /// (or modelled energy) meets a budget with the least summed predicted loss — NetAdapt's empirical
 /// per-layer tables (Yang et al. 2018) solved as HALP's multiple-choice knapsack (Shen et al. 2022).
 ///
-/// Predicted latency = the table's overhead (non-layer time, measured) + Σ the chosen candidates'
-/// measured times. Layer losses are assumed to add up (as in sensitivity-based allocation).
+/// The knapsack prices each candidate against an otherwise dense model: the table's overhead
+/// (non-layer time, measured) + Σ the chosen candidates' measured times, a cut's including what it
+/// changes in the layers and ops it narrows. The answer is then checked composed
+/// (`CostTable.predicted`: a layer both narrowed by a cut and pruned counted once, at both
+/// reductions) and the capacity tightened until it holds. Layer losses are assumed to add up (as in
+/// sensitivity-based allocation).
 public struct LatencyAwareAllocator: Sendable {
   public enum Budget: Sendable, Equatable, CustomStringConvertible {
     /// Predicted latency ≤ fraction × the dense model's measured latency.
@@ -65,22 +69,42 @@ public struct LatencyAwareAllocator: Sendable {
     let groups = table.layers.map { layer in
       layer.options.map { MultipleChoiceKnapsack.Option(cost: byEnergy ? $0.joules : $0.seconds, loss: $0.loss) }
     }
-    guard let solution = MultipleChoiceKnapsack.solve(groups, budget: limit - overhead, buckets: buckets) else {
+    guard var solution = MultipleChoiceKnapsack.solve(groups, budget: limit - overhead, buckets: buckets) else {
       throw unreachable(table, budget: budget, byEnergy: byEnergy, overhead: overhead, groups: groups)
+    }
+    // The knapsack adds each option's saving as if every other layer were dense; a chosen cut that
+    // narrows a layer that is also pruned saves less than that (`CostTable.predicted` composes them).
+    // While the composed latency misses the limit, the capacity shrinks by the miss and the knapsack
+    // is solved again (a smaller capacity never lowers the least loss, so the first answer that meets
+    // the limit is kept); when none does within 12 solves, the fastest composed answer is kept.
+    var capacity = limit - overhead
+    var fastest = solution
+    for _ in 0..<(byEnergy ? 0 : 12) {
+      let composed = table.predicted(solution.choice).seconds
+      if composed <= limit * (1 + 1e-9) { break }
+      if composed < table.predicted(fastest.choice).seconds { fastest = solution }
+      capacity -= composed - limit
+      guard let next = MultipleChoiceKnapsack.solve(groups, budget: capacity, buckets: buckets) else {
+        solution = fastest
+        break
+      }
+      solution = next
+    }
+    if !byEnergy && table.predicted(solution.choice).seconds > table.predicted(fastest.choice).seconds {
+      solution = fastest
     }
     let predicted = table.predicted(solution.choice)
     return Allocation(
-      choice: solution.choice, predictedSeconds: predicted.seconds, predictedJoules: predicted.joules,
-      predictedLoss: predicted.loss,
-      discretisationError: MultipleChoiceKnapsack.discretisationError(
-        groups, budget: limit - overhead, buckets: buckets))
+      choice: solution.choice, predictedSeconds: predicted.seconds,
+      predictedJoules: predicted.joules, predictedLoss: predicted.loss,
+      discretisationError: MultipleChoiceKnapsack.discretisationError(groups, budget: capacity, buckets: buckets))
   }
 
   /// The error for a budget no choice meets: names the best reachable speed-up (or energy fraction).
   func unreachable(
     _ table: CostTable, budget: Budget, byEnergy: Bool, overhead: Double, groups: [[MultipleChoiceKnapsack.Option]]
   ) -> PruningError {
-    let floor = overhead + groups.reduce(0) { $0 + ($1.map(\.cost).min() ?? 0) }
+    let floor = byEnergy ? overhead + groups.reduce(0) { $0 + ($1.map(\.cost).min() ?? 0) } : table.fastest.seconds
     let where_ = "with the measured candidates on \(table.cpu), batch \(table.batch), \(table.threads) thread(s)"
     if byEnergy {
       return .invalidArgument(
