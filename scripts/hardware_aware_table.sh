@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # The hardware-aware pruning table of docs/hardware-aware.md: LeNet-300-100 and LeNet-5 (MNIST, test
 # accuracy) and MiniLM-L6 (tweets, embedding fidelity on the protocol's 2,000 fidelity rows) planned
-# for 1.5×, 2× and 3× measured speed-up at batch 1, 1 thread, each beside uniform magnitude and
-# sensitivity-by-sparsity matched to the same measured latency (`prunekit plan --compare`).
+# for 1.5×, 2× and 3× measured speed-up at batch 1, 1 thread, each beside uniform magnitude, uniform
+# channels and sensitivity-by-sparsity matched to the same measured latency (`prunekit plan --compare`).
 #
 # The first run per model measures the cost table and the losses (OUT/MODEL-table.json, planned at
 # 1.5× without comparison); every target then reuses it (`--table`, rescaled to the dense model
@@ -41,6 +41,11 @@ for model in $MODELS; do
       data=("$MINILM" --texts "$TWEETS:text:0..15" --sequence 64)
       candidates=(--sparsities 0.3,0.5,0.7,0.9 --ratios 0.25,0.5 --candidates unstructured,nm,channels) ;;
   esac
+  # In-context refinement re-measures every candidate's loss per round: one round for MiniLM's 36 layers.
+  refine=()
+  case $model in
+    minilm) refine=(--refinements 1) ;;
+  esac
   eval=()
   [ "$model" = minilm ] && eval=(--eval-texts "$TWEETS:text:1000..2999")
   stem=$model
@@ -52,7 +57,7 @@ for model in $MODELS; do
   fi
   for s in $TARGETS; do
     [ "$s" = table ] && continue
-    "$BIN" plan "${data[@]}" --speedup "$s" --batch 1 --threads 1 --table "$OUT/$model-table.json" "${eval[@]}" \
+    "$BIN" plan "${data[@]}" --speedup "$s" --batch 1 --threads 1 --table "$OUT/$model-table.json" "${eval[@]}" "${refine[@]}" \
       --compare "$OUT/runs" -o "$OUT/$model-$s.json" 2>&1 | tee "$OUT/$model-$s.txt"
   done
   records=("$OUT/runs/$stem"-*.json)

@@ -47,6 +47,9 @@ public struct HardwareAwarePlanner {
   /// Accept a plan whose measured latency is within this fraction above the target.
   public var tolerance = 0.03
   public var attempts = 4
+  /// Rounds of in-context loss refinement of each knapsack plan (`refined`); 0 keeps the losses
+  /// measured one candidate at a time.
+  public var refinements = 2
   public var log: (String) -> Void = { _ in }
 
   public init(measurer: LayerCostMeasurer, quality: QualityProbe) {
@@ -238,9 +241,10 @@ public struct HardwareAwarePlanner {
     var working = table
     for attempt in 0..<(target == nil ? 1 : attempts) {
       var allocation: LatencyAwareAllocator.Allocation
-      let graph: Graph
+      var graph: Graph
       do {
         (allocation, graph) = try allocateApplicable(&working, budget: current)
+        if refinements > 0 { (allocation, graph) = try refined((allocation, graph), table: &working, budget: current) }
       } catch where attempt > 0 {
         log("re-solving with a tighter budget is not possible: \(error); keeping the closest plan")
         break

@@ -21,12 +21,22 @@ public struct PlanningSetup {
   /// "accuracy" or "fidelity": which RunRecord section `report` fills.
   public var metric: String
 
-  /// An MNIST classifier: losses in validation accuracy on the first `validation` images of the last
-  /// 10 % of the training split (`ImageDataset.validationSplit`), timing on the first `batch` of them,
-  /// reporting on the first `testLimit` test images.
-  public static func mnist(graph: Graph, folder: String, batch: Int, validation: Int, testLimit: Int?) throws
-    -> PlanningSetup
-  {
+  /// What an image model's losses are measured in on the validation images.
+  public enum ImageSelection: String, Sendable, CaseIterable {
+    /// Accuracy: the loss is the points of accuracy lost (steps of 1 / images).
+    case accuracy
+    /// Mean cross-entropy against the labels, negated (higher is better): the loss is the rise in
+    /// cross-entropy, which moves with every image's confidence and so tells small cuts apart where
+    /// accuracy on a few thousand images does not change.
+    case crossEntropy = "cross-entropy"
+  }
+
+  /// An MNIST classifier: losses on the first `validation` images of the last 10 % of the training
+  /// split (`ImageDataset.validationSplit`) in `selection`'s measure, timing on the first `batch` of
+  /// them, reporting test accuracy on the first `testLimit` test images.
+  public static func mnist(
+    graph: Graph, folder: String, batch: Int, validation: Int, testLimit: Int?, selection: ImageSelection = .accuracy
+  ) throws -> PlanningSetup {
     let train = try MNIST.load(directory: folder, split: .train)
     let held = try train.validationSplit(fraction: 0.1).validation
     let chosen = held.subset(0..<min(validation, held.count))
@@ -34,15 +44,23 @@ public struct PlanningSetup {
     func accuracy(_ data: ImageDataset) -> (Graph) throws -> QualityScore {
       { QualityScore(value: Double(try Trainer.evaluate(graph: $0, on: data).accuracy), count: data.count) }
     }
-    let selection = QualityProbe(
-      name: "validation accuracy (\(chosen.count) images, last 10% of train)", score: accuracy(chosen))
+    let selected: QualityProbe
+    switch selection {
+    case .accuracy:
+      selected = QualityProbe(
+        name: "validation accuracy (\(chosen.count) images, last 10% of train)", score: accuracy(chosen))
+    case .crossEntropy:
+      selected = QualityProbe(name: "−validation cross-entropy (\(chosen.count) images, last 10% of train)") {
+        QualityScore(value: -Double(try Trainer.evaluate(graph: $0, on: chosen).loss), count: chosen.count)
+      }
+    }
     var report: QualityProbe?
     if let testLimit {
       let test = try MNIST.load(directory: folder, split: .test, limit: testLimit)
       report = QualityProbe(name: "test accuracy (\(test.count) images)", score: accuracy(test))
     }
     return PlanningSetup(
-      inputs: inputs, timingInputs: "MNIST validation images, batch \(batch)", sequence: nil, selection: selection,
+      inputs: inputs, timingInputs: "MNIST validation images, batch \(batch)", sequence: nil, selection: selected,
       report: report, metric: "accuracy")
   }
 

@@ -43,6 +43,8 @@ struct PlanCommand: ParsableCommand {
   var texts: String?
   @Option(parsing: .unconditional, help: "Images of the validation split the losses use.")
   var validation: Int = 2000
+  @Option(help: "What image models' losses measure on those images: accuracy | cross-entropy (default accuracy).")
+  var selection: String?
   @Option(parsing: .unconditional, help: "Rows per timed run.") var batch: Int = 1
   @Option(parsing: .unconditional, help: "Encoders: tokens per timed row (default 64).") var sequence: Int?
   @Option(help: "Unstructured candidate sparsities, comma-separated (default 0.3,0.5,0.7,0.8,0.9,0.95).")
@@ -57,6 +59,10 @@ struct PlanCommand: ParsableCommand {
   var table: String?
   @Option(parsing: .unconditional, help: "Accept a measured latency this fraction over target.")
   var tolerance: Double = 0.03
+  @Option(
+    parsing: .unconditional,
+    help: "Rounds re-measuring every candidate's loss beside the plan's other choices, re-solving each time.")
+  var refinements: Int = 2
 
   @Option(help: "Also build uniform and sensitivity baselines at the same measured latency; run records here.")
   var compare: String?
@@ -100,14 +106,18 @@ struct PlanCommand: ParsableCommand {
     try OptionCheck.int(validation, "--validation", in: 1...60_000)
     try OptionCheck.int(testLimit, "--test-limit", in: 1...Int(Int32.max))
     try OptionCheck.number(tolerance, "--tolerance", in: 0...1)
+    try OptionCheck.int(refinements, "--refinements", in: 0...20)
     try OptionCheck.exclusive(["--data": data != nil, "--texts": texts != nil])
+    if let selection, PlanningSetup.ImageSelection(rawValue: selection) == nil {
+      throw ValidationError("--selection '\(selection)': expected accuracy or cross-entropy")
+    }
     if texts == nil {
       try OptionCheck.inapplicable(
         ["--sequence": sequence != nil, "--eval-texts": evalTexts != nil, "--tokenizer": tokenizer != nil],
         because: "they apply to encoders planned from --texts")
     } else {
       try OptionCheck.inapplicable(
-        ["--validation": validation != 2000, "--test-limit": testLimit != nil],
+        ["--validation": validation != 2000, "--test-limit": testLimit != nil, "--selection": selection != nil],
         because: "they apply to image models planned from --data")
     }
     if compare == nil {
@@ -170,7 +180,8 @@ struct PlanCommand: ParsableCommand {
       }
       return try PlanningSetup.mnist(
         graph: graph, folder: PruneDataSources.folder(data), batch: batch, validation: validation,
-        testLimit: compare == nil ? nil : (testLimit ?? 10_000))
+        testLimit: compare == nil ? nil : (testLimit ?? 10_000),
+        selection: selection.flatMap(PlanningSetup.ImageSelection.init(rawValue:)) ?? .accuracy)
     }
     let calibration = try CSVColumnSpec(parsing: texts, option: "--texts", columnCount: 1).read(option: "--texts")
     let evaluation = try evalTexts.map {
@@ -201,8 +212,9 @@ struct PlanCommand: ParsableCommand {
     let measurer = try LayerCostMeasurer(graph: graph, inputs: setup.inputs, options: options)
     var planner = HardwareAwarePlanner(measurer: measurer, quality: setup.selection)
     planner.tolerance = tolerance
+    planner.refinements = refinements
     planner.log = { note($0) }
-    var (table, baseline) = try self.table.map { try reuse($0) } ?? planner.costTable(batch: batch)
+    var (table, baseline) = try self.table.map { try reuse($0, quality: setup.selection.name) } ?? planner.costTable(batch: batch)
     if self.table != nil {
       // The dense model re-timed in this run (the target and the baselines are measured against it);
       // the machine may be busier or quieter than when the table was measured, so every layer time is
@@ -252,10 +264,13 @@ struct PlanCommand: ParsableCommand {
     print("wrote \(output)" + (compare.map { "; run records in \($0)" } ?? ""))
   }
 
-  /// The cost table and baseline of an earlier plan, refused when it was made for another model or
-  /// measured at another CPU, batch or thread count.
-  func reuse(_ path: String) throws -> (CostTable, Double) {
+  /// The cost table and baseline of an earlier plan, refused when it was made for another model,
+  /// measured at another CPU, batch or thread count, or its losses measure another quality.
+  func reuse(_ path: String, quality: String) throws -> (CostTable, Double) {
     let earlier = try HardwareAwarePlan.read(from: path)
+    guard earlier.quality == quality else {
+      throw ValidationError("--table \(path): its losses are in \(earlier.quality); this run selects on \(quality)")
+    }
     let t = earlier.costTable
     let here = (KernelChoiceCache.cpuModel, batch, threads.threads ?? 1, sequence ?? (texts == nil ? nil : 64))
     guard t.cpu == here.0, t.batch == here.1, t.threads == here.2, earlier.sequence == here.3,

@@ -65,7 +65,15 @@ import Testing
     let page = try String(contentsOfFile: w.path + "/report.md", encoding: .utf8)
     #expect(page.contains("Planned models: predicted and measured latency"), "\(page)")
     #expect(page.contains("Cost-table prediction error over the plans tried"))
-    for method in ["latency-aware", "uniform magnitude", "sensitivity by sparsity"] { #expect(page.contains(method)) }
+    for method in ["latency-aware", "uniform magnitude", "uniform channels", "sensitivity by sparsity"] {
+      #expect(page.contains(method))
+    }
+    // The table's losses are in validation accuracy: reusing it to select on cross-entropy is refused.
+    let other = try CLI.run(
+      ["plan", "lenet5.onnx", "--speedup", "1.3", "--validation", "200", "--table", "plan.json", "--selection",
+       "cross-entropy", "-o", "ce.json"], in: w.path, timeout: 600)
+    #expect(other.status != 0 && other.stderr.contains("plan.json") && other.stderr.contains("cross-entropy"), "\(other.output)")
+    #expect(!w.exists("ce.json"))
     let html = try CLI.run(["report", "runs", "-o", "report.html"], in: w.path)
     #expect(html.status == 0, "\(html.output)")
     let chart = try String(contentsOfFile: w.path + "/report.html", encoding: .utf8)
@@ -89,6 +97,9 @@ import Testing
       (["plan", "lenet5.onnx", "--speedup", "2", "--sparsities", "0.5,1.2", "-o", "p.json"], "--sparsities"),
       (["plan", "lenet5.onnx", "--speedup", "2", "--sequence", "64", "-o", "p.json"], "--sequence"),
       (["plan", "lenet5.onnx", "--speedup", "2", "-o", "p.onnx"], "p.onnx"),
+      (["plan", "lenet5.onnx", "--speedup", "2", "--selection", "top5", "-o", "p.json"], "--selection"),
+      (["plan", "lenet5.onnx", "--speedup", "2", "--refinements", "-1", "-o", "p.json"], "--refinements"),
+      (["plan", "m.onnx", "--texts", "t.csv:text", "--speedup", "2", "--selection", "accuracy", "-o", "p.json"], "--selection"),
       (["prune", "lenet5.onnx", "--plan", "p.json", "--sparsity", "0.5", "-o", "x.onnx"], "--sparsity"),
     ]
     for (arguments, fragment) in cases {

@@ -27,8 +27,9 @@ import Testing
     var options = LayerCostMeasurer.Options()
     options.cache = nil
     let measurer = try LayerCostMeasurer(graph: Self.mlp(), inputs: ["x": Tensor.normal([1, 8], seed: 5)], options: options)
-    let planner = HardwareAwarePlanner(
+    var planner = HardwareAwarePlanner(
       measurer: measurer, quality: QualityProbe(name: "unused") { _ in QualityScore(value: 1, count: 1) })
+    planner.refinements = 0  // the knapsack's own answer, its losses as the table states them
     func option(_ c: PruningCandidate, _ cost: Double, _ loss: Double) -> CostedCandidate {
       CostedCandidate(candidate: c, seconds: cost, joules: cost, loss: loss)
     }
@@ -89,5 +90,44 @@ import Testing
     // pool −1, flatten −0.1, gone −0.2, new +0.1; conv (a layer) and softmax (unchanged) left out.
     let delta = HardwareAwarePlanner.surroundingSeconds(dense: dense, cut: cut, layers: ["conv"])
     #expect(abs(delta - (-1.2)) < 1e-12)
+  }
+
+  /// Losses that do not add up: cutting fc1 and pruning fc2 to 50 % each cost 0.01 alone but 0.32
+  /// together, while the cut with fc2 at 90 % costs 0.06. Within the budget only the cut with 50 % or
+  /// with 90 % fits; the knapsack on the losses measured alone picks 50 % (0.02 added), the round in
+  /// context measures fc2's options beside the cut (0.31 and 0.05) and picks 90 %, and the plan kept is
+  /// the one that scores best whole, with that whole loss.
+  @Test func refinementInContextUndoesLossesThatDoNotAdd() throws {
+    var options = LayerCostMeasurer.Options()
+    options.cache = nil
+    let measurer = try LayerCostMeasurer(graph: Self.mlp(), inputs: ["x": Tensor.normal([1, 8], seed: 5)], options: options)
+    let probe = QualityProbe(name: "fake") { g in
+      let cut = g.initializers["w1"]!.shape[0] < 8
+      let w2 = g.initializers["w2"]!.floats
+      let zeros = Double(w2.filter { $0 == 0 }.count) / Double(w2.count)
+      var q = 1.0 - (cut ? 0.01 : 0) - (zeros >= 0.45 ? 0.01 : 0) - (zeros >= 0.85 ? 0.04 : 0)
+      if cut && zeros >= 0.45 && zeros < 0.85 { q -= 0.3 }
+      return QualityScore(value: q, count: 1)
+    }
+    var planner = HardwareAwarePlanner(measurer: measurer, quality: probe)
+    func option(_ c: PruningCandidate, _ cost: Double, _ loss: Double) -> CostedCandidate {
+      CostedCandidate(candidate: c, seconds: cost, joules: cost, loss: loss)
+    }
+    let table = CostTable(
+      cpu: "test CPU", batch: 1, threads: 1, denseSeconds: 2, denseJoules: 2,
+      layers: [
+        LayerCosts(layer: "w1", node: "fc1", options: [option(.dense, 1, 0), option(.channels(0.25), 0.5, 0.01)]),
+        LayerCosts(
+          layer: "w2", node: "fc2",
+          options: [option(.dense, 1, 0), option(.unstructured(0.5), 0.6, 0.01), option(.unstructured(0.9), 0.3, 0.05)]),
+      ])
+    planner.refinements = 0
+    let alone = try planner.plan(table, budget: .energy(fraction: 0.6))
+    #expect(alone.allocation.choice == [1, 1])
+    #expect(abs(alone.allocation.predictedLoss - 0.02) < 1e-9)
+    planner.refinements = 2
+    let refined = try planner.plan(table, budget: .energy(fraction: 0.6))
+    #expect(refined.allocation.choice == [1, 2])
+    #expect(abs(refined.allocation.predictedLoss - 0.06) < 1e-9)
   }
 }

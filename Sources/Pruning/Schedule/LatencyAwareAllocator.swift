@@ -36,6 +36,17 @@ public struct LatencyAwareAllocator: Sendable {
     public var predictedLoss: Double
     /// Budget slack the cost discretisation may leave unused, in the budget's unit (seconds or joules).
     public var discretisationError: Double
+
+    public init(
+      choice: [Int], predictedSeconds: Double, predictedJoules: Double, predictedLoss: Double,
+      discretisationError: Double
+    ) {
+      self.choice = choice
+      self.predictedSeconds = predictedSeconds
+      self.predictedJoules = predictedJoules
+      self.predictedLoss = predictedLoss
+      self.discretisationError = discretisationError
+    }
   }
 
   public var buckets: Int
