@@ -23,16 +23,23 @@ import Testing
     return g
   }
 
-  @Test func aPatternTheCutLeavesUnfitIsSolvedAway() throws {
+  /// A planner over `mlp()` (timings uncached) selecting on `quality`.
+  static func planner(_ quality: QualityProbe) throws -> HardwareAwarePlanner {
     var options = LayerCostMeasurer.Options()
     options.cache = nil
     let measurer = try LayerCostMeasurer(graph: Self.mlp(), inputs: ["x": Tensor.normal([1, 8], seed: 5)], options: options)
-    var planner = HardwareAwarePlanner(
-      measurer: measurer, quality: QualityProbe(name: "unused") { _ in QualityScore(value: 1, count: 1) })
+    return HardwareAwarePlanner(measurer: measurer, quality: quality)
+  }
+
+  /// A fake option costing `cost` seconds and joules.
+  static func option(_ c: PruningCandidate, _ cost: Double, _ loss: Double) -> CostedCandidate {
+    CostedCandidate(candidate: c, seconds: cost, joules: cost, loss: loss)
+  }
+
+  @Test func aPatternTheCutLeavesUnfitIsSolvedAway() throws {
+    var planner = try Self.planner(QualityProbe(name: "unused") { _ in QualityScore(value: 1, count: 1) })
     planner.refinements = 0  // the knapsack's own answer, its losses as the table states them
-    func option(_ c: PruningCandidate, _ cost: Double, _ loss: Double) -> CostedCandidate {
-      CostedCandidate(candidate: c, seconds: cost, joules: cost, loss: loss)
-    }
+    let option = Self.option
     // Energy budget 0.6 × 2 = 1.2: the cheapest-loss fit is the 25 % cut with 2:4 on fc2 (1.0, loss
     // 0.11), but the cut leaves fc2 6 inputs, which 2:4 does not divide; next is the cut with 50 %
     // unstructured (1.1, loss 0.12). A dense fc2 with the cut (1.5) does not fit.
@@ -98,9 +105,6 @@ import Testing
   /// context measures fc2's options beside the cut (0.31 and 0.05) and picks 90 %, and the plan kept is
   /// the one that scores best whole, with that whole loss.
   @Test func refinementInContextUndoesLossesThatDoNotAdd() throws {
-    var options = LayerCostMeasurer.Options()
-    options.cache = nil
-    let measurer = try LayerCostMeasurer(graph: Self.mlp(), inputs: ["x": Tensor.normal([1, 8], seed: 5)], options: options)
     let probe = QualityProbe(name: "fake") { g in
       let cut = g.initializers["w1"]!.shape[0] < 8
       let w2 = g.initializers["w2"]!.floats
@@ -109,10 +113,8 @@ import Testing
       if cut && zeros >= 0.45 && zeros < 0.85 { q -= 0.3 }
       return QualityScore(value: q, count: 1)
     }
-    var planner = HardwareAwarePlanner(measurer: measurer, quality: probe)
-    func option(_ c: PruningCandidate, _ cost: Double, _ loss: Double) -> CostedCandidate {
-      CostedCandidate(candidate: c, seconds: cost, joules: cost, loss: loss)
-    }
+    var planner = try Self.planner(probe)
+    let option = Self.option
     let table = CostTable(
       cpu: "test CPU", batch: 1, threads: 1, denseSeconds: 2, denseJoules: 2,
       layers: [
