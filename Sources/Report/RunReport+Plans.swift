@@ -36,8 +36,9 @@ extension RunReport {
         "speed-up", "quality",
       ], rows: rows,
       notes: [
-        "Measured: the whole model re-timed after applying the plan; predicted: the cost table's sum of per-layer "
-          + "times plus the measured non-layer overhead. Error = (predicted − measured) / measured; negative = "
+        "Measured: the whole model re-timed after applying the plan; predicted: the cost table's per-layer times, "
+          + "each layer narrowed by the chosen cuts it belongs to at their measured scale, plus the change the cuts "
+          + "make to the ops around them (timed inside the model) and the measured non-layer overhead. Error = (predicted − measured) / measured; negative = "
           + "the table predicted too fast. Rows without a prediction are the baselines matched to the same "
           + "measured latency."
       ])

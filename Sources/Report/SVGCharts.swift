@@ -86,7 +86,7 @@ enum SVG {
 extension XYPlot {
   public func svg() -> String {
     let (width, height) = (680.0, 400.0)
-    let (left, right, top, bottom) = (70.0, 170.0, 34.0, 52.0)
+    let (left, right, top, bottom) = (70.0, 190.0, 34.0, 52.0)
     let plotW = width - left - right
     let plotH = height - top - bottom
     let points = allPoints
@@ -157,7 +157,7 @@ extension XYPlot {
       }
       let ly = top + 14 + Double(s) * 18
       out += "<circle cx=\"\(left + plotW + 16)\" cy=\"\(SVG.f(ly - 4))\" r=\"5\" fill=\"\(colour)\"/>"
-      out += "<text x=\"\(left + plotW + 26)\" y=\"\(SVG.f(ly))\" font-size=\"11\">\(escapeHTML(String(item.name.prefix(22))))</text>\n"
+      out += "<text x=\"\(left + plotW + 26)\" y=\"\(SVG.f(ly))\" font-size=\"11\">\(escapeHTML(String(item.name.prefix(27))))</text>\n"
     }
     if paretoFront {
       let ly = top + 14 + Double(series.count) * 18
