@@ -72,13 +72,7 @@ extension HardwareAwarePlanner {
       let uniform = table.layers.map { layer in layer.options.firstIndex { $0.candidate == .channels(ratio) } ?? 0 }
       guard !seen.contains(uniform), uniform.contains(where: { $0 != 0 }) else { continue }
       let predicted = table.predicted(uniform)
-      let within: Bool = {
-        switch budget {
-        case .latency(let f): return predicted.seconds <= f * table.denseSeconds
-        case .speedup(let s): return predicted.seconds <= table.denseSeconds / s
-        case .energy(let f): return predicted.joules <= f * table.denseJoules
-        }
-      }()
+      let within = (budget.isEnergy ? predicted.joules : predicted.seconds) <= budget.limit(in: table)
       guard within, let graph = try? applied(choices(table, uniform)) else { continue }
       let q = try quality.evaluate(graph)
       log(String(format: "  uniform %.0f %% cut: %@ %.4f", 100 * ratio, quality.name, q))

@@ -102,6 +102,12 @@ public struct HardwareAwarePlanner {
     }
   }
 
+  /// The layer (node name in `layers`) an executed node belongs to: the layer itself or a node the
+  /// fusion made from it (`name/…`); nil for ops that are no layer.
+  static func layer(owning name: String, in layers: [String]) -> String? {
+    layers.first { name == $0 || name.hasPrefix($0 + "/") }
+  }
+
   /// What a cut changes in the time of the ops that are no measured layer (pooling, activations,
   /// softmax, attention products, normalisation): Σ over the nodes whose output shape the cut changed
   /// (or that exist in one model only) of their in-model time in `cut` less that in the dense model.
@@ -110,9 +116,8 @@ public struct HardwareAwarePlanner {
     dense: [String: (seconds: Double, shapes: [[Int]])], cut: [String: (seconds: Double, shapes: [[Int]])],
     layers: [String]
   ) -> Double {
-    func isLayer(_ name: String) -> Bool { layers.contains { name == $0 || name.hasPrefix($0 + "/") } }
     var delta = 0.0
-    for name in Set(dense.keys).union(cut.keys) where !isLayer(name) {
+    for name in Set(dense.keys).union(cut.keys) where layer(owning: name, in: layers) == nil {
       let before = dense[name]
       let after = cut[name]
       guard before?.shapes != after?.shapes else { continue }
@@ -135,9 +140,7 @@ public struct HardwareAwarePlanner {
     let layerNodes = layers.map(\.node)
     var inGraph: [String: Double] = [:]
     for (name, node) in denseNodes {
-      if let layer = layerNodes.first(where: { name == $0 || name.hasPrefix($0 + "/") }) {
-        inGraph[layer, default: 0] += node.seconds
-      }
+      if let layer = Self.layer(owning: name, in: layerNodes) { inGraph[layer, default: 0] += node.seconds }
     }
     for l in layers.indices {
       guard let t = inGraph[layers[l].node], t > 0, layers[l].options[0].seconds > 0 else { continue }
@@ -187,7 +190,7 @@ public struct HardwareAwarePlanner {
       for o in layers[l].options.indices {
         guard var cut = layers[l].options[o].cut, let ratio = layers[l].options[o].candidate.ratio else { continue }
         if byRatio[ratio] == nil {
-          let model = try measurer.cutGraph(layers[l].layer, ratio: ratio)
+          let model = try measurer.cutGraph(layers[l].layer, ratio: ratio).graph
           let nodes = try Self.nodeTimes(model, inputs: measurer.inputs, threads: measurer.options.threads)
           byRatio[ratio] = Self.surroundingSeconds(dense: denseNodes, cut: nodes, layers: layerNodes)
           log(
@@ -225,13 +228,7 @@ public struct HardwareAwarePlanner {
   /// measured latency misses the target by more than `tolerance`. Energy budgets are modelled and
   /// not re-measured (one attempt).
   public func plan(_ table: CostTable, budget: LatencyAwareAllocator.Budget) throws -> Result {
-    let target: Double? = {
-      switch budget {
-      case .latency(let f): return f * table.denseSeconds
-      case .speedup(let s): return table.denseSeconds / s
-      case .energy: return nil
-      }
-    }()
+    let target: Double? = budget.isEnergy ? nil : budget.limit(in: table)
     var current = budget
     var history: [Attempt] = []
     var best: Result?
@@ -250,13 +247,7 @@ public struct HardwareAwarePlanner {
         break
       }
       let measured = try Self.measure(graph, inputs: measurer.inputs, threads: measurer.options.threads)
-      let budgetSeconds: Double = {
-        switch current {
-        case .latency(let f): return f * table.denseSeconds
-        case .speedup(let s): return table.denseSeconds / s
-        case .energy: return allocation.predictedSeconds
-        }
-      }()
+      let budgetSeconds = current.isEnergy ? allocation.predictedSeconds : current.limit(in: table)
       history.append(
         Attempt(
           budgetMilliseconds: budgetSeconds * 1e3, predictedMilliseconds: allocation.predictedSeconds * 1e3,

@@ -127,8 +127,8 @@ public struct LayerCostMeasurer {
       return CostedCandidate(candidate: candidate, seconds: t.seconds, joules: t.joules, kernels: [t.kernel])
     case .channels:
       // The cut graph; every Conv/Gemm/MatMul member of the group re-timed there.
-      let (group, kept) = try groups.kept(weight, ratio: candidate.ratio!, in: graph)
-      var cut = try cutGraph(weight, ratio: candidate.ratio!)
+      let (model, group, kept) = try cutGraph(weight, ratio: candidate.ratio!)
+      var cut = model
       if let s = candidate.sparsity {
         let builder = MaskBuilder(criterion: MagnitudeImportance(), scope: .layer, pattern: .unstructured)
         try cut.setMasks(builder.masks(for: cut, parameters: [weight], sparsity: s))
@@ -166,12 +166,12 @@ public struct LayerCostMeasurer {
   }
 
   /// The model with `ratio` of the group that `weight`'s layer creates cut (the least important units
-  /// by the group's magnitude, as `applyCandidates` cuts them).
-  func cutGraph(_ weight: String, ratio: Double) throws -> Graph {
+  /// by the group's magnitude, as `applyCandidates` cuts them), the group and its kept units.
+  func cutGraph(_ weight: String, ratio: Double) throws -> (graph: Graph, group: PruningGroup, kept: [Int]) {
     let (group, kept) = try groups.kept(weight, ratio: ratio, in: graph)
     var cut = graph
     try applyStructured(StructuredPlan(groups: [group], kept: [group.id: kept]), to: &cut)
-    return cut
+    return (cut, group, kept)
   }
 
   struct Timed {

@@ -19,6 +19,21 @@ public struct LatencyAwareAllocator: Sendable {
     /// Modelled energy ≤ fraction × the dense model's modelled energy.
     case energy(fraction: Double)
 
+    /// Whether the budget is on modelled energy (joules) rather than measured latency (seconds).
+    public var isEnergy: Bool {
+      if case .energy = self { return true }
+      return false
+    }
+
+    /// The budget in `table`'s units: seconds for a latency or speed-up budget, joules for energy.
+    public func limit(in table: CostTable) -> Double {
+      switch self {
+      case .latency(let f): return f * table.denseSeconds
+      case .speedup(let s): return table.denseSeconds / s
+      case .energy(let f): return f * table.denseJoules
+      }
+    }
+
     public var description: String {
       switch self {
       case .latency(let f): return String(format: "latency ≤ %.3g of dense", f)
@@ -57,25 +72,21 @@ public struct LatencyAwareAllocator: Sendable {
     guard !table.layers.isEmpty, table.layers.allSatisfy({ !$0.options.isEmpty }) else {
       throw PruningError.invalidArgument(what: "cost table", expected: "layers with candidates", found: "none")
     }
-    let byEnergy: Bool
-    let limit: Double
     switch budget {
     case .latency(let f):
       guard f.isFinite, f > 0, f <= 1 else {
         throw PruningError.invalidArgument(what: "latency budget", expected: "a fraction in (0, 1]", found: "\(f)")
       }
-      (byEnergy, limit) = (false, f * table.denseSeconds)
     case .speedup(let s):
       guard s.isFinite, s >= 1 else {
         throw PruningError.invalidArgument(what: "speed-up target", expected: "≥ 1", found: "\(s)")
       }
-      (byEnergy, limit) = (false, table.denseSeconds / s)
     case .energy(let f):
       guard f.isFinite, f > 0, f <= 1 else {
         throw PruningError.invalidArgument(what: "energy budget", expected: "a fraction in (0, 1]", found: "\(f)")
       }
-      (byEnergy, limit) = (true, f * table.denseJoules)
     }
+    let (byEnergy, limit) = (budget.isEnergy, budget.limit(in: table))
     let overhead = byEnergy ? table.overheadJoules : table.overheadSeconds
     let groups = table.layers.map { layer in
       layer.options.map { MultipleChoiceKnapsack.Option(cost: byEnergy ? $0.joules : $0.seconds, loss: $0.loss) }
@@ -89,21 +100,16 @@ public struct LatencyAwareAllocator: Sendable {
     // is solved again (a smaller capacity never lowers the least loss, so the first answer that meets
     // the limit is kept); when none does within 12 solves, the fastest composed answer is kept.
     var capacity = limit - overhead
-    var fastest = solution
-    for _ in 0..<(byEnergy ? 0 : 12) {
-      let composed = table.predicted(solution.choice).seconds
-      if composed <= limit * (1 + 1e-9) { break }
-      if composed < table.predicted(fastest.choice).seconds { fastest = solution }
+    var composed = table.predicted(solution.choice).seconds
+    var fastest = (solution, composed)
+    for _ in 0..<(byEnergy ? 0 : 12) where composed > limit * (1 + 1e-9) {
       capacity -= composed - limit
-      guard let next = MultipleChoiceKnapsack.solve(groups, budget: capacity, buckets: buckets) else {
-        solution = fastest
-        break
-      }
+      guard let next = MultipleChoiceKnapsack.solve(groups, budget: capacity, buckets: buckets) else { break }
       solution = next
+      composed = table.predicted(solution.choice).seconds
+      if composed < fastest.1 { fastest = (solution, composed) }
     }
-    if !byEnergy && table.predicted(solution.choice).seconds > table.predicted(fastest.choice).seconds {
-      solution = fastest
-    }
+    if !byEnergy && composed > limit * (1 + 1e-9) { solution = fastest.0 }
     let predicted = table.predicted(solution.choice)
     return Allocation(
       choice: solution.choice, predictedSeconds: predicted.seconds,
