@@ -1,3 +1,4 @@
+import Foundation
 import ModelGraph
 import TensorCore
 
@@ -156,7 +157,7 @@ public enum DistillationLayers {
   public static func resolve(_ spec: String, in graph: Graph) throws -> [String] {
     let states = normalizationOutputs(of: graph)
     let entries = spec.split(separator: ",", omittingEmptySubsequences: false).map {
-      String($0.drop(while: \.isWhitespace).reversed().drop(while: \.isWhitespace).reversed())
+      $0.trimmingCharacters(in: .whitespacesAndNewlines)
     }
     guard !entries.isEmpty, !entries.contains(where: \.isEmpty) else {
       throw TrainingError.invalidArgument(what: "distilled layers '\(spec)'", message: "expected all, or indices/value names separated by commas")
