@@ -132,4 +132,22 @@ import Testing
     #expect(refined.allocation.choice == [1, 2])
     #expect(abs(refined.allocation.predictedLoss - 0.06) < 1e-9)
   }
+
+  /// The image selection measures what its name says on the same validation images: accuracy, or the
+  /// mean cross-entropy negated (higher is better), each equal to `Trainer.evaluate` on those images.
+  @Test func imageSelectionMeasuresWhatItNames() throws {
+    let graph = LeNet.lenet300100(seed: 3)
+    func setup(_ selection: PlanningSetup.ImageSelection) throws -> PlanningSetup {
+      try PlanningSetup.mnist(
+        graph: graph, folder: "Data/mnist", batch: 1, validation: 100, testLimit: nil, selection: selection)
+    }
+    let (byAccuracy, byEntropy) = (try setup(.accuracy), try setup(.crossEntropy))
+    #expect(byAccuracy.selection.name.hasPrefix("validation accuracy (100 images"))
+    #expect(byEntropy.selection.name.contains("cross-entropy (100 images"))
+    let held = try MNIST.load(directory: "Data/mnist", split: .train).validationSplit(fraction: 0.1).validation
+    let reference = try Trainer.evaluate(graph: graph, on: held.subset(0..<100))
+    #expect(abs(try byAccuracy.selection.evaluate(graph) - Double(reference.accuracy)) < 1e-12)
+    #expect(abs(try byEntropy.selection.evaluate(graph) + Double(reference.loss)) < 1e-12)
+    #expect(reference.loss > 0)
+  }
 }
